@@ -1,0 +1,58 @@
+# The few commands people type. `make run` and `make test` set up everything they need.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PG_PORT ?= 54329
+DB_NAME ?= clinico
+export DATABASE_URL ?= postgres://postgres@127.0.0.1:$(PG_PORT)/$(DB_NAME)
+
+.PHONY: run stop test lint format bench venv services db demo browser
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements/base.txt requirements/prod.txt requirements/dev.txt
+	@command -v python3.11 >/dev/null || python3 -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
+	@python3 -m venv $(VENV) 2>/dev/null || { apt-get update -q && apt-get install -y -q python3-venv && python3 -m venv $(VENV); }
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -r requirements/dev.txt
+	touch $@
+
+services:
+	bash deploy/services.sh start
+
+db: venv services
+	@/usr/lib/postgresql/15/bin/psql -h 127.0.0.1 -p $(PG_PORT) -U postgres -tAc \
+	  "SELECT 1 FROM pg_database WHERE datname='$(DB_NAME)'" | grep -q 1 || \
+	  /usr/lib/postgresql/15/bin/createdb -h 127.0.0.1 -p $(PG_PORT) -U postgres $(DB_NAME)
+	$(PY) manage.py migrate_clinics -v 0
+
+demo: db
+	$(PY) manage.py seed_demo
+
+browser:
+	@command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
+run: demo
+	bash deploy/stack.sh start
+	@echo ""
+	@echo "Clinico is running. API docs: http://centro.localhost:8000/api/docs/  http://localhost:8000/api/docs/"
+	@echo "Logs in .run/logs/. Stop with: make stop"
+
+stop:
+	-bash deploy/stack.sh stop
+	bash deploy/services.sh stop
+
+test: venv services browser
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: venv
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: demo
+	bash deploy/stack.sh start
+	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done

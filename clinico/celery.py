@@ -1,0 +1,21 @@
+"""The Celery app: tenant-aware (the clinic's schema travels in the `_schema_name` header)."""
+
+import os
+
+from tenant_schemas_celery.app import CeleryApp as TenantAwareCeleryApp
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinico.settings.dev")
+
+app = TenantAwareCeleryApp("clinico")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.conf.task_routes = ("tenants.routing.route_task",)
+app.conf.task_create_missing_queues = True
+app.conf.task_default_queue = "platform"
+app.autodiscover_tasks()
+
+
+@app.on_after_configure.connect
+def _declare_queues(sender, **kwargs):
+    from tenants.routing import declared_queues
+
+    sender.conf.task_queues = declared_queues()

@@ -1,0 +1,8 @@
+"""Tests: the real PostgreSQL and RabbitMQ, a fast password hasher."""
+
+from .base import *  # noqa: F403
+from .base import env
+
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+CLINICO_SHARD_QUEUES = env.int("CLINICO_SHARD_QUEUES", default=2)

@@ -1,0 +1,14 @@
+"""URLs of the public host (BASE_DOMAIN): admin, chain dashboard, chain and partner API."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("accounts.urls_public")),
+    path("api/v1/", include("tenants.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(urlconf="clinico.urls_public"), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+]

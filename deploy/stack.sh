@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Start or stop Clinico's own processes for development: web (gunicorn), Celery worker, beat.
+# PIDs and logs live under .run/. Idempotent.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+RUN_DIR="${CLINICO_RUN_DIR:-$ROOT/.run}"
+VENV="${VENV:-$ROOT/.venv}"
+PORT="${CLINICO_WEB_PORT:-8000}"
+SHARDS="${CLINICO_SHARD_QUEUES:-4}"
+export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-clinico.settings.dev}"
+mkdir -p "$RUN_DIR/logs"
+cd "$ROOT"
+
+worker_queues() {
+  local queues="platform"
+  for i in $(seq 0 $((SHARDS - 1))); do queues="$queues,clinic.shard.$i"; done
+  echo "$queues"
+}
+
+running() { [ -f "$RUN_DIR/$1.pid" ] && kill -0 "$(cat "$RUN_DIR/$1.pid")" 2>/dev/null; }
+
+start_one() {
+  local name=$1; shift
+  if running "$name"; then echo "[stack] $name already running"; return; fi
+  nohup "$@" >"$RUN_DIR/logs/$name.log" 2>&1 &
+  echo $! >"$RUN_DIR/$name.pid"
+  echo "[stack] started $name (log: .run/logs/$name.log)"
+}
+
+stop_one() {
+  local name=$1
+  if running "$name"; then
+    kill -TERM "$(cat "$RUN_DIR/$name.pid")" 2>/dev/null || true
+    for _ in $(seq 1 40); do running "$name" || break; sleep 0.25; done
+    running "$name" && kill -KILL "$(cat "$RUN_DIR/$name.pid")" 2>/dev/null || true
+    echo "[stack] stopped $name"
+  fi
+  rm -f "$RUN_DIR/$name.pid"
+}
+
+case "${1:-start}" in
+  start)
+    start_one web "$VENV/bin/gunicorn" clinico.wsgi:application \
+      --bind "127.0.0.1:$PORT" --workers "${CLINICO_WEB_WORKERS:-4}" --threads 2 \
+      --worker-class gthread --access-logfile - --timeout 60
+    start_one worker "$VENV/bin/celery" -A clinico worker -Q "$(worker_queues)" \
+      --loglevel INFO --concurrency "${CLINICO_WORKER_CONCURRENCY:-2}" --hostname "clinico@%h"
+    start_one beat "$VENV/bin/celery" -A clinico beat --loglevel INFO \
+      --scheduler django_celery_beat.schedulers:DatabaseScheduler \
+      --pidfile "$RUN_DIR/celerybeat-internal.pid"
+    for _ in $(seq 1 60); do
+      curl -fsS -o /dev/null -H "Host: localhost" "http://127.0.0.1:$PORT/healthz" && break
+      sleep 0.5
+    done
+    ;;
+  stop) stop_one beat; stop_one worker; stop_one web ;;
+  queues) worker_queues ;;
+  *) echo "usage: $0 start|stop|queues" >&2; exit 2 ;;
+esac

@@ -1,0 +1,28 @@
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+
+class Patient(models.Model):
+    """A patient of one clinic, identified by CPF (stored as 11 digits)."""
+
+    cpf = models.CharField(_("CPF"), max_length=11, unique=True)
+    full_name = models.CharField(_("full name"), max_length=150)
+    social_name = models.CharField(_("social name"), max_length=150, blank=True)
+    birth_date = models.DateField(_("birth date"), null=True, blank=True)
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(cpf__regex=r"^[0-9]{11}$"), name="cpf_is_11_digits"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Patient {self.pk}"
+
+    @property
+    def display_name(self) -> str:
+        return self.social_name or self.full_name

@@ -1,0 +1,280 @@
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+
+class PriorityPolicy(models.TextChoices):
+    STRICT = "strict", _("Strict: priority tickets always first")
+    INTERLEAVE = "interleave", _("Interleave: one normal ticket after N priority calls")
+
+
+class Service(models.Model):
+    """A line of the clinic (Recepção, Triagem, Consulta) with its own ticket prefix."""
+
+    name = models.CharField(_("name"), max_length=80, unique=True)
+    prefix = models.CharField(_("ticket prefix"), max_length=3, unique=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    target_wait_minutes = models.PositiveIntegerField(_("target wait (minutes)"), default=30)
+    priority_policy = models.CharField(
+        max_length=12, choices=PriorityPolicy.choices, default=PriorityPolicy.STRICT
+    )
+    interleave_after = models.PositiveSmallIntegerField(
+        _("normal ticket after N priority calls"), null=True, blank=True
+    )
+    is_default = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(prefix__regex=r"^[A-Z]{1,3}$"), name="service_prefix_letters"
+            ),
+            models.CheckConstraint(
+                condition=Q(priority_policy="strict")
+                | Q(priority_policy="interleave", interleave_after__gte=1),
+                name="service_interleave_needs_n",
+            ),
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_service"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix})"
+
+
+class Desk(models.Model):
+    """A reception desk or consulting room that calls tickets of one or more services."""
+
+    name = models.CharField(_("name"), max_length=80, unique=True)
+    services = models.ManyToManyField(Service, related_name="desks")
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TicketCounter(models.Model):
+    """The last number issued per service and service day, bumped by UPDATE ... RETURNING."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="counters")
+    service_day = models.DateField()
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["service", "service_day"], name="one_counter_per_day"),
+        ]
+
+
+class PriorityTier(models.IntegerChoices):
+    """Call order by Brazilian law: lower is called first."""
+
+    SUPER_PRIORITY = 0, _("Super-priority (80+)")
+    PRIORITY = 1, _("Priority")
+    BLOOD_DONOR = 2, _("Blood donor")
+    NORMAL = 3, _("Normal")
+
+
+class PriorityReason(models.TextChoices):
+    AGE_80 = "age_80", _("80 years or older")
+    AGE_60 = "age_60", _("60 years or older")
+    PREGNANT = "pregnant", _("Pregnant")
+    BREASTFEEDING = "breastfeeding", _("Breastfeeding")
+    INFANT_IN_ARMS = "infant_in_arms", _("With an infant in arms")
+    DISABILITY = "disability", _("Person with disability")
+    AUTISM = "autism", _("Autism spectrum")
+    OBESITY = "obesity", _("Obesity")
+    REDUCED_MOBILITY = "reduced_mobility", _("Reduced mobility")
+    BLOOD_DONOR = "blood_donor", _("Blood donor")
+
+
+class TicketStatus(models.TextChoices):
+    WAITING = "waiting", _("Waiting")
+    CALLED = "called", _("Called")
+    IN_SERVICE = "in_service", _("In service")
+    DONE = "done", _("Done")
+    NO_SHOW = "no_show", _("No-show")
+    CANCELLED = "cancelled", _("Cancelled")
+    TRANSFERRED = "transferred", _("Transferred")
+    EXPIRED = "expired", _("Expired")
+
+
+OPEN_STATUSES = (TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.IN_SERVICE)
+
+
+class Ticket(models.Model):
+    """A patient's place in one service's queue on one service day (the clinic's local date)."""
+
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="tickets")
+    service_day = models.DateField()
+    number = models.PositiveIntegerField()
+    display_code = models.CharField(max_length=12)
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, related_name="tickets"
+    )
+    priority_tier = models.PositiveSmallIntegerField(
+        choices=PriorityTier.choices, default=PriorityTier.NORMAL
+    )
+    priority_reason = models.CharField(max_length=20, choices=PriorityReason.choices, blank=True)
+    status = models.CharField(
+        max_length=12, choices=TicketStatus.choices, default=TicketStatus.WAITING
+    )
+    # Arrival orders the queue; a transferred ticket keeps its original arrival.
+    arrived_at = models.DateTimeField()
+    issued_at = models.DateTimeField()
+    called_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    desk = models.ForeignKey(
+        Desk, on_delete=models.SET_NULL, null=True, blank=True, related_name="tickets"
+    )
+    called_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+    )
+    recall_count = models.PositiveSmallIntegerField(default=0)
+    cancel_reason = models.CharField(max_length=200, blank=True)
+    transferred_from = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="transferred_to"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["service", "service_day", "number"], name="ticket_number_unique_per_day"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=TicketStatus.values), name="ticket_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(priority_tier__gte=0, priority_tier__lte=3), name="ticket_tier_valid"
+            ),
+            models.CheckConstraint(condition=Q(number__gte=1), name="ticket_number_positive"),
+            models.CheckConstraint(
+                condition=Q(arrived_at__lte=F("issued_at")), name="ticket_arrival_before_issue"
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["service", "service_day", "priority_tier", "arrived_at", "id"],
+                condition=Q(status="waiting"),
+                name="ticket_waiting_call_order",
+            ),
+            models.Index(fields=["service_day", "status"], name="ticket_day_status"),
+            models.Index(
+                fields=["patient", "service", "service_day"],
+                condition=Q(status__in=["waiting", "called", "in_service"]),
+                name="ticket_open_per_patient",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_code
+
+
+class TicketEventKind(models.TextChoices):
+    ISSUED = "issued", _("Issued")
+    CALLED = "called", _("Called")
+    RECALLED = "recalled", _("Recalled")
+    STARTED = "started", _("Started")
+    FINISHED = "finished", _("Finished")
+    NO_SHOW = "no_show", _("No-show")
+    CANCELLED = "cancelled", _("Cancelled")
+    RETURNED = "returned", _("Returned to queue")
+    TRANSFERRED = "transferred", _("Transferred")
+    EXPIRED = "expired", _("Expired at day close")
+
+
+class TicketEvent(models.Model):
+    """One change of a ticket: who, what, when and at which desk. Statistics come from these."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=12, choices=TicketEventKind.choices)
+    at = models.DateTimeField()
+    from_status = models.CharField(max_length=12, blank=True)
+    to_status = models.CharField(max_length=12)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+    )
+    partner_client_id = models.CharField(max_length=64, blank=True)
+    desk = models.ForeignKey(Desk, on_delete=models.SET_NULL, null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+        indexes = [models.Index(fields=["kind", "at"], name="ticket_event_kind_at")]
+
+
+class CheckInStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    QUEUED = "queued", _("Queued")
+    FAILED = "failed", _("Failed")
+
+
+class CheckIn(models.Model):
+    """The record of a check-in request, stored before any work is published to the broker."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    cpf = models.CharField(max_length=11)
+    # Registration fields for a new patient (full_name, birth_date, ...), validated on arrival.
+    registration = models.JSONField(default=dict, blank=True)
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="check_ins")
+    priority_reason = models.CharField(max_length=20, choices=PriorityReason.choices, blank=True)
+    idempotency_key = models.CharField(max_length=128, null=True, blank=True, unique=True)
+    status = models.CharField(
+        max_length=10, choices=CheckInStatus.choices, default=CheckInStatus.PENDING
+    )
+    failure_reason = models.CharField(max_length=300, blank=True)
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.PROTECT, null=True, blank=True, related_name="check_ins"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+    )
+    partner_client_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+    last_published_at = models.DateTimeField(null=True, blank=True)
+    publish_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=CheckInStatus.values), name="checkin_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="queued") | Q(ticket__isnull=False),
+                name="queued_checkin_has_ticket",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=Q(status="pending"), name="checkin_pending"
+            ),
+        ]

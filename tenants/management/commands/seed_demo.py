@@ -1,0 +1,54 @@
+from django.core.management.base import BaseCommand
+
+from accounts.models import User
+from accounts.services import chain_membership_grant, clinic_membership_grant, user_create
+from tenants.models import Chain, Clinic
+from tenants.selectors import clinic_hostname
+from tenants.services import chain_create, clinic_provision
+
+DEMO_PASSWORD = "clinico-demo"
+DEMO_CHAIN = ("demo", "Rede Saúde Demo")
+DEMO_CLINICS = [
+    # slug, name, timezone
+    ("centro", "Clínica Demo Centro (São Paulo)", "America/Sao_Paulo"),
+    ("manaus", "Clínica Demo Manaus", "America/Manaus"),
+]
+STAFF = [("recepcao", "receptionist"), ("medico", "clinician"), ("admin", "clinic_admin")]
+
+
+def _user(email: str, full_name: str, *, is_staff: bool = False) -> User:
+    return User.objects.filter(email=email).first() or user_create(
+        email=email, password=DEMO_PASSWORD, full_name=full_name, is_staff=is_staff
+    )
+
+
+class Command(BaseCommand):
+    help = (
+        "Create the demo chain, its clinics in two timezones and one login per role (idempotent)."
+    )
+
+    def handle(self, *args, **options):
+        chain_slug, chain_name = DEMO_CHAIN
+        chain = Chain.objects.filter(slug=chain_slug).first() or chain_create(
+            name=chain_name, slug=chain_slug
+        )
+        lines = []
+        for slug, name, tz in DEMO_CLINICS:
+            clinic = Clinic.objects.filter(schema_name=slug).first() or clinic_provision(
+                chain=chain, name=name, slug=slug, timezone=tz
+            )
+            host = clinic_hostname(clinic=clinic)
+            lines.append(f"  {name}: http://{host}:8000/   ({tz})")
+            for prefix, role in STAFF:
+                user = _user(f"{prefix}@{slug}.demo", f"{prefix.title()} {name}")
+                clinic_membership_grant(user=user, clinic=clinic, role=role)
+                lines.append(f"    {role:<13} {user.email} / {DEMO_PASSWORD}")
+        manager = _user("gestor@demo.demo", "Gestora da Rede Demo")
+        chain_membership_grant(user=manager, chain=chain)
+        _user("operador@clinico.demo", "Operador da Plataforma", is_staff=True)
+        self.stdout.write("Demo clinics:\n" + "\n".join(lines))
+        self.stdout.write(
+            f"Public site: http://localhost:8000/  (dashboard /dashboard/, admin /admin/)\n"
+            f"    chain_manager gestor@demo.demo / {DEMO_PASSWORD}\n"
+            f"    operator      operador@clinico.demo / {DEMO_PASSWORD}"
+        )

@@ -1,0 +1,61 @@
+import datetime
+import secrets
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_tenants.models import DomainMixin, TenantMixin
+
+
+class Chain(models.Model):
+    """A clinic chain: the customer that owns clinics and employs chain managers."""
+
+    name = models.CharField(_("name"), max_length=120)
+    slug = models.SlugField(_("slug"), max_length=63, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _new_panel_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Clinic(TenantMixin):
+    """One clinic: a PostgreSQL schema named after its slug, served on <slug>.<BASE_DOMAIN>."""
+
+    chain = models.ForeignKey(Chain, on_delete=models.PROTECT, related_name="clinics")
+    name = models.CharField(_("name"), max_length=120)
+    timezone = models.CharField(_("timezone"), max_length=64, default="America/Sao_Paulo")
+    reset_time = models.TimeField(_("daily reset time"), default=datetime.time(0, 0))
+    is_active = models.BooleanField(_("active"), default=True)
+    # Empty: the clinic's tasks go to a shard queue chosen by hash; set: to this queue only.
+    dedicated_queue = models.CharField(_("dedicated queue"), max_length=100, blank=True)
+    # The waiting-room TV reads the panel with this key instead of a staff login.
+    panel_key = models.CharField(max_length=64, default=_new_panel_key, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    auto_create_schema = True
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.schema_name})"
+
+    @property
+    def slug(self) -> str:
+        return self.schema_name
+
+    def create_schema(self, check_if_exists=False, sync_schema=True, verbosity=1):
+        """Clone the template schema; refuse to fall back to running migrations."""
+        from tenants.schema import clone_template_schema
+
+        clone_template_schema(self.schema_name)
+
+
+class Domain(DomainMixin):
+    pass

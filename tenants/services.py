@@ -1,0 +1,128 @@
+"""Writes of chains and clinics: provisioning, settings, deactivation."""
+
+import datetime
+import re
+import zoneinfo
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+
+from queueing.services import service_create_default
+from tenants.models import Chain, Clinic, Domain
+from tenants.schedules import clinic_reset_schedule_sync
+from tenants.schema import template_schema_name
+from tenants.selectors import clinic_host_cache_clear, clinic_hostname
+
+SLUG_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+RESERVED_SLUGS = {"public", "www", "api", "admin", "static", "information_schema"}
+
+
+def _validate_slug(slug: str) -> None:
+    if not slug:
+        raise ValidationError({"slug": "Slug is required."})
+    if len(slug) > 63:
+        raise ValidationError({"slug": "Slug must be at most 63 characters."})
+    if not SLUG_RE.match(slug):
+        raise ValidationError(
+            {
+                "slug": "Slug must start with a lower-case letter and contain only lower-case "
+                "letters, digits and underscores."
+            }
+        )
+    if slug in RESERVED_SLUGS or slug.startswith("pg_") or slug == template_schema_name():
+        raise ValidationError({"slug": f'"{slug}" is a reserved name; choose another slug.'})
+
+
+def _validate_timezone(tz: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(tz)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValidationError(
+            {"timezone": f'"{tz}" is not an IANA timezone (e.g. America/Sao_Paulo).'}
+        ) from None
+    if tz not in zoneinfo.available_timezones():
+        raise ValidationError({"timezone": f'"{tz}" is not an IANA timezone name.'})
+
+
+def chain_create(*, name: str, slug: str) -> Chain:
+    chain = Chain(name=name, slug=slug)
+    chain.full_clean()
+    chain.save()
+    return chain
+
+
+@transaction.atomic
+def clinic_provision(
+    *,
+    chain: Chain,
+    name: str,
+    slug: str,
+    timezone: str,
+    reset_time: datetime.time = datetime.time(0, 0),
+) -> Clinic:
+    """Create a clinic: schema cloned from the template, domain, default service, reset schedule.
+
+    One transaction: PostgreSQL DDL is transactional, so any failure leaves nothing behind.
+    """
+    slug = (slug or "").strip()
+    name = (name or "").strip()
+    _validate_slug(slug)
+    if not name:
+        raise ValidationError({"name": "Name is required."})
+    _validate_timezone(timezone)
+    if Clinic.objects.filter(schema_name__iexact=slug).exists():
+        raise ValidationError({"slug": f'A clinic with slug "{slug}" already exists.'})
+
+    clinic = Clinic(
+        chain=chain, name=name, schema_name=slug, timezone=timezone, reset_time=reset_time
+    )
+    clinic.full_clean()
+    clinic.save(verbosity=0)
+    domain = Domain(domain=clinic_hostname(clinic=clinic), tenant=clinic, is_primary=True)
+    domain.full_clean()
+    domain.save()
+
+    connection.set_tenant(clinic)
+    try:
+        service_create_default()
+    finally:
+        connection.set_schema_to_public()
+
+    clinic_reset_schedule_sync(clinic=clinic)
+    transaction.on_commit(clinic_host_cache_clear)
+    return clinic
+
+
+@transaction.atomic
+def clinic_update_settings(
+    *,
+    clinic: Clinic,
+    name: str | None = None,
+    timezone: str | None = None,
+    reset_time: datetime.time | None = None,
+    is_active: bool | None = None,
+    dedicated_queue: str | None = None,
+) -> Clinic:
+    """Change a clinic's settings and keep its reset schedule in step."""
+    if name is not None:
+        if not name.strip():
+            raise ValidationError({"name": "Name is required."})
+        clinic.name = name.strip()
+    if timezone is not None:
+        _validate_timezone(timezone)
+        clinic.timezone = timezone
+    if reset_time is not None:
+        clinic.reset_time = reset_time
+    if is_active is not None:
+        clinic.is_active = is_active
+    if dedicated_queue is not None:
+        if dedicated_queue and not re.fullmatch(r"[a-z0-9_-]{1,60}", dedicated_queue):
+            raise ValidationError(
+                {"dedicated_queue": "Use lower-case letters, digits, '-' or '_' (at most 60)."}
+            )
+        clinic.dedicated_queue = dedicated_queue
+    clinic.full_clean()
+    clinic.save()
+    clinic_reset_schedule_sync(clinic=clinic)
+    transaction.on_commit(clinic_host_cache_clear)
+    return clinic

@@ -1,0 +1,97 @@
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django_celery_beat.models import PeriodicTask
+from django_tenants.utils import schema_exists
+
+from queueing.models import Service
+from tenants.models import Chain, Clinic, Domain
+from tenants.services import chain_create, clinic_provision
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def chain(db) -> Chain:
+    return chain_create(name="Rede Teste", slug="rede_teste")
+
+
+def _nothing_left(slug: str) -> bool:
+    return (
+        not schema_exists(slug)
+        and not Clinic.objects.filter(schema_name=slug).exists()
+        and not Domain.objects.filter(domain__startswith=f"{slug}.").exists()
+        and not PeriodicTask.objects.filter(name__endswith=f":{slug}").exists()
+    )
+
+
+def test_provisioned_clinic_has_schema_domain_default_service_and_reset_schedule(chain):
+    clinic = clinic_provision(
+        chain=chain, name="Clínica Norte", slug="norte", timezone="America/Manaus"
+    )
+
+    assert schema_exists("norte")
+    assert Domain.objects.get(tenant=clinic).domain == "norte.localhost"
+    with clinic:
+        service = Service.objects.get()
+        assert (service.name, service.prefix, service.is_default) == ("Recepção", "R", True)
+    reset = PeriodicTask.objects.get(name="daily-reset:norte")
+    assert reset.crontab.timezone.key == "America/Manaus"
+    assert reset.enabled
+
+
+@pytest.mark.parametrize(
+    ("slug", "reason"),
+    [
+        ("", "required"),
+        ("Norte", "lower-case"),
+        ("1norte", "lower-case"),
+        ("nor-te", "lower-case"),
+        ("a" * 64, "63"),
+        ("public", "reserved"),
+        ("pg_norte", "reserved"),
+        ("clinic_template", "reserved"),
+    ],
+)
+def test_invalid_slugs_are_refused_with_the_reason(chain, slug, reason):
+    with pytest.raises(ValidationError) as exc:
+        clinic_provision(chain=chain, name="X", slug=slug, timezone="America/Sao_Paulo")
+    assert reason in " ".join(exc.value.message_dict["slug"])
+
+
+def test_unknown_timezone_is_refused(chain):
+    with pytest.raises(ValidationError) as exc:
+        clinic_provision(chain=chain, name="X", slug="xis", timezone="America/Atlantis")
+    assert "IANA" in exc.value.message_dict["timezone"][0]
+    assert _nothing_left("xis")
+
+
+def test_duplicate_slug_is_refused_case_insensitively(chain, clinic_a):
+    with pytest.raises(ValidationError) as exc:
+        clinic_provision(chain=chain, name="X", slug="clinic_a", timezone="America/Sao_Paulo")
+    assert "already exists" in exc.value.message_dict["slug"][0]
+
+
+def test_failure_midway_leaves_no_schema_domain_or_schedule(chain, monkeypatch):
+    import tenants.services
+
+    def explode(*, clinic):
+        assert schema_exists(clinic.schema_name)  # the schema did exist mid-way
+        raise RuntimeError("schedule store unavailable")
+
+    monkeypatch.setattr(tenants.services, "clinic_reset_schedule_sync", explode)
+    with pytest.raises(RuntimeError):
+        clinic_provision(chain=chain, name="Falha", slug="falha", timezone="America/Sao_Paulo")
+    connection.set_schema_to_public()
+    assert _nothing_left("falha")
+
+
+def test_missing_template_is_an_error_not_a_silent_migration(chain, settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    settings.TENANT_BASE_SCHEMA = "no_such_template"
+    with pytest.raises(ImproperlyConfigured, match="migrate_clinics"):
+        clinic_provision(
+            chain=chain, name="Sem Modelo", slug="sem_modelo", timezone="America/Sao_Paulo"
+        )
+    assert _nothing_left("sem_modelo")
