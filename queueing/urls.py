@@ -1,5 +1,3 @@
-"""API routes of this app on a clinic host, mounted under /api/v1/."""
-
-from django.urls import path  # noqa: F401
+"""API routes of queueing on a clinic host, mounted under /api/v1/."""
 
 urlpatterns: list = []

@@ -7,7 +7,7 @@ import zoneinfo
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
-from queueing.services import service_create_default
+from queueing.services.setup import service_create_default
 from tenants.models import Chain, Clinic, Domain
 from tenants.schedules import clinic_reset_schedule_sync
 from tenants.schema import template_schema_name

@@ -1,0 +1,21 @@
+"""The clinic's clock: its timezone and service day, read from the current tenant."""
+
+import datetime
+import zoneinfo
+
+from django.db import connection
+from django.utils import timezone
+
+
+def clinic_timezone() -> zoneinfo.ZoneInfo:
+    """The timezone of the clinic whose schema is active."""
+    return zoneinfo.ZoneInfo(connection.tenant.timezone)
+
+
+def service_day_of(moment: datetime.datetime) -> datetime.date:
+    """The clinic-local date of `moment`: the service day a ticket issued then belongs to."""
+    return moment.astimezone(clinic_timezone()).date()
+
+
+def service_day_today() -> datetime.date:
+    return service_day_of(timezone.now())

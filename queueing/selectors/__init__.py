@@ -1,0 +1,1 @@
+"""Reads of the queue, one module per capability."""
