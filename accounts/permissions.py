@@ -51,3 +51,11 @@ class ClinicAccess(BasePermission):
         if getattr(view, "manager_access", False) and request.method in ("GET", "HEAD", "OPTIONS"):
             return manages_chain(user=user, chain_id=clinic.chain_id)
         return False
+
+
+def actor_fields(request) -> dict:
+    """Who did it, for event rows: the staff user, or the partner client's id."""
+    user = request.user
+    if isinstance(user, User):
+        return {"actor": user, "partner_client_id": ""}
+    return {"actor": None, "partner_client_id": getattr(user, "client_id", "") or ""}
