@@ -95,3 +95,72 @@ def test_missing_template_is_an_error_not_a_silent_migration(chain, settings):
             chain=chain, name="Sem Modelo", slug="sem_modelo", timezone="America/Sao_Paulo"
         )
     assert _nothing_left("sem_modelo")
+
+
+def _catalog(schema: str) -> dict:
+    """Columns, constraints and indexes of a schema by name and structure (not by their text:
+    PostgreSQL re-renders equivalent CHECK expressions differently after a round trip)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT table_name, column_name, data_type, is_nullable, is_identity,
+                   coalesce(column_default, '')
+            FROM information_schema.columns WHERE table_schema = %s ORDER BY 1, 2
+            """,
+            [schema],
+        )
+        columns = cursor.fetchall()
+        cursor.execute(
+            """
+            SELECT cl.relname, co.conname, co.contype, co.conkey::text, co.confkey::text,
+                   coalesce(fcl.relname, ''), co.condeferrable, co.condeferred
+            FROM pg_constraint co JOIN pg_class cl ON cl.oid = co.conrelid
+            JOIN pg_namespace n ON n.oid = cl.relnamespace
+            LEFT JOIN pg_class fcl ON fcl.oid = co.confrelid
+            WHERE n.nspname = %s ORDER BY 1, 2
+            """,
+            [schema],
+        )
+        constraints = cursor.fetchall()
+        cursor.execute(
+            """
+            SELECT ic.relname, tc.relname, i.indkey::text, i.indisunique, i.indpred IS NOT NULL
+            FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+            JOIN pg_class tc ON tc.oid = i.indrelid
+            JOIN pg_namespace n ON n.oid = ic.relnamespace WHERE n.nspname = %s ORDER BY 1
+            """,
+            [schema],
+        )
+        indexes = cursor.fetchall()
+        cursor.execute(f'SELECT app, name FROM "{schema}".django_migrations ORDER BY app, name')
+        migrations = cursor.fetchall()
+    return {
+        "columns": columns,
+        "constraints": constraints,
+        "indexes": indexes,
+        "migrations": migrations,
+    }
+
+
+def test_a_cloned_clinic_schema_matches_the_migrated_template(clinic_a):
+    cloned, template = _catalog("clinic_a"), _catalog("clinic_template")
+    assert cloned["columns"] and cloned["indexes"] and cloned["migrations"]
+    assert cloned == template
+
+
+def test_a_cloned_schema_enforces_the_templates_check_constraints(clinic_a):
+    from django.db import IntegrityError, transaction
+
+    with clinic_a, pytest.raises(IntegrityError), transaction.atomic():
+        Service.objects.create(name="Sem prefixo válido", prefix="r1")
+
+
+def test_a_cloned_schema_numbers_new_rows_after_the_copied_migration_records(clinic_a):
+    with connection.cursor() as cursor:
+        cursor.execute('SELECT max(id) FROM "clinic_a".django_migrations')
+        last = cursor.fetchone()[0]
+        cursor.execute(
+            'INSERT INTO "clinic_a".django_migrations (app, name, applied) '
+            "VALUES ('probe', 'probe', now()) RETURNING id"
+        )
+        assert cursor.fetchone()[0] == last + 1
