@@ -3,8 +3,12 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PG_PORT ?= 54329
+AMQP_PORT ?= 56729
 DB_NAME ?= clinico
+export CLINICO_PG_PORT := $(PG_PORT)
+export CLINICO_AMQP_PORT := $(AMQP_PORT)
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:$(PG_PORT)/$(DB_NAME)
+export CELERY_BROKER_URL ?= amqp://guest:guest@127.0.0.1:$(AMQP_PORT)//
 
 .PHONY: run stop test lint format bench venv services db demo browser
 
