@@ -50,7 +50,7 @@ case "${1:-start}" in
       --scheduler django_celery_beat.schedulers:DatabaseScheduler \
       --pidfile "$RUN_DIR/celerybeat-internal.pid"
     for _ in $(seq 1 60); do
-      curl -fsS -o /dev/null -H "Host: localhost" "http://127.0.0.1:$PORT/healthz" && break
+      curl -fs -o /dev/null -H "Host: localhost" "http://127.0.0.1:$PORT/healthz" 2>/dev/null && break
       sleep 0.5
     done
     ;;
