@@ -59,3 +59,43 @@ class Clinic(TenantMixin):
 
 class Domain(DomainMixin):
     pass
+
+
+class ClinicDaySummary(models.Model):
+    """One clinic's closed service day, kept in the public schema for the chain dashboard.
+
+    Written by the daily reset once the day is over; `by_service` holds the same figures per
+    service. Durations are seconds; shares are 0..1 (None when no ticket was called).
+    """
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="day_summaries")
+    service_day = models.DateField()
+    tickets = models.PositiveIntegerField(default=0)
+    served = models.PositiveIntegerField(default=0)
+    no_shows = models.PositiveIntegerField(default=0)
+    cancelled = models.PositiveIntegerField(default=0)
+    expired = models.PositiveIntegerField(default=0)
+    transferred = models.PositiveIntegerField(default=0)
+    wait_avg_s = models.FloatField(null=True, blank=True)
+    wait_p90_s = models.FloatField(null=True, blank=True)
+    service_avg_s = models.FloatField(null=True, blank=True)
+    within_target_share = models.FloatField(null=True, blank=True)
+    by_service = models.JSONField(default=list, blank=True)
+    closed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["service_day", "clinic_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["clinic", "service_day"], name="one_summary_per_clinic_day"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(within_target_share__isnull=True)
+                | models.Q(within_target_share__gte=0, within_target_share__lte=1),
+                name="summary_share_is_a_fraction",
+            ),
+        ]
+        indexes = [models.Index(fields=["service_day", "clinic"], name="summary_day_clinic")]
+
+    def __str__(self) -> str:
+        return f"{self.clinic_id} · {self.service_day}"

@@ -1,10 +1,11 @@
 """Reads of chains and clinics."""
 
+import datetime
 import time
 
 from django.conf import settings
 
-from tenants.models import Clinic, Domain
+from tenants.models import Clinic, ClinicDaySummary, Domain
 
 # Host -> clinic, kept briefly per process so a request costs no domain query in the common case.
 _HOST_CACHE: dict[str, tuple[float, Clinic | None]] = {}
@@ -32,3 +33,13 @@ def clinic_host_cache_clear() -> None:
 def clinic_hostname(*, clinic: Clinic) -> str:
     """The clinic's host: its slug with '-' for '_', since DNS host names have no underscore."""
     return f"{clinic.schema_name.replace('_', '-')}.{settings.BASE_DOMAIN}"
+
+
+def clinic_last_closed_day(*, clinic: Clinic) -> datetime.date | None:
+    """The latest service day of `clinic` the daily reset has summarised, or None."""
+    return (
+        ClinicDaySummary.objects.filter(clinic=clinic)
+        .order_by("-service_day")
+        .values_list("service_day", flat=True)
+        .first()
+    )

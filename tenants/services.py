@@ -6,12 +6,32 @@ import zoneinfo
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.utils import timezone as django_timezone
 
+from queueing.services.day_close import days_close
 from queueing.services.setup import service_create_default
-from tenants.models import Chain, Clinic, Domain
+from tenants.models import Chain, Clinic, ClinicDaySummary, Domain
 from tenants.schedules import clinic_reset_schedule_sync
 from tenants.schema import template_schema_name
-from tenants.selectors import clinic_host_cache_clear, clinic_hostname
+from tenants.selectors import (
+    clinic_host_cache_clear,
+    clinic_hostname,
+    clinic_last_closed_day,
+)
+
+DAY_SUMMARY_FIELDS = (
+    "tickets",
+    "served",
+    "no_shows",
+    "cancelled",
+    "expired",
+    "transferred",
+    "wait_avg_s",
+    "wait_p90_s",
+    "service_avg_s",
+    "within_target_share",
+    "by_service",
+)
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 RESERVED_SLUGS = {"public", "www", "api", "admin", "static", "information_schema"}
@@ -126,3 +146,26 @@ def clinic_update_settings(
     clinic_reset_schedule_sync(clinic=clinic)
     transaction.on_commit(clinic_host_cache_clear)
     return clinic
+
+
+@transaction.atomic
+def clinic_days_close(*, clinic: Clinic) -> list[ClinicDaySummary]:
+    """The daily reset: close the clinic's finished days and store each one's summary.
+
+    One transaction over the clinic's schema (expired tickets, their events) and the public
+    summaries, so a failure leaves the days open for the next run; idempotent.
+    """
+    last = clinic_last_closed_day(clinic=clinic)
+    with clinic:
+        closed = days_close(closed_through=last)
+    now = django_timezone.now()
+    summaries = []
+    for figures in closed:
+        values = {name: getattr(figures, name) for name in DAY_SUMMARY_FIELDS}
+        summary, _ = ClinicDaySummary.objects.update_or_create(
+            clinic=clinic,
+            service_day=figures.service_day,
+            defaults={**values, "closed_at": now},
+        )
+        summaries.append(summary)
+    return summaries
