@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -26,3 +27,23 @@ class Patient(models.Model):
     @property
     def display_name(self) -> str:
         return self.social_name or self.full_name
+
+
+class PatientRecordChange(models.Model):
+    """Who corrected which fields of a patient's record, and when (values are not copied here)."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="changes")
+    changed_fields = models.JSONField(default=list)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+    )
+    partner_client_id = models.CharField(max_length=64, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["at", "id"]

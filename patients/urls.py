@@ -1,5 +1,10 @@
 """API routes of this app on a clinic host, mounted under /api/v1/."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from patients.api import PatientDetailApi, PatientSearchApi
+
+urlpatterns: list = [
+    path("patients/", PatientSearchApi.as_view(), name="patients-search"),
+    path("patients/<int:patient_id>/", PatientDetailApi.as_view(), name="patients-detail"),
+]

@@ -142,6 +142,8 @@ CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT",
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Task modules autodiscovery (`<app>.tasks`) does not find.
+CELERY_IMPORTS = ["tenants.tasks_sweep"]
 CELERY_TASK_TENANT_CACHE_SECONDS = 30
 # Clinics are spread over this many shard queues by a stable hash of their schema name.
 CLINICO_SHARD_QUEUES = env.int("CLINICO_SHARD_QUEUES", default=4)

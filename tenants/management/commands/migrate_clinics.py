@@ -2,6 +2,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
 from tenants.schema import template_schema_ensure
+from tenants.sweeper import checkins_sweep_schedule_ensure
 
 
 class Command(BaseCommand):
@@ -32,3 +33,5 @@ class Command(BaseCommand):
             verbosity=verbosity,
             executor=options["executor"],
         )
+        # Platform-wide beat entries (created once, then managed in the admin).
+        checkins_sweep_schedule_ensure()

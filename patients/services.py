@@ -1,0 +1,100 @@
+"""Writes of patients: identify-or-register (safe under concurrency) and record corrections."""
+
+import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+
+from patients.cpf import cpf_validate
+from patients.models import Patient, PatientRecordChange
+
+REGISTRATION_FIELDS = ("full_name", "social_name", "birth_date", "phone", "email")
+CORRECTABLE_FIELDS = ("cpf", *REGISTRATION_FIELDS)
+
+
+def _patient_from_registration(*, cpf: str, registration: dict) -> Patient:
+    """An unsaved, validated Patient built from registration data (birth_date may be ISO text)."""
+    data = {key: registration.get(key) for key in REGISTRATION_FIELDS}
+    if isinstance(data["birth_date"], str) and data["birth_date"]:
+        data["birth_date"] = datetime.date.fromisoformat(data["birth_date"])
+    patient = Patient(
+        cpf=cpf,
+        full_name=(data["full_name"] or "").strip(),
+        social_name=(data["social_name"] or "").strip(),
+        birth_date=data["birth_date"] or None,
+        phone=(data["phone"] or "").strip(),
+        email=(data["email"] or "").strip(),
+    )
+    patient.full_clean(validate_unique=False, validate_constraints=False)
+    return patient
+
+
+def patient_identify_or_register(*, cpf: str, registration: dict) -> tuple[Patient | None, bool]:
+    """The clinic's patient with `cpf`, registered from `registration` when new.
+
+    Returns (patient, created); (None, False) when the CPF is unknown and there is no name to
+    register it with. Concurrent calls for the same new CPF register one patient: the insert is
+    `ON CONFLICT (cpf) DO NOTHING`, and the loser reads the winner's row once it commits.
+    """
+    patient = Patient.objects.filter(cpf=cpf).first()
+    if patient is not None:
+        return patient, False
+    if not (registration or {}).get("full_name"):
+        return None, False
+    new = _patient_from_registration(cpf=cpf, registration=registration)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            INSERT INTO patients_patient
+                (cpf, full_name, social_name, birth_date, phone, email, created_at, updated_at)
+            VALUES (%s, %s, %s, %s, %s, %s, now(), now())
+            ON CONFLICT (cpf) DO NOTHING
+            RETURNING id
+            """,
+            [new.cpf, new.full_name, new.social_name, new.birth_date, new.phone, new.email],
+        )
+        row = cursor.fetchone()
+    if row is not None:
+        return Patient.objects.get(pk=row[0]), True
+    return Patient.objects.get(cpf=cpf), False
+
+
+@transaction.atomic
+def patient_update(
+    *, patient: Patient, data: dict, actor=None, partner_client_id: str = ""
+) -> Patient:
+    """Correct a patient's record; records who changed which fields (not the values)."""
+    unknown = set(data) - set(CORRECTABLE_FIELDS)
+    if unknown:
+        raise ValidationError({field: "This field cannot be changed." for field in unknown})
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    changed = []
+    for field, value in data.items():
+        if field == "cpf":
+            try:
+                value = cpf_validate(value)
+            except ValidationError as error:
+                raise ValidationError({"cpf": error.messages}) from None
+        elif isinstance(value, str):
+            value = value.strip()
+        if getattr(patient, field) != value:
+            setattr(patient, field, value)
+            changed.append(field)
+    if not changed:
+        return patient
+    if "cpf" in changed and Patient.objects.filter(cpf=patient.cpf).exclude(pk=patient.pk).exists():
+        raise ValidationError({"cpf": "Another patient of this clinic already has this CPF."})
+    patient.full_clean(validate_unique=False)
+    patient.save()
+    PatientRecordChange.objects.create(
+        patient=patient,
+        changed_fields=sorted(changed),
+        actor=actor,
+        partner_client_id=partner_client_id,
+    )
+    return patient
+
+
+def patient_lock(*, patient: Patient) -> Patient:
+    """Lock the patient's row until the transaction ends: one visit's work at a time."""
+    return Patient.objects.select_for_update().get(pk=patient.pk)

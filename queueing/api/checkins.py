@@ -1,0 +1,272 @@
+"""Check-in on a clinic host: POST a CPF, then poll the status URL until the ticket is there."""
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from django.urls import path
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.exceptions import APIException
+from rest_framework.response import Response
+from rest_framework.reverse import reverse
+from rest_framework.views import APIView
+
+from accounts.permissions import ALL_STAFF, RECEPTION, ClinicAccess, actor_fields
+from patients.api import CPFField, PatientRegistrationSerializer, django_validation_to_api
+from patients.cpf import cpf_mask
+from queueing.selectors.checkins import (
+    checkin_get,
+    service_estimated_wait_minutes,
+    ticket_position,
+)
+from queueing.services.checkins import (
+    DECLARABLE_PRIORITY_REASONS,
+    IdempotencyKeyReused,
+    checkin_create,
+)
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+class IdempotencyKeyConflict(APIException):
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "idempotency_key_reused"
+    default_detail = (
+        "This Idempotency-Key was already used for a different check-in; "
+        "send a new key for a new request."
+    )
+
+
+def _status_url(request, checkin) -> str:
+    return reverse("checkins-detail", kwargs={"checkin_id": checkin.pk}, request=request)
+
+
+class CheckInAcceptedSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    status_url = serializers.URLField()
+    created_at = serializers.DateTimeField()
+
+
+class CheckInCreateApi(APIView):
+    """Check a patient in by CPF; the ticket is issued asynchronously."""
+
+    allowed_roles = RECEPTION
+    manager_access = False
+    partner_access = "write"
+    permission_classes = [ClinicAccess]
+
+    class InputSerializer(serializers.Serializer):
+        cpf = CPFField(help_text="With or without punctuation: 529.982.247-25 or 52998224725.")
+        patient = PatientRegistrationSerializer(
+            required=False,
+            help_text="Registration; full_name and birth_date are required for a new CPF.",
+        )
+        service = serializers.IntegerField(
+            required=False, allow_null=True, help_text="Service id; the default service if omitted."
+        )
+        priority_reason = serializers.ChoiceField(
+            choices=DECLARABLE_PRIORITY_REASONS,
+            required=False,
+            allow_blank=True,
+            help_text="Declared priority; the 60+ and 80+ tiers come from the birth date.",
+        )
+
+    @extend_schema(
+        operation_id="check_ins_create",
+        request=InputSerializer,
+        parameters=[
+            OpenApiParameter(
+                IDEMPOTENCY_HEADER,
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                description=(
+                    "Optional, at most 128 characters. Repeating a key returns the first "
+                    "check-in (200) instead of creating another; reusing it with a different "
+                    "request answers 422."
+                ),
+            )
+        ],
+        responses={
+            202: CheckInAcceptedSerializer,
+            200: OpenApiResponse(CheckInAcceptedSerializer, "Replay of an Idempotency-Key."),
+            422: OpenApiResponse(description="Idempotency-Key reused for another request."),
+        },
+        examples=[
+            OpenApiExample(
+                "known patient",
+                value={"cpf": "529.982.247-25"},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "new patient, declared priority",
+                value={
+                    "cpf": "52998224725",
+                    "patient": {"full_name": "Maria da Silva", "birth_date": "1990-03-14"},
+                    "priority_reason": "pregnant",
+                },
+                request_only=True,
+            ),
+            OpenApiExample(
+                "accepted",
+                value={
+                    "id": "1b0f3c8e-8d1e-4c41-9d0a-5c1f3e1b2a77",
+                    "status": "pending",
+                    "status_url": "https://centro.clinico.example/api/v1/check-ins/"
+                    "1b0f3c8e-8d1e-4c41-9d0a-5c1f3e1b2a77/",
+                    "created_at": "2026-03-02T12:00:00Z",
+                },
+                response_only=True,
+                status_codes=["202"],
+            ),
+        ],
+    )
+    def post(self, request):
+        key = request.headers.get(IDEMPOTENCY_HEADER) or None
+        if key is not None and len(key) > 128:
+            raise serializers.ValidationError(
+                {"idempotency_key": "The Idempotency-Key header is at most 128 characters."}
+            )
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            checkin, created = checkin_create(
+                cpf=data["cpf"],
+                registration=data.get("patient"),
+                service_id=data.get("service"),
+                priority_reason=data.get("priority_reason") or "",
+                idempotency_key=key,
+                **actor_fields(request),
+            )
+        except DjangoValidationError as error:
+            raise django_validation_to_api(error) from None
+        except IdempotencyKeyReused:
+            raise IdempotencyKeyConflict() from None
+        body = CheckInAcceptedSerializer(
+            {
+                "id": checkin.pk,
+                "status": checkin.status,
+                "status_url": _status_url(request, checkin),
+                "created_at": checkin.created_at,
+            }
+        ).data
+        answer = Response(body, status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK)
+        answer["Location"] = body["status_url"]
+        if not created:
+            answer["Idempotent-Replayed"] = "true"
+        return answer
+
+
+class CheckInDetailApi(APIView):
+    """The state of a check-in: pending, queued with its ticket, or failed with the reason."""
+
+    allowed_roles = ALL_STAFF
+    manager_access = True
+    partner_access = "read"
+    permission_classes = [ClinicAccess]
+
+    class OutputSerializer(serializers.Serializer):
+        class TicketSerializer(serializers.Serializer):
+            class ServiceSerializer(serializers.Serializer):
+                id = serializers.IntegerField()
+                name = serializers.CharField()
+                prefix = serializers.CharField()
+
+            id = serializers.IntegerField()
+            display_code = serializers.CharField()
+            status = serializers.CharField()
+            priority_tier = serializers.IntegerField()
+            priority_reason = serializers.CharField()
+            service = ServiceSerializer()
+            position = serializers.IntegerField(allow_null=True)
+            estimated_wait_minutes = serializers.IntegerField(allow_null=True)
+
+        id = serializers.UUIDField()
+        status = serializers.ChoiceField(choices=["pending", "queued", "failed"])
+        cpf = serializers.CharField(help_text="Masked: ***.456.789-**")
+        created_at = serializers.DateTimeField()
+        processed_at = serializers.DateTimeField(allow_null=True)
+        failure_reason = serializers.CharField(allow_blank=True)
+        ticket = TicketSerializer(allow_null=True)
+
+    @extend_schema(
+        operation_id="check_ins_retrieve",
+        responses={200: OutputSerializer},
+        examples=[
+            OpenApiExample(
+                "queued",
+                value={
+                    "id": "1b0f3c8e-8d1e-4c41-9d0a-5c1f3e1b2a77",
+                    "status": "queued",
+                    "cpf": "***.982.247-**",
+                    "created_at": "2026-03-02T12:00:00Z",
+                    "processed_at": "2026-03-02T12:00:00.040Z",
+                    "failure_reason": "",
+                    "ticket": {
+                        "id": 7,
+                        "display_code": "R007",
+                        "status": "waiting",
+                        "priority_tier": 3,
+                        "priority_reason": "",
+                        "service": {"id": 1, "name": "Recepção", "prefix": "R"},
+                        "position": 3,
+                        "estimated_wait_minutes": 15,
+                    },
+                },
+                response_only=True,
+            ),
+            OpenApiExample(
+                "pending",
+                value={
+                    "id": "1b0f3c8e-8d1e-4c41-9d0a-5c1f3e1b2a77",
+                    "status": "pending",
+                    "cpf": "***.982.247-**",
+                    "created_at": "2026-03-02T12:00:00Z",
+                    "processed_at": None,
+                    "failure_reason": "",
+                    "ticket": None,
+                },
+                response_only=True,
+            ),
+        ],
+    )
+    def get(self, request, checkin_id):
+        checkin = checkin_get(checkin_id=checkin_id)
+        if checkin is None:
+            raise Http404
+        ticket = None
+        if checkin.ticket is not None:
+            position = ticket_position(ticket=checkin.ticket)
+            ticket = {
+                "id": checkin.ticket.pk,
+                "display_code": checkin.ticket.display_code,
+                "status": checkin.ticket.status,
+                "priority_tier": checkin.ticket.priority_tier,
+                "priority_reason": checkin.ticket.priority_reason,
+                "service": checkin.ticket.service,
+                "position": position,
+                "estimated_wait_minutes": (
+                    service_estimated_wait_minutes(
+                        service=checkin.ticket.service, position=position
+                    )
+                    if position is not None
+                    else None
+                ),
+            }
+        data = {
+            "id": checkin.pk,
+            "status": checkin.status,
+            "cpf": cpf_mask(checkin.cpf),
+            "created_at": checkin.created_at,
+            "processed_at": checkin.processed_at,
+            "failure_reason": checkin.failure_reason,
+            "ticket": ticket,
+        }
+        return Response(self.OutputSerializer(data).data)
+
+
+urlpatterns = [
+    path("check-ins/", CheckInCreateApi.as_view(), name="checkins-create"),
+    path("check-ins/<uuid:checkin_id>/", CheckInDetailApi.as_view(), name="checkins-detail"),
+]

@@ -1,0 +1,304 @@
+"""Check-in by CPF: store the request, publish its task, turn it into a ticket.
+
+The CheckIn row is the record of the request. It is written before anything is published, so a
+broker outage never loses a check-in: the request still answers 202 and the sweeper republishes
+whatever is left pending (`checkin_republish_stale`).
+"""
+
+import datetime
+import functools
+import logging
+import time
+import uuid
+
+from amqp.exceptions import AMQPError
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
+
+from patients.selectors import patient_exists
+from patients.services import patient_identify_or_register, patient_lock
+from queueing.clock import service_day_today
+from queueing.models import (
+    OPEN_STATUSES,
+    CheckIn,
+    CheckInStatus,
+    PriorityReason,
+    Service,
+    Ticket,
+)
+from queueing.services.tickets import ticket_issue
+
+logger = logging.getLogger(__name__)
+
+# Reasons a receptionist may declare; the age tiers (60+, 80+) come from the birth date.
+DECLARABLE_PRIORITY_REASONS = tuple(
+    reason
+    for reason in PriorityReason.values
+    if reason not in (PriorityReason.AGE_60, PriorityReason.AGE_80)
+)
+REQUIRED_REGISTRATION_FIELDS = ("full_name", "birth_date")
+
+# After a failed publish this process stops trying for a few seconds: requests stay fast while
+# the broker is down, and the sweeper republishes what they left pending.
+BROKER_RETRY_AFTER_SECONDS = 5.0
+_broker_down_until = 0.0
+BROKER_ERRORS = (KombuOperationalError, AMQPError, ConnectionError, OSError, TimeoutError)
+
+# Republishing a pending check-in waits `older_than` after the last publish, doubling with each
+# publish up to this factor, so a long worker outage does not flood the queue with copies.
+REPUBLISH_BACKOFF_MAX_FACTOR = 16
+
+
+class IdempotencyKeyReused(Exception):
+    """The Idempotency-Key was already used for a different check-in request."""
+
+    def __init__(self, checkin: CheckIn):
+        super().__init__("Idempotency-Key reused with a different request.")
+        self.checkin = checkin
+
+
+def _registration_normalized(registration: dict | None) -> dict:
+    """Registration as stored in JSON: known keys, dates as ISO text, empty values dropped."""
+    normalized = {}
+    for key, value in (registration or {}).items():
+        if value in (None, ""):
+            continue
+        if isinstance(value, datetime.date):
+            value = value.isoformat()
+        normalized[key] = value.strip() if isinstance(value, str) else value
+    return normalized
+
+
+def _service_for_checkin(*, service_id: int | None) -> Service:
+    if service_id is None:
+        service = Service.objects.filter(is_default=True, is_active=True).first()
+        if service is None:
+            raise ValidationError(
+                {"service": "This clinic has no active default service; choose a service."}
+            )
+        return service
+    service = Service.objects.filter(pk=service_id).first()
+    if service is None:
+        raise ValidationError({"service": f"There is no service with id {service_id}."})
+    if not service.is_active:
+        raise ValidationError({"service": f'The service "{service.name}" is not active.'})
+    return service
+
+
+def _registration_for_new_patient(*, cpf: str, registration: dict) -> dict:
+    """The registration to store: as sent, or a pending check-in's for the same new CPF."""
+    missing = [field for field in REQUIRED_REGISTRATION_FIELDS if not registration.get(field)]
+    if not missing or patient_exists(cpf=cpf):
+        return registration
+    earlier = (
+        CheckIn.objects.filter(cpf=cpf, status=CheckInStatus.PENDING)
+        .exclude(registration={})
+        .values_list("registration", flat=True)
+        .first()
+    )
+    if earlier and all(earlier.get(field) for field in REQUIRED_REGISTRATION_FIELDS):
+        return {**earlier, **registration}
+    raise ValidationError(
+        {
+            f"patient.{field}": "Required: this CPF is not registered at this clinic yet."
+            for field in missing
+        }
+    )
+
+
+def _same_request(
+    checkin: CheckIn, *, cpf: str, service: Service, priority_reason: str, registration: dict
+) -> bool:
+    return (
+        checkin.cpf == cpf
+        and checkin.service_id == service.pk
+        and checkin.priority_reason == priority_reason
+        and checkin.registration == registration
+    )
+
+
+@transaction.atomic
+def checkin_create(
+    *,
+    cpf: str,
+    registration: dict | None = None,
+    service_id: int | None = None,
+    priority_reason: str = "",
+    idempotency_key: str | None = None,
+    actor=None,
+    partner_client_id: str = "",
+) -> tuple[CheckIn, bool]:
+    """Store a pending check-in and publish its task after commit; (check-in, created).
+
+    `cpf` is already validated (11 digits). A repeated `idempotency_key` returns the first
+    check-in (created False); reused with a different request it raises IdempotencyKeyReused.
+    """
+    if priority_reason and priority_reason not in DECLARABLE_PRIORITY_REASONS:
+        raise ValidationError(
+            {"priority_reason": "Age priority is computed from the birth date; do not declare it."}
+        )
+    service = _service_for_checkin(service_id=service_id)
+    registration = _registration_normalized(registration)
+    request = {
+        "cpf": cpf,
+        "service": service,
+        "priority_reason": priority_reason,
+        "registration": registration,
+    }
+    if idempotency_key:
+        existing = CheckIn.objects.filter(idempotency_key=idempotency_key).first()
+        if existing is not None:
+            return _replayed(existing, **request)
+    stored_registration = _registration_for_new_patient(cpf=cpf, registration=registration)
+    checkin = CheckIn(
+        id=uuid.uuid4(),
+        cpf=cpf,
+        registration=stored_registration,
+        service=service,
+        priority_reason=priority_reason,
+        idempotency_key=idempotency_key or None,
+        created_by=actor,
+        partner_client_id=partner_client_id,
+    )
+    # The service and the actor were just read; skip re-querying them.
+    checkin.full_clean(
+        exclude=["service", "created_by"], validate_unique=False, validate_constraints=False
+    )
+    try:
+        with transaction.atomic():
+            checkin.save(force_insert=True)
+    except IntegrityError:
+        # A concurrent request with the same key won the insert; answer with its check-in.
+        existing = CheckIn.objects.filter(idempotency_key=idempotency_key).first()
+        if not idempotency_key or existing is None:
+            raise
+        return _replayed(existing, **request)
+    transaction.on_commit(functools.partial(checkin_publish, checkin_id=checkin.pk))
+    return checkin, True
+
+
+def _replayed(existing: CheckIn, **request) -> tuple[CheckIn, bool]:
+    stored = existing.registration
+    request_registration = request["registration"]
+    # A replay without registration (or with what was stored) is the same request.
+    same = _same_request(
+        existing,
+        cpf=request["cpf"],
+        service=request["service"],
+        priority_reason=request["priority_reason"],
+        registration=stored if request_registration in ({}, stored) else request_registration,
+    )
+    if not same:
+        raise IdempotencyKeyReused(existing)
+    return existing, False
+
+
+def checkin_publish(*, checkin_id: uuid.UUID, honour_backoff: bool = True) -> bool:
+    """Publish the check-in's task to the current clinic's queue; False if the broker is down.
+
+    Never raises for a broker failure: the check-in stays pending and the sweeper retries.
+    """
+    global _broker_down_until
+    if honour_backoff and time.monotonic() < _broker_down_until:
+        return False
+    from queueing.tasks import checkin_process_task
+
+    try:
+        checkin_process_task.apply_async(args=[str(checkin_id)])
+    except BROKER_ERRORS as error:
+        _broker_down_until = time.monotonic() + BROKER_RETRY_AFTER_SECONDS
+        logger.warning(
+            "Check-in %s left pending for the sweeper: broker unreachable (%s).",
+            checkin_id,
+            type(error).__name__,
+        )
+        return False
+    CheckIn.objects.filter(pk=checkin_id).update(
+        last_published_at=timezone.now(), publish_count=F("publish_count") + 1
+    )
+    return True
+
+
+def _fail(checkin: CheckIn, reason: str) -> CheckIn:
+    checkin.status = CheckInStatus.FAILED
+    checkin.failure_reason = reason
+    checkin.processed_at = timezone.now()
+    checkin.save(update_fields=["status", "failure_reason", "processed_at"])
+    logger.warning("Check-in %s failed: %s", checkin.pk, reason)
+    return checkin
+
+
+@transaction.atomic
+def checkin_process(*, checkin_id: uuid.UUID | str) -> CheckIn | None:
+    """Turn a pending check-in into a ticket: identify or register, reuse an open ticket or issue.
+
+    Idempotent: the row is locked and only a pending check-in is processed, so a redelivered
+    task finds it queued and does nothing.
+    """
+    checkin = CheckIn.objects.select_for_update().filter(pk=checkin_id).first()
+    if checkin is None or checkin.status != CheckInStatus.PENDING:
+        return checkin
+    service = Service.objects.get(pk=checkin.service_id)
+    if not service.is_active:
+        return _fail(checkin, f'The service "{service.name}" was deactivated before check-in.')
+    patient, _ = patient_identify_or_register(cpf=checkin.cpf, registration=checkin.registration)
+    if patient is None:
+        return _fail(checkin, "The CPF is not registered and the check-in had no patient name.")
+    # One visit's work at a time per patient: a concurrent check-in waits, then sees the ticket.
+    patient = patient_lock(patient=patient)
+    ticket = (
+        Ticket.objects.filter(
+            patient=patient,
+            service=service,
+            service_day=service_day_today(),
+            status__in=OPEN_STATUSES,
+        )
+        .order_by("id")
+        .first()
+    )
+    if ticket is None:
+        ticket = ticket_issue(
+            patient=patient,
+            service=service,
+            priority_reason=checkin.priority_reason,
+            arrived_at=checkin.created_at,
+            actor=checkin.created_by,
+            partner_client_id=checkin.partner_client_id,
+        )
+    checkin.status = CheckInStatus.QUEUED
+    checkin.patient = patient
+    checkin.ticket = ticket
+    checkin.failure_reason = ""
+    checkin.processed_at = timezone.now()
+    checkin.save(update_fields=["status", "patient", "ticket", "failure_reason", "processed_at"])
+    return checkin
+
+
+def checkin_republish_stale(
+    *,
+    older_than: datetime.timedelta = datetime.timedelta(seconds=20),
+    limit: int = 1000,
+) -> int:
+    """Republish the current clinic's check-ins left pending; returns how many were published.
+
+    A check-in is due `older_than` after its last publish (or creation), the wait doubling with
+    each publish up to REPUBLISH_BACKOFF_MAX_FACTOR times.
+    """
+    now = timezone.now()
+    rows = (
+        CheckIn.objects.filter(status=CheckInStatus.PENDING, created_at__lte=now - older_than)
+        .order_by("created_at")
+        .values_list("id", "last_published_at", "publish_count")[:limit]
+    )
+    published = 0
+    for checkin_id, last_published_at, publish_count in rows:
+        factor = min(2 ** max(publish_count - 1, 0), REPUBLISH_BACKOFF_MAX_FACTOR)
+        if last_published_at is not None and last_published_at > now - older_than * factor:
+            continue
+        if not checkin_publish(checkin_id=checkin_id, honour_backoff=False):
+            break
+        published += 1
+    return published

@@ -1,0 +1,67 @@
+"""The check-in sweeper: republish check-ins left pending in any active clinic.
+
+A check-in accepted while RabbitMQ was down, or whose message was lost, stays pending in its
+clinic's schema. The sweeper reads the active clinics with one public query and then runs one
+query per clinic on the partial index of pending check-ins (`checkin_pending`).
+"""
+
+import datetime
+import logging
+
+from django.conf import settings
+from django.db import connection
+
+from queueing.services.checkins import checkin_republish_stale
+from tenants.models import Clinic
+from tenants.schema import template_schema_name
+
+logger = logging.getLogger(__name__)
+
+SWEEP_PERIODIC_TASK_NAME = "sweep-pending-check-ins"
+SWEEP_TASK_NAME = "tenants.checkins_sweep_task"
+SWEEP_EVERY_SECONDS = 30
+PENDING_THRESHOLD = datetime.timedelta(seconds=20)
+
+
+def checkins_sweep(*, older_than: datetime.timedelta = PENDING_THRESHOLD) -> dict[str, int]:
+    """Republish stale pending check-ins of every active clinic; {schema: count} of those sent."""
+    connection.set_schema_to_public()
+    clinics = list(
+        Clinic.objects.filter(is_active=True).exclude(
+            schema_name__in=["public", template_schema_name()]
+        )
+    )
+    published: dict[str, int] = {}
+    for clinic in clinics:
+        # `with clinic` makes the schema current: the task's _schema_name header and its
+        # routing (shard or dedicated queue) follow it.
+        with clinic:
+            count = checkin_republish_stale(older_than=older_than)
+        if count:
+            published[clinic.schema_name] = count
+    connection.set_schema_to_public()
+    if published:
+        logger.info("Republished pending check-ins: %s", published)
+    return published
+
+
+def checkins_sweep_schedule_ensure():
+    """The beat entry of the sweeper (every 30 s on the platform queue), created if missing."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    every, _ = IntervalSchedule.objects.get_or_create(
+        every=SWEEP_EVERY_SECONDS, period=IntervalSchedule.SECONDS
+    )
+    task, created = PeriodicTask.objects.get_or_create(
+        name=SWEEP_PERIODIC_TASK_NAME,
+        defaults={
+            "task": SWEEP_TASK_NAME,
+            "interval": every,
+            "queue": settings.CLINICO_PLATFORM_QUEUE,
+            "exchange": settings.CLINICO_PLATFORM_QUEUE,
+            "routing_key": settings.CLINICO_PLATFORM_QUEUE,
+            "description": "Republishes check-ins left pending (e.g. accepted while the broker "
+            "was down) in every active clinic.",
+        },
+    )
+    return task
