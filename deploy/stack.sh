@@ -47,7 +47,7 @@ case "${1:-start}" in
     start_one worker "$VENV/bin/celery" -A clinico worker -Q "$(worker_queues)" \
       --loglevel INFO --concurrency "${CLINICO_WORKER_CONCURRENCY:-2}" --hostname "clinico@%h"
     start_one beat "$VENV/bin/celery" -A clinico beat --loglevel INFO \
-      --scheduler django_celery_beat.schedulers:DatabaseScheduler \
+      --scheduler tenants.beat:ClinicDatabaseScheduler \
       --pidfile "$RUN_DIR/celerybeat-internal.pid"
     for _ in $(seq 1 60); do
       curl -fs -o /dev/null -H "Host: localhost" "http://127.0.0.1:$PORT/healthz" 2>/dev/null && break

@@ -2,6 +2,7 @@
 
 import json
 
+from django.utils import timezone
 from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
 from tenants.models import Clinic
@@ -15,7 +16,12 @@ def reset_periodic_task_name(*, schema_name: str) -> str:
 
 
 def clinic_reset_schedule_sync(*, clinic: Clinic) -> PeriodicTask:
-    """Create or update the clinic's reset entry: its reset time, its timezone, its queue."""
+    """Create or update the clinic's reset entry: its reset time, its timezone, its queue.
+
+    When the time or zone changes, or the clinic is reactivated, the entry counts from now: it
+    next fires at the next local reset time. Otherwise django-celery-beat would treat the new
+    time as already missed and fire at once, at whatever local hour that is (docs/reset.md).
+    """
     crontab, _ = CrontabSchedule.objects.get_or_create(
         minute=str(clinic.reset_time.minute),
         hour=str(clinic.reset_time.hour),
@@ -27,19 +33,22 @@ def clinic_reset_schedule_sync(*, clinic: Clinic) -> PeriodicTask:
     queue = clinic_queue_name(
         schema_name=clinic.schema_name, dedicated_queue=clinic.dedicated_queue
     )
-    task, _ = PeriodicTask.objects.update_or_create(
-        name=reset_periodic_task_name(schema_name=clinic.schema_name),
-        defaults={
-            "task": RESET_TASK_NAME,
-            "crontab": crontab,
-            "interval": None,
-            "headers": json.dumps({"_schema_name": clinic.schema_name}),
-            "queue": queue,
-            "exchange": queue,
-            "routing_key": queue,
-            "enabled": clinic.is_active,
-            "description": f"Closes finished service days of {clinic.name} at its local "
-            f"{clinic.reset_time:%H:%M} ({clinic.timezone}).",
-        },
+    name = reset_periodic_task_name(schema_name=clinic.schema_name)
+    task = PeriodicTask.objects.filter(name=name).first() or PeriodicTask(name=name)
+    if task.pk is not None and (
+        task.crontab_id != crontab.pk or (clinic.is_active and not task.enabled)
+    ):
+        task.last_run_at = timezone.now()
+    task.task = RESET_TASK_NAME
+    task.crontab = crontab
+    task.interval = None
+    task.headers = json.dumps({"_schema_name": clinic.schema_name})
+    task.queue = task.exchange = task.routing_key = queue
+    task.enabled = clinic.is_active
+    task.description = (
+        f"Closes finished service days of {clinic.name} at its local "
+        f"{clinic.reset_time:%H:%M} ({clinic.timezone})."
     )
+    task.full_clean()
+    task.save()
     return task

@@ -141,7 +141,7 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
 CELERY_TASK_PUBLISH_RETRY = True
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2}
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULER = "tenants.beat:ClinicDatabaseScheduler"  # see docs/reset.md
 # Task modules autodiscovery (`<app>.tasks`) does not find.
 CELERY_IMPORTS = ["tenants.tasks_sweep"]
 CELERY_TASK_TENANT_CACHE_SECONDS = 30
