@@ -4,8 +4,9 @@ import datetime
 import time
 
 from django.conf import settings
+from django.db.models import QuerySet
 
-from tenants.models import Clinic, ClinicDaySummary, Domain
+from tenants.models import Chain, Clinic, ClinicDaySummary, Domain
 
 # Host -> clinic, kept briefly per process so a request costs no domain query in the common case.
 _HOST_CACHE: dict[str, tuple[float, Clinic | None]] = {}
@@ -42,4 +43,38 @@ def clinic_last_closed_day(*, clinic: Clinic) -> datetime.date | None:
         .order_by("-service_day")
         .values_list("service_day", flat=True)
         .first()
+    )
+
+
+def chain_list_for_user(*, user) -> QuerySet[Chain]:
+    """The chains `user` may manage: every chain for platform staff, else active memberships."""
+    chains = Chain.objects.all()
+    if user.is_staff:
+        return chains
+    return chains.filter(memberships__user=user, memberships__is_active=True).distinct()
+
+
+def chain_get_for_user(*, user, chain_id: int) -> Chain | None:
+    return chain_list_for_user(user=user).filter(pk=chain_id).first()
+
+
+def clinic_get_for_user(*, user, slug: str) -> Clinic | None:
+    """The clinic `slug` if `user` manages its chain (or is platform staff), else None."""
+    return (
+        Clinic.objects.select_related("chain")
+        .filter(schema_name=slug, chain__in=chain_list_for_user(user=user))
+        .first()
+    )
+
+
+def chain_day_summaries(
+    *, chain: Chain, date_from: datetime.date, date_to: datetime.date
+) -> QuerySet[ClinicDaySummary]:
+    """The closed days of every clinic of `chain` between two dates (inclusive), one query."""
+    return (
+        ClinicDaySummary.objects.filter(
+            clinic__chain=chain, service_day__gte=date_from, service_day__lte=date_to
+        )
+        .select_related("clinic")
+        .order_by("service_day", "clinic__name")
     )

@@ -1,5 +1,12 @@
 """Chain API on the public host, mounted under /api/v1/."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from tenants.api import ChainClinicsApi, ChainListApi, ChainStatsApi, ClinicSettingsApi
+
+urlpatterns = [
+    path("chains/", ChainListApi.as_view(), name="chain-list"),
+    path("chains/<int:chain_id>/clinics/", ChainClinicsApi.as_view(), name="chain-clinics"),
+    path("chains/<int:chain_id>/stats/", ChainStatsApi.as_view(), name="chain-stats"),
+    path("clinics/<str:slug>/", ClinicSettingsApi.as_view(), name="clinic-settings"),
+]
