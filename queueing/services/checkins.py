@@ -238,10 +238,15 @@ def checkin_process(*, checkin_id: uuid.UUID | str) -> CheckIn | None:
     Idempotent: the row is locked and only a pending check-in is processed, so a redelivered
     task finds it queued and does nothing.
     """
-    checkin = CheckIn.objects.select_for_update().filter(pk=checkin_id).first()
+    checkin = (
+        CheckIn.objects.select_related("created_by", "service")
+        .select_for_update(of=("self",))
+        .filter(pk=checkin_id)
+        .first()
+    )
     if checkin is None or checkin.status != CheckInStatus.PENDING:
         return checkin
-    service = Service.objects.get(pk=checkin.service_id)
+    service = checkin.service
     if not service.is_active:
         return _fail(checkin, f'The service "{service.name}" was deactivated before check-in.')
     patient, _ = patient_identify_or_register(cpf=checkin.cpf, registration=checkin.registration)
