@@ -687,6 +687,7 @@ class StatsTodayApi(APIView):
             no_shows = serializers.IntegerField()
             cancelled = serializers.IntegerField()
             transferred = serializers.IntegerField()
+            expired = serializers.IntegerField(help_text="Closed by the daily reset while open.")
             called = serializers.IntegerField(help_text="Tickets called at least once.")
             wait_avg_s = serializers.FloatField(allow_null=True)
             wait_p90_s = serializers.FloatField(allow_null=True)
@@ -718,6 +719,7 @@ class StatsTodayApi(APIView):
                             "no_shows": 2,
                             "cancelled": 1,
                             "transferred": 1,
+                            "expired": 0,
                             "called": 36,
                             "wait_avg_s": 412.5,
                             "wait_p90_s": 890.0,
