@@ -2,6 +2,8 @@ from django.core.management.base import BaseCommand
 
 from accounts.models import User
 from accounts.services import chain_membership_grant, clinic_membership_grant, user_create
+from queueing.selectors.queue import desk_list, service_list
+from queueing.services.setup import desk_create, service_create
 from tenants.models import Chain, Clinic
 from tenants.selectors import clinic_hostname
 from tenants.services import chain_create, clinic_provision
@@ -14,12 +16,33 @@ DEMO_CLINICS = [
     ("manaus", "Clínica Demo Manaus", "America/Manaus"),
 ]
 STAFF = [("recepcao", "receptionist"), ("medico", "clinician"), ("admin", "clinic_admin")]
+# Recepção (R) comes with every clinic; the demo adds triage and consultation and their desks.
+DEMO_SERVICES = [("Triagem", "T"), ("Consulta", "C")]
+DEMO_DESKS = [
+    ("Guichê 1", ["R"]),
+    ("Guichê 2", ["R"]),
+    ("Triagem 1", ["T"]),
+    ("Consultório 1", ["C"]),
+]
 
 
 def _user(email: str, full_name: str, *, is_staff: bool = False) -> User:
     return User.objects.filter(email=email).first() or user_create(
         email=email, password=DEMO_PASSWORD, full_name=full_name, is_staff=is_staff
     )
+
+
+def _queue_setup_ensure(clinic: Clinic) -> None:
+    """The demo services and desks of `clinic`, created when missing."""
+    with clinic:
+        by_prefix = {service.prefix: service for service in service_list()}
+        for name, prefix in DEMO_SERVICES:
+            if prefix not in by_prefix:
+                by_prefix[prefix] = service_create(name=name, prefix=prefix)
+        desks = {desk.name for desk in desk_list()}
+        for name, prefixes in DEMO_DESKS:
+            if name not in desks:
+                desk_create(name=name, service_ids=[by_prefix[p].pk for p in prefixes])
 
 
 class Command(BaseCommand):
@@ -37,6 +60,7 @@ class Command(BaseCommand):
             clinic = Clinic.objects.filter(schema_name=slug).first() or clinic_provision(
                 chain=chain, name=name, slug=slug, timezone=tz
             )
+            _queue_setup_ensure(clinic)
             host = clinic_hostname(clinic=clinic)
             lines.append(f"  {name}: http://{host}:8000/   ({tz})")
             for prefix, role in STAFF:
