@@ -10,9 +10,25 @@ the host's clinic and live memberships:
         permission_classes = [ClinicAccess]
 """
 
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from accounts.models import ChainMembership, ClinicMembership, ClinicRole, User
+from accounts.authentication import ROLE_CACHE_ATTRIBUTE, PartnerPrincipal
+from accounts.models import ClinicRole, User
+from accounts.selectors import clinic_role_of, managed_chain_ids, manages_chain
+from accounts.tokens import SCOPE_CHAIN, SCOPE_CLINIC
+
+__all__ = [
+    "ADMIN",
+    "ALL_STAFF",
+    "CALLING",
+    "RECEPTION",
+    "ChainManagerAccess",
+    "ClinicAccess",
+    "actor_fields",
+    "clinic_role_of",
+    "manages_chain",
+    "request_clinic_role",
+]
 
 RECEPTION = frozenset({ClinicRole.RECEPTIONIST, ClinicRole.CLINIC_ADMIN})
 CALLING = frozenset({ClinicRole.RECEPTIONIST, ClinicRole.CLINICIAN, ClinicRole.CLINIC_ADMIN})
@@ -20,21 +36,41 @@ ALL_STAFF = CALLING
 ADMIN = frozenset({ClinicRole.CLINIC_ADMIN})
 
 
-def clinic_role_of(*, user: User, clinic) -> str | None:
-    """The user's active role at `clinic`, or None."""
-    return (
-        ClinicMembership.objects.filter(user=user, clinic=clinic, is_active=True)
-        .values_list("role", flat=True)
-        .first()
-    )
+def _token_scope(request) -> str | None:
+    """The JWT's scope claim, or None for a session or a forced test login."""
+    token = getattr(request, "auth", None)
+    get = getattr(token, "get", None)
+    return get("scope") if callable(get) else None
 
 
-def manages_chain(*, user: User, chain_id: int) -> bool:
-    return ChainMembership.objects.filter(user=user, chain_id=chain_id, is_active=True).exists()
+def request_clinic_role(request) -> str | None:
+    """The user's active role at the host's clinic (from authentication when it looked it up)."""
+    clinic = getattr(request, "tenant", None)
+    user = request.user
+    if clinic is None or not isinstance(user, User):
+        return None
+    cached = getattr(user, ROLE_CACHE_ATTRIBUTE, None)
+    if cached is not None and cached[0] == clinic.pk:
+        return cached[1]
+    return clinic_role_of(user=user, clinic=clinic)
+
+
+def partner_may(*, partner: PartnerPrincipal, clinic, view, method: str) -> bool:
+    """A partner on one of its clinics, at a view open to partners, within its read/write scope."""
+    wanted = getattr(view, "partner_access", None)
+    if wanted not in ("read", "write") or clinic.schema_name not in partner.clinics:
+        return False
+    if wanted == "write" or method not in SAFE_METHODS:
+        return partner.can_write
+    return True
 
 
 class ClinicAccess(BasePermission):
-    """Staff with an allowed role at the host's clinic, or a chain manager/partner where allowed."""
+    """Staff with an allowed role at the host's clinic, or a chain manager/partner where allowed.
+
+    The authentication class has already checked that a token's scope covers this host; here the
+    view's `allowed_roles`, `manager_access` (reads) and `partner_access` decide.
+    """
 
     message = "You do not have access to this clinic for this action."
 
@@ -43,14 +79,41 @@ class ClinicAccess(BasePermission):
         user = request.user
         if clinic is None or user is None or not getattr(user, "is_authenticated", False):
             return False
-        if not isinstance(user, User):
+        if isinstance(user, PartnerPrincipal):
+            return partner_may(partner=user, clinic=clinic, view=view, method=request.method)
+        if not isinstance(user, User) or not user.is_active:
             return False
-        role = clinic_role_of(user=user, clinic=clinic)
-        if role is not None:
-            return role in getattr(view, "allowed_roles", frozenset())
-        if getattr(view, "manager_access", False) and request.method in ("GET", "HEAD", "OPTIONS"):
+        scope = _token_scope(request)
+        if scope != SCOPE_CHAIN:
+            role = request_clinic_role(request)
+            if role is not None:
+                return role in getattr(view, "allowed_roles", frozenset())
+        if (
+            scope != SCOPE_CLINIC
+            and getattr(view, "manager_access", False)
+            and request.method in SAFE_METHODS
+        ):
             return manages_chain(user=user, chain_id=clinic.chain_id)
         return False
+
+
+class ChainManagerAccess(BasePermission):
+    """Public host: a chain manager (of the URL's `chain_id`, when there is one) or an operator."""
+
+    message = "Sign in on the public host as a manager of this chain or as a platform operator."
+
+    def has_permission(self, request, view) -> bool:
+        user = request.user
+        if getattr(request, "tenant", None) is not None or not isinstance(user, User):
+            return False
+        if not user.is_active or _token_scope(request) == SCOPE_CLINIC:
+            return False
+        if user.is_staff:
+            return True
+        chain_id = (getattr(view, "kwargs", None) or {}).get("chain_id")
+        if chain_id is not None:
+            return manages_chain(user=user, chain_id=int(chain_id))
+        return bool(managed_chain_ids(user=user))
 
 
 def actor_fields(request) -> dict:

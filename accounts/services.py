@@ -1,8 +1,21 @@
 """Writes of users and memberships."""
 
-from django.db import transaction
+import secrets
+from collections.abc import Iterable
 
-from accounts.models import ChainMembership, ClinicMembership, ClinicRole, User
+from django.contrib.auth.hashers import check_password, make_password
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import (
+    ChainMembership,
+    ClinicMembership,
+    ClinicRole,
+    PartnerClient,
+    PartnerScope,
+    User,
+)
 
 
 @transaction.atomic
@@ -33,3 +46,130 @@ def chain_membership_grant(*, user: User, chain) -> ChainMembership:
         user=user, chain=chain, defaults={"is_active": True}
     )
     return membership
+
+
+def _active_admins_left_without(*, membership: ClinicMembership) -> bool:
+    """Whether `membership` is its clinic's last active clinic admin."""
+    if not (membership.is_active and membership.role == ClinicRole.CLINIC_ADMIN):
+        return False
+    others = ClinicMembership.objects.filter(
+        clinic_id=membership.clinic_id, role=ClinicRole.CLINIC_ADMIN, is_active=True
+    ).exclude(pk=membership.pk)
+    return not others.exists()
+
+
+@transaction.atomic
+def staff_invite(*, clinic, email: str, role: str, full_name: str = "") -> ClinicMembership:
+    """Add someone to `clinic` with `role`: a new user without a password, or an existing one."""
+    normalized = User.objects.normalize_email(email).lower()
+    user = User.objects.filter(email=normalized).first()
+    if user is None:
+        user = user_create(email=normalized, password=None, full_name=full_name)
+    membership = ClinicMembership.objects.filter(user=user, clinic=clinic).first()
+    if membership is not None and membership.is_active:
+        raise ValidationError(
+            {"email": f"{normalized} is already a member of this clinic; change their role."}
+        )
+    return clinic_membership_grant(user=user, clinic=clinic, role=role)
+
+
+@transaction.atomic
+def clinic_membership_role_change(*, membership: ClinicMembership, role: str) -> ClinicMembership:
+    """Give a member another role; the clinic always keeps one active clinic admin."""
+    if role not in ClinicRole.values:
+        raise ValidationError({"role": f"Unknown role {role!r}."})
+    membership = ClinicMembership.objects.select_for_update().get(pk=membership.pk)
+    if role != ClinicRole.CLINIC_ADMIN and _active_admins_left_without(membership=membership):
+        raise ValidationError(
+            {"role": "This is the clinic's last clinic admin; make someone else admin first."}
+        )
+    membership.role = role
+    membership.full_clean()
+    membership.save(update_fields=["role", "updated_at"])
+    return membership
+
+
+@transaction.atomic
+def clinic_membership_deactivate(*, membership: ClinicMembership) -> ClinicMembership:
+    """Remove a member's access to the clinic; their tokens stop working on the next request."""
+    membership = ClinicMembership.objects.select_for_update().get(pk=membership.pk)
+    if _active_admins_left_without(membership=membership):
+        raise ValidationError(
+            {"non_field_errors": ["The clinic's last clinic admin cannot be deactivated."]}
+        )
+    membership.is_active = False
+    membership.save(update_fields=["is_active", "updated_at"])
+    return membership
+
+
+@transaction.atomic
+def chain_membership_deactivate(*, membership: ChainMembership) -> ChainMembership:
+    membership.is_active = False
+    membership.save(update_fields=["is_active"])
+    return membership
+
+
+def partner_secret_new() -> tuple[str, str]:
+    """A new partner secret and its hash (Django's password hasher); only the hash is stored."""
+    secret = secrets.token_urlsafe(32)
+    return secret, make_password(secret)
+
+
+def partner_client_id_new() -> str:
+    return f"pc_{secrets.token_hex(12)}"
+
+
+@transaction.atomic
+def partner_client_create(
+    *,
+    name: str,
+    clinics: Iterable,
+    scope: str = PartnerScope.READ,
+    requests_per_minute: int = 600,
+    client_id: str | None = None,
+    secret: str | None = None,
+) -> tuple[PartnerClient, str]:
+    """A partner client for `clinics`; returns it with its secret, which is never shown again."""
+    if secret is None:
+        secret, secret_hash = partner_secret_new()
+    else:
+        secret_hash = make_password(secret)
+    client = PartnerClient(
+        name=name,
+        client_id=client_id or partner_client_id_new(),
+        secret_hash=secret_hash,
+        scope=scope,
+        requests_per_minute=requests_per_minute,
+    )
+    client.full_clean()
+    client.save()
+    client.clinics.set(list(clinics))
+    return client, secret
+
+
+@transaction.atomic
+def partner_client_secret_rotate(*, client: PartnerClient) -> str:
+    """A new secret for `client`; the old one stops working at once."""
+    secret, client.secret_hash = partner_secret_new()
+    client.save(update_fields=["secret_hash"])
+    return secret
+
+
+@transaction.atomic
+def partner_client_revoke(*, client: PartnerClient) -> PartnerClient:
+    """Revoke a partner: its tokens are refused from the next request on."""
+    client.is_active = False
+    client.revoked_at = client.revoked_at or timezone.now()
+    client.save(update_fields=["is_active", "revoked_at"])
+    return client
+
+
+def partner_client_authenticate(*, client_id: str, secret: str) -> PartnerClient | None:
+    """The active partner client with these credentials, or None."""
+    client = PartnerClient.objects.filter(
+        client_id=client_id, is_active=True, revoked_at__isnull=True
+    ).first()
+    if client is None:
+        make_password(secret)  # same work as a real check, so timing does not reveal ids
+        return None
+    return client if check_password(secret, client.secret_hash) else None

@@ -1,5 +1,27 @@
-"""API routes of this app on a clinic host, mounted under /api/v1/."""
+"""API routes of accounts on a clinic host, mounted under /api/v1/."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from accounts.api import (
+    LogoutApi,
+    MeApi,
+    StaffApi,
+    StaffDeactivateApi,
+    StaffRoleApi,
+    TokenObtainApi,
+    TokenRefreshApi,
+)
+
+urlpatterns: list = [
+    path("auth/token/", TokenObtainApi.as_view(), name="auth-token"),
+    path("auth/token/refresh/", TokenRefreshApi.as_view(), name="auth-token-refresh"),
+    path("auth/logout/", LogoutApi.as_view(), name="auth-logout"),
+    path("me/", MeApi.as_view(), name="me"),
+    path("staff/", StaffApi.as_view(), name="staff"),
+    path("staff/<int:membership_id>/", StaffRoleApi.as_view(), name="staff-role"),
+    path(
+        "staff/<int:membership_id>/deactivate/",
+        StaffDeactivateApi.as_view(),
+        name="staff-deactivate",
+    ),
+]

@@ -1,5 +1,6 @@
 """Settings shared by every environment; the environment-specific modules import from here."""
 
+import datetime
 from pathlib import Path
 
 import environ
@@ -9,7 +10,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-SECRET_KEY = env("DJANGO_SECRET_KEY", default="dev-only-insecure-key-change-me")
+SECRET_KEY = env("DJANGO_SECRET_KEY", default="dev-only-insecure-key-change-me-never-in-production")
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
 # Every clinic is <slug>.<BASE_DOMAIN>; BASE_DOMAIN itself is the public site.
@@ -95,7 +96,13 @@ CACHES = {
         # One clinic's cached value must never be served to another.
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
-    }
+    },
+    # Login and partner rate limits count across every host, so their keys are not per tenant.
+    # Per process (LocMem) here; production needs a shared cache (Redis, Memcached) for both.
+    "throttle": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "clinico-throttle",
+    },
 }
 
 AUTH_USER_MODEL = "accounts.User"
@@ -115,6 +122,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
@@ -155,10 +163,31 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    # The JWT class checks each token's scope against the host (see accounts/authentication.py).
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.ScopedJWTAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_THROTTLE_CLASSES": ["accounts.throttles.PartnerClientRateThrottle"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "UNAUTHENTICATED_USER": None,
 }
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": datetime.timedelta(minutes=10),
+    "REFRESH_TOKEN_LIFETIME": datetime.timedelta(days=1),
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    "UPDATE_LAST_LOGIN": False,
+    "ALGORITHM": "HS256",
+    # No SIGNING_KEY: simplejwt then signs with settings.SECRET_KEY as finally set (prod.py's).
+    "AUTH_HEADER_TYPES": ("Bearer",),
+    "USER_ID_FIELD": "id",
+    "USER_ID_CLAIM": "user_id",
+}
+CLINICO_PARTNER_TOKEN_LIFETIME = datetime.timedelta(minutes=15)
+# Failed sign-ins allowed per minute: per account and IP, and per IP over every account.
+CLINICO_LOGIN_FAILURES_PER_ACCOUNT_IP = 5
+CLINICO_LOGIN_FAILURES_PER_IP = 20
 DRF_STANDARDIZED_ERRORS = {"ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True}
 
 SPECTACULAR_SETTINGS = {

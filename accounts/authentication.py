@@ -1,0 +1,196 @@
+"""JWT authentication that checks a token's scope against the host, on every request.
+
+Order of checks: a well-formed ``Authorization: Bearer <token>`` header; a valid signature and
+an unexpired access token; a scope that covers this host (a clinic token only on its clinic, a
+chain token on the public host and its chains' clinics, a partner token on its clinics and the
+public host); and a still-active membership or partner client. Any failure answers 401 with the
+standard error body and a specific code. Roles are the permission classes' business.
+"""
+
+from dataclasses import dataclass, field
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.tokens import AccessToken, Token
+
+from accounts.models import PartnerScope, User
+from accounts.selectors import (
+    clinic_membership_active_get,
+    managed_chain_ids,
+    manages_chain,
+    partner_client_active_get,
+    user_get_by_id,
+)
+from accounts.tokens import SCOPE_CHAIN, SCOPE_CLINIC, SCOPE_PARTNER
+
+ROLE_CACHE_ATTRIBUTE = "_clinico_clinic_role"  # (clinic id, role) found while authenticating
+
+
+@dataclass(frozen=True)
+class PartnerPrincipal:
+    """`request.user` of a partner system's request."""
+
+    client_id: str
+    name: str
+    access: str  # PartnerScope value: "read" or "read_write"
+    clinics: tuple[str, ...] = field(default_factory=tuple)  # schema names
+    requests_per_minute: int = 600
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    is_staff = False
+    is_superuser = False
+    pk = None
+    id = None
+
+    @property
+    def can_write(self) -> bool:
+        return self.access == PartnerScope.READ_WRITE
+
+    def __str__(self) -> str:
+        return f"partner {self.client_id}"
+
+
+def _refused(detail: str, code: str) -> AuthenticationFailed:
+    return AuthenticationFailed(detail=detail, code=code)
+
+
+def token_expired() -> AuthenticationFailed:
+    return _refused("The token has expired: refresh it or sign in again.", "token_expired")
+
+
+def token_invalid() -> AuthenticationFailed:
+    return _refused(
+        "The token is not valid: its signature, type or content was rejected.", "token_not_valid"
+    )
+
+
+def token_wrong_host() -> AuthenticationFailed:
+    return _refused(
+        "This token was not issued for this host: sign in on the clinic's own address.",
+        "token_scope_mismatch",
+    )
+
+
+def access_token_decode(raw: str) -> AccessToken:
+    """A verified access token, or 401 saying whether it expired or is invalid."""
+    try:
+        return AccessToken(raw)
+    except ExpiredTokenError as error:
+        raise token_expired() from error
+    except TokenError as error:
+        raise token_invalid() from error
+
+
+def token_host_check(*, token: Token, tenant) -> None:
+    """401 unless `token`'s scope covers the host's clinic (`tenant`; None is the public host)."""
+    scope = token.get("scope")
+    if scope == SCOPE_CLINIC:
+        if tenant is None or tenant.schema_name != token.get("clinic"):
+            raise token_wrong_host()
+    elif scope == SCOPE_CHAIN:
+        if tenant is not None and tenant.chain_id not in (token.get("chains") or []):
+            raise token_wrong_host()
+    elif scope == SCOPE_PARTNER:
+        if tenant is not None and tenant.schema_name not in (token.get("clinics") or []):
+            raise token_wrong_host()
+    else:
+        raise token_invalid()
+
+
+def _user_id(token: Token):
+    user_id = token.get(api_settings.USER_ID_CLAIM)
+    if user_id is None or not str(user_id).isdigit():
+        raise token_invalid()
+    return int(user_id)
+
+
+def _membership_gone() -> AuthenticationFailed:
+    return _refused(
+        "Your access here has been removed or your account is inactive.", "membership_inactive"
+    )
+
+
+def token_principal(*, token: Token, tenant) -> User | PartnerPrincipal:
+    """Who `token` speaks for on this host, after checking scope and live memberships."""
+    token_host_check(token=token, tenant=tenant)
+    scope = token["scope"]
+    if scope == SCOPE_CLINIC:
+        membership = clinic_membership_active_get(user_id=_user_id(token), clinic_id=tenant.pk)
+        if membership is None:
+            raise _membership_gone()
+        user = membership.user
+        setattr(user, ROLE_CACHE_ATTRIBUTE, (tenant.pk, membership.role))
+        return user
+    if scope == SCOPE_CHAIN:
+        user = user_get_by_id(user_id=_user_id(token))
+        if user is None:
+            raise _membership_gone()
+        if tenant is not None:
+            if not manages_chain(user=user, chain_id=tenant.chain_id):
+                raise _membership_gone()
+        elif not (user.is_staff and token.get("operator")) and not managed_chain_ids(user=user):
+            raise _membership_gone()
+        return user
+    client = partner_client_active_get(client_id=str(token.get("client_id", "")))
+    if client is None:
+        raise _refused("This partner client has been revoked or disabled.", "partner_revoked")
+    if tenant is not None and not client.clinics.filter(pk=tenant.pk, is_active=True).exists():
+        raise token_wrong_host()
+    return PartnerPrincipal(
+        client_id=client.client_id,
+        name=client.name,
+        access=client.scope,
+        clinics=tuple(token.get("clinics") or ()),
+        requests_per_minute=client.requests_per_minute,
+    )
+
+
+class ScopedJWTAuthentication(BaseAuthentication):
+    """``Authorization: Bearer <access token>``, valid only where its scope says."""
+
+    keyword = "Bearer"
+
+    def authenticate_header(self, request) -> str:
+        return f'{self.keyword} realm="api"'
+
+    def authenticate(self, request):
+        header = request.META.get("HTTP_AUTHORIZATION")
+        if not header:
+            return None
+        parts = header.split()
+        if not parts or parts[0].lower() != self.keyword.lower():
+            return None  # another scheme (e.g. a proxy's Basic auth): not ours to judge
+        if len(parts) != 2:
+            raise _refused(
+                'The Authorization header must read "Bearer <access token>".',
+                "authorization_header_malformed",
+            )
+        token = access_token_decode(parts[1])
+        principal = token_principal(token=token, tenant=getattr(request, "tenant", None))
+        return principal, token
+
+
+class ScopedJWTAuthenticationScheme(OpenApiAuthenticationExtension):
+    target_class = "accounts.authentication.ScopedJWTAuthentication"
+    name = "jwtAuth"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": (
+                "An access token from `POST /api/v1/auth/token/` (staff on their clinic's host, "
+                "managers on the public host) or `POST /api/v1/auth/partner-token/` (partners, "
+                "public host). A token works only where its scope says: a clinic token on that "
+                "clinic's host, a manager token on the public host and its chains' clinics, a "
+                "partner token on its clinics. Anywhere else, and after a membership is "
+                "deactivated, requests answer 401 with `token_scope_mismatch` or "
+                "`membership_inactive`. Access tokens live 10 minutes (partners: 15)."
+            ),
+        }

@@ -1,0 +1,92 @@
+"""Reads of users, memberships and partner clients."""
+
+from django.db.models import QuerySet
+
+from accounts.models import ChainMembership, ClinicMembership, PartnerClient, User
+
+
+def clinic_role_of(*, user: User, clinic) -> str | None:
+    """The user's active role at `clinic`, or None."""
+    return (
+        ClinicMembership.objects.filter(user=user, clinic=clinic, is_active=True)
+        .values_list("role", flat=True)
+        .first()
+    )
+
+
+def clinic_membership_active_get(*, user_id: int, clinic_id: int) -> ClinicMembership | None:
+    """The active membership of an active user at a clinic, with its user, in one query."""
+    return (
+        ClinicMembership.objects.select_related("user")
+        .filter(user_id=user_id, clinic_id=clinic_id, is_active=True, user__is_active=True)
+        .first()
+    )
+
+
+def managed_chain_ids(*, user: User) -> list[int]:
+    """Ids of the chains `user` manages through an active chain membership."""
+    return list(
+        ChainMembership.objects.filter(user=user, is_active=True)
+        .order_by("chain_id")
+        .values_list("chain_id", flat=True)
+    )
+
+
+def manages_chain(*, user: User, chain_id: int) -> bool:
+    return ChainMembership.objects.filter(user=user, chain_id=chain_id, is_active=True).exists()
+
+
+def user_clinic_memberships(*, user: User) -> QuerySet[ClinicMembership]:
+    """The user's active clinic memberships, with their clinics, by clinic name."""
+    return (
+        ClinicMembership.objects.select_related("clinic")
+        .filter(user=user, is_active=True)
+        .order_by("clinic__name")
+    )
+
+
+def user_chain_memberships(*, user: User) -> QuerySet[ChainMembership]:
+    return (
+        ChainMembership.objects.select_related("chain")
+        .filter(user=user, is_active=True)
+        .order_by("chain__name")
+    )
+
+
+def user_get_by_id(*, user_id: int) -> User | None:
+    """An active user by id, or None."""
+    return User.objects.filter(pk=user_id, is_active=True).first()
+
+
+def staff_list(*, clinic) -> QuerySet[ClinicMembership]:
+    """Everyone with a membership at `clinic` (active first), with their users."""
+    return (
+        ClinicMembership.objects.select_related("user")
+        .filter(clinic=clinic)
+        .order_by("-is_active", "user__email")
+    )
+
+
+def staff_membership_get(*, clinic, membership_id: int) -> ClinicMembership | None:
+    """A membership of `clinic` by id; another clinic's ids are not found."""
+    return (
+        ClinicMembership.objects.select_related("user")
+        .filter(clinic=clinic, pk=membership_id)
+        .first()
+    )
+
+
+def partner_client_active_get(*, client_id: str) -> PartnerClient | None:
+    """An active, unrevoked partner client by its public id, or None."""
+    return PartnerClient.objects.filter(
+        client_id=client_id, is_active=True, revoked_at__isnull=True
+    ).first()
+
+
+def partner_client_clinic_schemas(*, client: PartnerClient) -> list[str]:
+    """Schema names of the active clinics the partner may reach."""
+    return list(
+        client.clinics.filter(is_active=True)
+        .order_by("schema_name")
+        .values_list("schema_name", flat=True)
+    )
