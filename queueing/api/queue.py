@@ -155,7 +155,12 @@ class TicketOutputSerializer(serializers.Serializer):
     patient = PatientSerializer(allow_null=True)
 
 
-def ticket_data(ticket, *, request, position=None, estimate=None, compute_position=False) -> dict:
+def ticket_data(
+    ticket, *, request, position=None, estimate=None, compute_position=False, staff=None
+) -> dict:
+    """The ticket's API fields; `staff` (whether names show) is looked up when not given."""
+    if staff is None:
+        staff = shows_patients(request)
     if compute_position:
         position, estimate = ticket_position_and_estimate(ticket=ticket)
     return {
@@ -177,7 +182,7 @@ def ticket_data(ticket, *, request, position=None, estimate=None, compute_positi
         "recall_count": ticket.recall_count,
         "cancel_reason": ticket.cancel_reason,
         "transferred_from": ticket.transferred_from,
-        "patient": ticket.patient if shows_patients(request) else None,
+        "patient": ticket.patient if staff else None,
     }
 
 
@@ -262,16 +267,16 @@ class DeskCallNextApi(APIView):
         ],
     )
     def post(self, request, desk_id: int):
-        desk = Desk.objects.filter(pk=desk_id).first()
-        if desk is None:
-            raise Http404
         try:
-            ticket = ticket_call_next(desk=desk, **actor_fields(request))
+            ticket = ticket_call_next(desk_id=desk_id, **actor_fields(request))
+        except Desk.DoesNotExist:
+            raise Http404 from None
         except TicketActionRefused as error:
             return conflict_response(error)
         if ticket is None:
             return Response({"ticket": None, "detail": EMPTY_QUEUE_DETAIL})
-        data = {"ticket": ticket_data(ticket, request=request), "detail": None}
+        # Only clinic staff reach this POST (CALLING roles): they see the patient's name.
+        data = {"ticket": ticket_data(ticket, request=request, staff=True), "detail": None}
         return Response(self.OutputSerializer(data).data)
 
 
@@ -296,11 +301,13 @@ class _TicketActionApi(APIView):
             return conflict_response(error)
         except DjangoValidationError as error:
             raise django_validation_to_api(error) from None
-        ticket = ticket_get(ticket_id=ticket.pk)
+        ticket = Ticket.objects.select_related(
+            "service", "desk", "patient", "transferred_from"
+        ).get(pk=ticket.pk)
+        # Ticket actions are for clinic staff only (no manager or partner access).
+        data = ticket_data(ticket, request=request, compute_position=True, staff=True)
         return Response(
-            TicketOutputSerializer(
-                ticket_data(ticket, request=request, compute_position=True)
-            ).data,
+            TicketOutputSerializer(data).data,
             status=self.success_status,
         )
 

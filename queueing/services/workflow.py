@@ -15,6 +15,7 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from queueing.clock import clinic_timezone, service_day_today
@@ -170,33 +171,33 @@ def _services_due_a_normal_call(
     return due
 
 
-def desk_current_ticket(*, desk: Desk, service_day: datetime.date) -> Ticket | None:
-    """The ticket the desk holds today (called or in service), if any."""
-    return (
-        Ticket.objects.filter(desk=desk, service_day=service_day, status__in=HELD_STATUSES)
-        .order_by("-called_at")
-        .first()
-    )
-
-
 @transaction.atomic
-def ticket_call_next(*, desk: Desk, actor=None, partner_client_id: str = "") -> Ticket | None:
+def ticket_call_next(*, desk_id: int, actor=None, partner_client_id: str = "") -> Ticket | None:
     """Give the desk the next waiting ticket of its active services today; None when none waits.
 
     Order: priority tier, then arrival, then id, across the desk's services. An interleaved
     service whose last N calls were all priority calls is due a normal call: its oldest normal
     ticket comes first. A desk holds one ticket at a time: while it still holds a called or
     in-service ticket, calling next is refused (finish it, mark the no-show or requeue it).
-    Concurrent desks never receive the same ticket (FOR UPDATE SKIP LOCKED).
+    Concurrent desks never receive the same ticket (FOR UPDATE SKIP LOCKED). Raises
+    Desk.DoesNotExist for an unknown desk.
     """
-    desk = Desk.objects.select_for_update().get(pk=desk.pk)  # one call at a time per desk
+    today = service_day_today()
+    held_ticket = Ticket.objects.filter(
+        desk=OuterRef("pk"), service_day=today, status__in=HELD_STATUSES
+    ).order_by("-called_at")
+    # One statement: the desk row lock (one call at a time per desk) and what it holds.
+    desk = (
+        Desk.objects.select_for_update(of=("self",))
+        .annotate(held_id=Subquery(held_ticket.values("pk")[:1]))
+        .get(pk=desk_id)
+    )
     if not desk.is_active:
         raise TicketActionRefused(
             code="desk_inactive", detail=f"Desk {desk.name} is not active; it cannot call."
         )
-    today = service_day_today()
-    held = desk_current_ticket(desk=desk, service_day=today)
-    if held is not None:
+    if desk.held_id is not None:
+        held = Ticket.objects.get(pk=desk.held_id)
         raise TicketActionRefused(
             code="desk_busy",
             detail=f"Desk {desk.name} still holds ticket {held.display_code} "
@@ -205,15 +206,17 @@ def ticket_call_next(*, desk: Desk, actor=None, partner_client_id: str = "") -> 
             current_status=held.status,
             ticket=held,
         )
-    services = list(desk.services.filter(is_active=True).order_by("id"))
+    services = {s.pk: s for s in desk.services.filter(is_active=True).order_by("id")}
     if not services:
         return None
-    waiting = Ticket.objects.select_for_update(of=("self",), skip_locked=True).filter(
-        service_day=today, status=TicketStatus.WAITING
+    waiting = (
+        Ticket.objects.select_for_update(of=("self",), skip_locked=True)
+        .select_related("patient")
+        .filter(service_day=today, status=TicketStatus.WAITING)
     )
     ticket = None
     interleave_turn = False
-    due = _services_due_a_normal_call(services=services, service_day=today)
+    due = _services_due_a_normal_call(services=list(services.values()), service_day=today)
     if due:
         ticket = (
             waiting.filter(service_id__in=due, priority_tier=PriorityTier.NORMAL)
@@ -223,7 +226,7 @@ def ticket_call_next(*, desk: Desk, actor=None, partner_client_id: str = "") -> 
         interleave_turn = ticket is not None
     if ticket is None:
         ticket = (
-            waiting.filter(service_id__in=[s.pk for s in services])
+            waiting.filter(service_id__in=list(services))
             .order_by("priority_tier", "arrived_at", "id")
             .first()
         )
@@ -231,6 +234,7 @@ def ticket_call_next(*, desk: Desk, actor=None, partner_client_id: str = "") -> 
         return None
 
     now = timezone.now()
+    ticket.service = services[ticket.service_id]
     ticket.status = TicketStatus.CALLED
     # called_at is the first call: the patient's wait (issued → called) ends there.
     ticket.called_at = ticket.called_at or now

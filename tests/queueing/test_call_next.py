@@ -20,7 +20,7 @@ from tests.queueing import factories as f
 def _drain(desk: Desk) -> list[str]:
     """Call until nobody waits; each called ticket is marked a no-show to free the desk."""
     codes = []
-    while (ticket := ticket_call_next(desk=desk)) is not None:
+    while (ticket := ticket_call_next(desk_id=desk.pk)) is not None:
         codes.append(ticket.display_code)
         ticket_no_show(ticket_id=ticket.pk)
     return codes
@@ -113,7 +113,7 @@ def test_interleave_gives_a_late_normal_ticket_its_turn_after_a_priority_streak(
         assert len(_drain(desk)) == 3
         f.waiting(svc, reason="pregnant", arrived_at=base + datetime.timedelta(minutes=10))
         normal = f.waiting(svc, arrived_at=base + datetime.timedelta(minutes=11))
-        first = ticket_call_next(desk=desk)
+        first = ticket_call_next(desk_id=desk.pk)
     assert first.display_code == normal.display_code
 
 
@@ -136,7 +136,7 @@ def test_calling_marks_the_ticket_called_at_the_desk_by_the_user_with_an_event(c
     with clinic_a:
         desk = f.desk("Consultório 1", f.reception())
         f.waiting(f.reception())
-        ticket = ticket_call_next(desk=desk, actor=user)
+        ticket = ticket_call_next(desk_id=desk.pk, actor=user)
         event = TicketEvent.objects.get(ticket=ticket, kind="called")
     assert (ticket.status, ticket.desk_id, ticket.called_by_id) == ("called", desk.pk, user.pk)
     assert ticket.called_at is not None
@@ -154,9 +154,9 @@ def test_a_desk_still_holding_a_ticket_must_close_it_before_calling_again(clinic
         desk = f.desk("Guichê 1", f.reception())
         held = f.waiting(f.reception())
         f.waiting(f.reception())
-        ticket_call_next(desk=desk)
+        ticket_call_next(desk_id=desk.pk)
         with pytest.raises(TicketActionRefused) as refused:
-            ticket_call_next(desk=desk)
+            ticket_call_next(desk_id=desk.pk)
     assert refused.value.code == "desk_busy"
     assert refused.value.ticket.pk == held.pk
 
@@ -229,7 +229,7 @@ def test_ten_desks_calling_at_once_never_share_a_ticket_and_call_each_exactly_on
         try:
             connection.set_tenant(clinic_a)
             start.wait()
-            while (ticket := ticket_call_next(desk=desk)) is not None:
+            while (ticket := ticket_call_next(desk_id=desk.pk)) is not None:
                 called[desk.pk].append(ticket.pk)
                 ticket_no_show(ticket_id=ticket.pk)
         except Exception as error:  # noqa: BLE001 - surfaced by the assertion below

@@ -17,9 +17,9 @@ def busy_morning(clinic_a):
         one, two = f.desk("Guichê 1", reception), f.desk("Guichê 2", reception)
         for _ in range(3):
             f.waiting(reception)
-        first = workflow.ticket_call_next(desk=one)
+        first = workflow.ticket_call_next(desk_id=one.pk)
         workflow.ticket_recall(ticket_id=first.pk)
-        second = workflow.ticket_call_next(desk=two)
+        second = workflow.ticket_call_next(desk_id=two.pk)
         workflow.ticket_start(ticket_id=second.pk)
         workflow.ticket_finish(ticket_id=second.pk)
         cpf = first.patient.cpf

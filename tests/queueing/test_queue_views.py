@@ -37,7 +37,7 @@ def test_the_queue_lists_desk_tickets_then_waiting_ones_in_call_order_with_posit
             reception, arrived_at=MORNING - _minutes(5), birth_date=datetime.date(1940, 1, 1)
         )
         donor = f.waiting(reception, reason="blood_donor", arrived_at=MORNING - _minutes(1))
-        workflow.ticket_call_next(desk=desk)  # the 80+ patient, though arrived late
+        workflow.ticket_call_next(desk_id=desk.pk)  # the 80+ patient, though arrived late
         workflow.ticket_cancel(ticket_id=f.waiting(reception).pk, reason="Left")
         answer = _staff_client(clinic_a).get("/api/v1/queue/")
     assert answer.status_code == 200
@@ -65,7 +65,7 @@ def test_the_estimate_uses_the_recent_service_times_of_the_day(clinic_a):
             start = MORNING + _minutes(20 * (duration == 4))
             with time_machine.travel(start, tick=False):
                 ticket = f.waiting(reception)
-                workflow.ticket_call_next(desk=desk)
+                workflow.ticket_call_next(desk_id=desk.pk)
                 workflow.ticket_start(ticket_id=ticket.pk)
             with time_machine.travel(start + _minutes(duration), tick=False):
                 workflow.ticket_finish(ticket_id=ticket.pk)
@@ -89,12 +89,12 @@ def test_yesterdays_open_tickets_never_appear_in_todays_queue_numbering_or_calls
         with time_machine.travel(yesterday, tick=False):
             f.waiting(reception)
             f.waiting(reception, reason="pregnant")
-            workflow.ticket_call_next(desk=f.desk("Guichê 9", reception))  # left called
+            workflow.ticket_call_next(desk_id=f.desk("Guichê 9", reception).pk)  # left called
         with time_machine.travel(MORNING, tick=False):
             today = f.waiting(reception)
             answer = _staff_client(clinic_a).get("/api/v1/queue/")
-            first = workflow.ticket_call_next(desk=desk)
-            second = workflow.ticket_call_next(desk=f.desk("Guichê 2", reception))
+            first = workflow.ticket_call_next(desk_id=desk.pk)
+            second = workflow.ticket_call_next(desk_id=f.desk("Guichê 2", reception).pk)
     tickets = answer.json()["services"][0]["tickets"]
     assert answer.json()["service_day"] == "2026-03-02"
     assert [(t["display_code"], t["position"]) for t in tickets] == [("R001", 1)]

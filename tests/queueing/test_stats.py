@@ -38,7 +38,7 @@ def _script_the_day() -> None:
         with at(minute):
             tickets[name] = f.waiting(reception)
     with at(4):
-        assert workflow.ticket_call_next(desk=desk).pk == tickets["A"].pk
+        assert workflow.ticket_call_next(desk_id=desk.pk).pk == tickets["A"].pk
     with at(5):
         workflow.ticket_start(ticket_id=tickets["A"].pk)
     with at(6):
@@ -47,22 +47,22 @@ def _script_the_day() -> None:
     with at(11):
         workflow.ticket_finish(ticket_id=tickets["A"].pk)
     with at(13):
-        assert workflow.ticket_call_next(desk=desk).pk == tickets["B"].pk
+        assert workflow.ticket_call_next(desk_id=desk.pk).pk == tickets["B"].pk
     with at(14):
         workflow.ticket_start(ticket_id=tickets["B"].pk)
     with at(16):
         workflow.ticket_finish(ticket_id=tickets["B"].pk)
     with at(20):
-        assert workflow.ticket_call_next(desk=desk).pk == tickets["C"].pk
+        assert workflow.ticket_call_next(desk_id=desk.pk).pk == tickets["C"].pk
     with at(21):
         workflow.ticket_no_show(ticket_id=tickets["C"].pk)
-        assert workflow.ticket_call_next(desk=desk).pk == tickets["F"].pk
+        assert workflow.ticket_call_next(desk_id=desk.pk).pk == tickets["F"].pk
     with at(22):
         workflow.ticket_requeue(ticket_id=tickets["F"].pk)
     with at(25):
         tickets["E"] = f.waiting(reception)
     with at(30):
-        assert workflow.ticket_call_next(desk=desk).pk == tickets["F"].pk
+        assert workflow.ticket_call_next(desk_id=desk.pk).pk == tickets["F"].pk
     with at(31):
         workflow.ticket_start(ticket_id=tickets["F"].pk)
 

@@ -20,7 +20,7 @@ def test_transfer_opens_a_ticket_in_the_target_service_with_the_original_arrival
         reception, triage = f.reception(), f.service("Triagem", "T")
         desk = f.desk("Guichê 1", reception)
         ticket = f.waiting(reception, reason="pregnant", arrived_at=arrived)
-        workflow.ticket_call_next(desk=desk)
+        workflow.ticket_call_next(desk_id=desk.pk)
         workflow.ticket_start(ticket_id=ticket.pk)
     client = client_for(clinic_a)
     client.force_authenticate(user=user)
@@ -57,7 +57,7 @@ def test_a_transferred_patient_goes_ahead_of_later_arrivals_in_the_target_queue(
         f.waiting(triage, arrived_at=base + datetime.timedelta(minutes=30))  # T001, arrived later
         ticket = f.waiting(reception, arrived_at=base)
         moved = workflow.ticket_transfer(ticket_id=ticket.pk, service_id=triage.pk)
-        first = workflow.ticket_call_next(desk=triage_desk)
+        first = workflow.ticket_call_next(desk_id=triage_desk.pk)
     assert moved.display_code == "T002"
     assert first.pk == moved.pk
 

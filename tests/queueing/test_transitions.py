@@ -44,7 +44,7 @@ def ticket_in(status: str) -> Ticket:
     desk = f.desk(f"Mesa {next(_desk_numbers)}", reception)
     # Other waiting tickets may exist: keep calling until this one is at the desk.
     Ticket.objects.filter(status="waiting").exclude(pk=ticket.pk).update(status="cancelled")
-    workflow.ticket_call_next(desk=desk)
+    workflow.ticket_call_next(desk_id=desk.pk)
     if status == "no_show":
         return workflow.ticket_no_show(ticket_id=ticket.pk)
     if status in ("in_service", "done"):
@@ -149,9 +149,9 @@ def test_a_returned_ticket_keeps_its_place_by_arrival(clinic_a):
         desk = f.desk("Guichê 1", reception)
         first = f.waiting(reception, arrived_at=base)
         f.waiting(reception, arrived_at=base + datetime.timedelta(minutes=5))
-        workflow.ticket_call_next(desk=desk)
+        workflow.ticket_call_next(desk_id=desk.pk)
         workflow.ticket_requeue(ticket_id=first.pk)
-        again = workflow.ticket_call_next(desk=desk)
+        again = workflow.ticket_call_next(desk_id=desk.pk)
         first.refresh_from_db()
     assert again.pk == first.pk
     assert first.arrived_at == base
@@ -180,7 +180,7 @@ def test_a_cancelled_ticket_is_never_called(clinic_a):
         desk = f.desk("Guichê 1", f.reception())
         ticket = f.waiting(f.reception())
         workflow.ticket_cancel(ticket_id=ticket.pk, reason="Left")
-        assert workflow.ticket_call_next(desk=desk) is None
+        assert workflow.ticket_call_next(desk_id=desk.pk) is None
 
 
 def test_a_ticket_of_an_earlier_day_cannot_be_called_again(clinic_a, desk_client):
