@@ -1,0 +1,238 @@
+"""Fill locale/pt_BR/LC_MESSAGES/django.po with the pages' Portuguese texts.
+
+Run after `manage.py makemessages -l pt_BR` (which keeps existing translations), then
+`manage.py compilemessages`. Texts already translated in the file are left as they are.
+"""
+
+import re
+import sys
+from pathlib import Path
+
+PO = Path(__file__).parent / "pt_BR" / "LC_MESSAGES" / "django.po"
+
+PT_BR = {
+    # sign-in and frame
+    "E-mail": "E-mail",
+    "Password": "Senha",
+    "Sign in": "Entrar",
+    "Sign out": "Sair",
+    "Skip to content": "Pular para o conteúdo",
+    "Account and language": "Conta e idioma",
+    "E-mail or password is wrong. Check both and try again (the password is case-sensitive).": (
+        "E-mail ou senha incorretos. Confira os dois e tente de novo (a senha diferencia "
+        "maiúsculas de minúsculas)."
+    ),
+    "This account is disabled. Ask your clinic's administrator.": (
+        "Esta conta está desativada. Fale com o administrador da clínica."
+    ),
+    "This account has no access to %(clinic)s. Ask the clinic's administrator.": (
+        "Esta conta não tem acesso a %(clinic)s. Fale com o administrador da clínica."
+    ),
+    "This account does not manage any chain. Staff sign in at their clinic's address.": (
+        "Esta conta não gerencia nenhuma rede. A equipe de uma clínica entra pelo endereço "
+        "da própria clínica."
+    ),
+    "Chain dashboard": "Painel da rede",
+    "No access": "Sem acesso",
+    "Your account has no access to %(clinic)s.": "Sua conta não tem acesso a %(clinic)s.",
+    "Your account does not manage any chain.": "Sua conta não gerencia nenhuma rede.",
+    "Sign out and sign in with an account that has access, or ask your administrator.": (
+        "Saia e entre com uma conta que tenha acesso, ou fale com o administrador."
+    ),
+    # console
+    "Check-in": "Check-in",
+    "Patient's CPF": "CPF do paciente",
+    "Type the 11 digits and press Enter.": "Digite os 11 números e tecle Enter.",
+    "Service": "Serviço",
+    "Declared priority": "Prioridade declarada",
+    "None": "Nenhuma",
+    "Age priority (60+ and 80+) comes from the birth date.": (
+        "A prioridade por idade (60+ e 80+) vem da data de nascimento."
+    ),
+    "New patient: registration": "Paciente novo: cadastro",
+    "Full name": "Nome completo",
+    "Social name (optional)": "Nome social (opcional)",
+    "Birth date": "Data de nascimento",
+    "Phone": "Telefone",
+    "E-mail (optional)": "E-mail (opcional)",
+    "Check in": "Fazer check-in",
+    "Clear": "Limpar",
+    "My desk": "Meu guichê",
+    "Desk": "Guichê",
+    "Choose your desk": "Escolha seu guichê",
+    "Call next": "Chamar próximo",
+    "Call again": "Chamar de novo",
+    "Start service": "Iniciar atendimento",
+    "Finish": "Finalizar",
+    "Return to queue": "Devolver à fila",
+    "Transfer to": "Transferir para",
+    "Transfer": "Transferir",
+    "Waiting-room panel": "Painel da sala de espera",
+    "Open this link on the waiting-room TV. It needs no login; keep it within the clinic.": (
+        "Abra este link na TV da sala de espera. Ele dispensa login; não o divulgue fora da "
+        "clínica."
+    ),
+    "Panel link": "Link do painel",
+    "Copy": "Copiar",
+    "Open": "Abrir",
+    "Queue today": "Fila de hoje",
+    "Cancel ticket": "Cancelar senha",
+    "Reason": "Motivo",
+    "e.g. Patient left": "ex.: Paciente desistiu",
+    "Keep ticket": "Manter senha",
+    "80+": "80+",
+    "Priority": "Prioritário",
+    "Blood donor": "Doador de sangue",
+    "Normal": "Normal",
+    "A CPF has 11 digits.": "O CPF tem 11 números.",
+    "Cancel": "Cancelar",
+    "Looking up the CPF…": "Consultando o CPF…",
+    "New patient: fill in the registration below and press Check in.": (
+        "Paciente novo: preencha o cadastro abaixo e clique em Fazer check-in."
+    ),
+    "Patient found: %(name)s. Checking in…": "Paciente encontrado: %(name)s. Fazendo check-in…",
+    "Check-in received; issuing the ticket…": "Check-in recebido; emitindo a senha…",
+    "Ticket issued": "Senha emitida",
+    "The check-in failed: %(reason)s": "O check-in falhou: %(reason)s",
+    "The ticket is taking longer than usual. It will appear in the queue as soon as it is "
+    "issued; there is no need to check in again.": (
+        "A senha está demorando mais que o normal. Ela aparecerá na fila assim que for emitida; "
+        "não é preciso fazer o check-in de novo."
+    ),
+    "Position": "Posição",
+    "Estimated wait": "Espera estimada",
+    "%(n)s min": "%(n)s min",
+    "no desk open": "nenhum guichê aberto",
+    "No one is waiting.": "Ninguém aguardando.",
+    "No one is waiting for this desk's services.": (
+        "Ninguém aguardando pelos serviços deste guichê."
+    ),
+    "Choose your desk to call patients.": "Escolha seu guichê para chamar pacientes.",
+    "No patient at this desk. Press “Call next”.": (
+        "Nenhum paciente neste guichê. Clique em “Chamar próximo”."
+    ),
+    "waited %(n)s min": "aguarda há %(n)s min",
+    "called at %(time)s": "chamada às %(time)s",
+    "recalled %(n)s×": "chamada de novo %(n)s×",
+    "%(n)s waiting": "%(n)s aguardando",
+    "Why is the ticket cancelled?": "Por que a senha foi cancelada?",
+    "Ticket %(code)s cancelled.": "Senha %(code)s cancelada.",
+    "Ticket %(code)s transferred: new ticket %(new)s in %(service)s.": (
+        "Senha %(code)s transferida: nova senha %(new)s em %(service)s."
+    ),
+    "Ticket %(code)s called to %(desk)s.": "Senha %(code)s chamada para %(desk)s.",
+    "No connection to the server. Check the network and try again.": (
+        "Sem conexão com o servidor. Verifique a rede e tente de novo."
+    ),
+    "Your session ended. Sign in again.": "Sua sessão terminou. Entre de novo.",
+    "Something went wrong (%(status)s). Try again.": "Algo deu errado (%(status)s). Tente de novo.",
+    "Updated at %(time)s": "Atualizado às %(time)s",
+    "Link copied.": "Link copiado.",
+    # statuses and reasons (model choices shown in the console)
+    "Waiting": "Aguardando",
+    "Called": "Chamada",
+    "In service": "Em atendimento",
+    "Done": "Concluída",
+    "No-show": "Não compareceu",
+    "Cancelled": "Cancelada",
+    "Transferred": "Transferida",
+    "Expired": "Expirada",
+    "80 years or older": "80 anos ou mais",
+    "60 years or older": "60 anos ou mais",
+    "Pregnant": "Gestante",
+    "Breastfeeding": "Lactante",
+    "With an infant in arms": "Com criança de colo",
+    "Person with disability": "Pessoa com deficiência",
+    "Autism spectrum": "Transtorno do espectro autista",
+    "Obesity": "Pessoa obesa",
+    "Reduced mobility": "Mobilidade reduzida",
+    # panel
+    "Panel": "Painel",
+    "Turn sound on": "Ativar som",
+    "Now calling": "Chamando agora",
+    "Desks": "Guichês",
+    "Last calls": "Últimas chamadas",
+    "Please wait to be called": "Aguarde ser chamado",
+    "No connection. Trying again…": "Sem conexão. Tentando de novo…",
+    "This panel key is no longer valid. Open the new link from the console.": (
+        "A chave deste painel não vale mais. Abra o novo link a partir do console."
+    ),
+    "This panel cannot be shown": "Este painel não pode ser exibido",
+    "The link has no panel key. Open the panel link shown to clinic administrators in the "
+    "console.": (
+        "O link não tem a chave do painel. Abra o link do painel mostrado aos administradores "
+        "da clínica no console."
+    ),
+    "The panel key in this link is not valid for this clinic. Open the current panel link "
+    "from the console.": (
+        "A chave do painel neste link não é válida para esta clínica. Abra o link atual do "
+        "painel a partir do console."
+    ),
+    # dashboard
+    "Today, live": "Hoje, ao vivo",
+    "Clinic": "Clínica",
+    "Waiting now": "Aguardando agora",
+    "At desks": "Nos guichês",
+    "Served today": "Atendidos hoje",
+    "No-shows": "Não compareceram",
+    "Average wait": "Espera média",
+    "Timezone": "Fuso horário",
+    "inactive": "inativa",
+    "This chain has no clinic yet. Open the first one below.": (
+        "Esta rede ainda não tem clínicas. Abra a primeira abaixo."
+    ),
+    "Last days": "Últimos dias",
+    "Served / tickets, and average wait, per closed day": (
+        "Atendidos / senhas e espera média, por dia encerrado"
+    ),
+    "No closed day yet: summaries appear after each clinic's daily reset.": (
+        "Nenhum dia encerrado ainda: os resumos aparecem após o reinício diário de cada clínica."
+    ),
+    "Open a new clinic": "Abrir uma nova clínica",
+    "Name": "Nome",
+    "Address (slug)": "Endereço (slug)",
+    "Lower-case letters, digits and _; it becomes the clinic's address.": (
+        "Letras minúsculas, números e _; vira o endereço da clínica."
+    ),
+    "Daily reset time": "Horário do reinício diário",
+    "Open clinic": "Abrir clínica",
+    "Clinic %(name)s opened: %(host)s": "Clínica %(name)s aberta: %(host)s",
+    "Opening the clinic…": "Abrindo a clínica…",
+}
+
+
+def _unquote(lines: list[str]) -> str:
+    matches = (re.match(r'^(?:msgid |msgstr )?"(.*)"$', line) for line in lines)
+    return "".join(match.group(1) for match in matches if match)
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def fill(text: str) -> tuple[str, int]:
+    blocks = text.split("\n\n")
+    filled = 0
+    for index, block in enumerate(blocks):
+        lines = block.split("\n")
+        try:
+            start = next(i for i, line in enumerate(lines) if line.startswith("msgid "))
+            middle = next(i for i, line in enumerate(lines) if line.startswith("msgstr "))
+        except StopIteration:
+            continue
+        if any(line.startswith("msgid_plural") for line in lines):
+            continue
+        msgid = _unquote(lines[start:middle]).replace('\\"', '"')
+        msgstr = _unquote(lines[middle:])
+        if msgid in PT_BR and not msgstr:
+            lines = [*lines[:middle], f"msgstr {_quote(PT_BR[msgid])}"]
+            lines = [line for line in lines if line != "#, fuzzy"]
+            blocks[index] = "\n".join(lines)
+            filled += 1
+    return "\n\n".join(blocks), filled
+
+
+if __name__ == "__main__":
+    new_text, count = fill(PO.read_text())
+    PO.write_text(new_text)
+    print(f"{count} texts filled", file=sys.stderr)

@@ -1,0 +1,519 @@
+// Staff console: check-in by CPF, the live queue and the desk's current ticket.
+// Talks to the JSON API with the session cookie and Django's CSRF header.
+"use strict";
+
+(function () {
+  const config = JSON.parse(document.getElementById("console-config").textContent);
+  const T = config.strings;
+  const QUEUE_REFRESH_MS = 3000;
+  const HELD = ["called", "in_service"];
+  const $ = (id) => document.getElementById(id);
+
+  // ---- helpers -------------------------------------------------------------------------------
+
+  function fmt(template, params) {
+    return template.replace(/%\((\w+)\)s/g, (_, key) => (key in params ? params[key] : ""));
+  }
+
+  function esc(value) {
+    return String(value ?? "").replace(/[&<>"']/g, (c) => ({
+      "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;",
+    })[c]);
+  }
+
+  function csrfToken() {
+    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  // Every call answers {ok, status, data}; a network failure answers status 0.
+  async function api(method, url, body) {
+    const options = {
+      method,
+      credentials: "same-origin",
+      headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
+    };
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    let response;
+    try {
+      response = await fetch(url, options);
+    } catch (error) {
+      return { ok: false, status: 0, data: null };
+    }
+    let data = null;
+    try {
+      data = await response.json();
+    } catch (error) {
+      data = null;
+    }
+    return { ok: response.ok, status: response.status, data };
+  }
+
+  // The API's error body: {type, errors: [{code, detail, attr}]}.
+  function errorText(result) {
+    if (result.status === 0) return T.networkError;
+    const errors = result.data && result.data.errors;
+    if (result.status === 401 || (result.status === 403 && errors && errors[0] &&
+        errors[0].code === "not_authenticated")) {
+      return T.sessionExpired;
+    }
+    if (errors && errors.length) return errors.map((e) => e.detail).join(" ");
+    return fmt(T.genericError, { status: result.status });
+  }
+
+  function fieldErrors(result) {
+    const byField = {};
+    const errors = (result.data && result.data.errors) || [];
+    for (const error of errors) {
+      const field = (error.attr || "").replace(/^patient\./, "");
+      if (field) (byField[field] = byField[field] || []).push(error.detail);
+    }
+    return byField;
+  }
+
+  let flashTimer = null;
+  function flash(message, kind) {
+    const box = $("flash");
+    box.textContent = message;
+    box.className = "flash flash-" + (kind || "info");
+    box.setAttribute("role", kind === "error" ? "alert" : "status");
+    box.hidden = false;
+    clearTimeout(flashTimer);
+    if (kind !== "error") flashTimer = setTimeout(() => { box.hidden = true; }, 8000);
+  }
+
+  function minutesSince(iso) {
+    return Math.max(0, Math.floor((Date.now() - Date.parse(iso)) / 60000));
+  }
+
+  function timeOf(iso) {
+    return new Date(iso).toLocaleTimeString(config.language, { hour: "2-digit", minute: "2-digit" });
+  }
+
+  function serviceName(id) {
+    const service = config.services.find((s) => s.id === id);
+    return service ? service.name : "";
+  }
+
+  // ---- check-in ------------------------------------------------------------------------------
+
+  const form = $("checkin-form");
+  const cpfInput = $("cpf");
+  const registration = $("registration");
+  const result = $("checkin-result");
+  let pollTimer = null;
+
+  function formatCpf(digits) {
+    const d = digits.slice(0, 11);
+    if (d.length <= 3) return d;
+    if (d.length <= 6) return `${d.slice(0, 3)}.${d.slice(3)}`;
+    if (d.length <= 9) return `${d.slice(0, 3)}.${d.slice(3, 6)}.${d.slice(6)}`;
+    return `${d.slice(0, 3)}.${d.slice(3, 6)}.${d.slice(6, 9)}-${d.slice(9)}`;
+  }
+
+  function cpfDigits() {
+    return cpfInput.value.replace(/\D/g, "");
+  }
+
+  function showFieldError(field, messages) {
+    const box = $(field + "-error");
+    const input = form.querySelector(`[name="${field}"]`);
+    if (!box) return false;
+    box.textContent = messages.join(" ");
+    box.hidden = false;
+    if (input) input.setAttribute("aria-invalid", "true");
+    return true;
+  }
+
+  function clearFieldErrors() {
+    for (const box of form.querySelectorAll(".field-error")) {
+      box.hidden = true;
+      box.textContent = "";
+    }
+    for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+  }
+
+  function showResult(html, kind) {
+    result.innerHTML = html;
+    result.className = "checkin-result checkin-" + kind;
+    result.hidden = false;
+  }
+
+  function resetCheckIn({ keepResult } = {}) {
+    form.reset();
+    clearFieldErrors();
+    registration.hidden = true;
+    if (!keepResult) result.hidden = true;
+    cpfInput.focus();
+  }
+
+  function ticketHtml(ticket) {
+    const wait = ticket.estimated_wait_minutes == null
+      ? T.noEstimate : fmt(T.minutes, { n: ticket.estimated_wait_minutes });
+    return `
+      <p class="result-label">${esc(T.queued)}</p>
+      <p class="ticket-code" data-testid="issued-code">${esc(ticket.display_code)}</p>
+      <dl class="ticket-facts">
+        <div><dt>${esc(T.service)}</dt><dd>${esc(ticket.service.name)}</dd></div>
+        <div><dt>${esc(T.position)}</dt><dd>${esc(ticket.position ?? "–")}</dd></div>
+        <div><dt>${esc(T.estimatedWait)}</dt><dd>${esc(wait)}</dd></div>
+      </dl>`;
+  }
+
+  function pollCheckIn(statusUrl, startedAt) {
+    clearTimeout(pollTimer);
+    pollTimer = setTimeout(async () => {
+      const answer = await api("GET", statusUrl);
+      const elapsed = Date.now() - startedAt;
+      if (!answer.ok) {
+        showResult(`<p>${esc(errorText(answer))}</p>`, "error");
+        return;
+      }
+      const checkin = answer.data;
+      if (checkin.status === "queued" && checkin.ticket) {
+        showResult(ticketHtml(checkin.ticket), "queued");
+        refreshQueue();
+        return;
+      }
+      if (checkin.status === "failed") {
+        showResult(`<p>${esc(fmt(T.failed, { reason: checkin.failure_reason }))}</p>`, "error");
+        return;
+      }
+      if (elapsed > 15000) {
+        showResult(`<p class="spinner">${esc(T.pending)}</p><p>${esc(T.stillPending)}</p>`, "pending");
+      }
+      if (elapsed < 180000) pollCheckIn(statusUrl, startedAt);
+    }, Date.now() - startedAt > 15000 ? 3000 : 600);
+  }
+
+  async function submitCheckIn(withRegistration) {
+    const body = { cpf: cpfDigits() };
+    const service = $("checkin-service").value;
+    if (service) body.service = Number(service);
+    const reason = $("priority-reason").value;
+    if (reason) body.priority_reason = reason;
+    if (withRegistration) {
+      const patient = {};
+      for (const name of ["full_name", "social_name", "birth_date", "phone", "email"]) {
+        const value = form.elements[name].value.trim();
+        if (value) patient[name] = value;
+      }
+      body.patient = patient;
+    }
+    const answer = await api("POST", "/api/v1/check-ins/", body);
+    if (!answer.ok) {
+      const byField = fieldErrors(answer);
+      let shown = false;
+      for (const [field, messages] of Object.entries(byField)) {
+        shown = showFieldError(field, messages) || shown;
+      }
+      if (byField.full_name || byField.birth_date) registration.hidden = false;
+      if (!shown) showResult(`<p>${esc(errorText(answer))}</p>`, "error");
+      else result.hidden = true;
+      const firstInvalid = form.querySelector("[aria-invalid]");
+      if (firstInvalid) firstInvalid.focus();
+      return;
+    }
+    showResult(`<p class="spinner">${esc(T.pending)}</p>`, "pending");
+    resetCheckIn({ keepResult: true });
+    pollCheckIn(answer.data.status_url, Date.now());
+  }
+
+  async function onCheckIn(event) {
+    event.preventDefault();
+    clearFieldErrors();
+    clearTimeout(pollTimer);
+    const digits = cpfDigits();
+    if (digits.length !== 11) {
+      showFieldError("cpf", [T.cpfLength || "CPF: 11 digits."]);
+      cpfInput.focus();
+      return;
+    }
+    if (!registration.hidden) {
+      await submitCheckIn(true);
+      return;
+    }
+    showResult(`<p class="spinner">${esc(T.checkingCpf)}</p>`, "pending");
+    const answer = await api("GET", `/api/v1/patients/?cpf=${digits}`);
+    if (!answer.ok) {
+      const byField = fieldErrors(answer);
+      if (byField.cpf) {
+        showFieldError("cpf", byField.cpf);
+        result.hidden = true;
+      } else {
+        showResult(`<p>${esc(errorText(answer))}</p>`, "error");
+      }
+      cpfInput.focus();
+      return;
+    }
+    if (answer.data.length === 0) {
+      registration.hidden = false;
+      showResult(`<p>${esc(T.newPatient)}</p>`, "info");
+      $("full-name").focus();
+      return;
+    }
+    const patient = answer.data[0];
+    showResult(`<p>${esc(fmt(T.knownPatient, { name: patient.display_name }))}</p>`, "pending");
+    await submitCheckIn(false);
+  }
+
+  if (form) {
+    cpfInput.addEventListener("input", () => {
+      const formatted = formatCpf(cpfDigits());
+      if (formatted !== cpfInput.value) cpfInput.value = formatted;
+      if (!registration.hidden) {
+        registration.hidden = true;
+        result.hidden = true;
+      }
+    });
+    // Digits typed before this script ran are formatted too.
+    cpfInput.value = formatCpf(cpfDigits());
+    form.addEventListener("submit", onCheckIn);
+    $("checkin-clear").addEventListener("click", () => resetCheckIn());
+    const serviceSelect = $("checkin-service");
+    for (const service of config.services) {
+      serviceSelect.add(new Option(`${service.name} (${service.prefix})`, service.id));
+    }
+  }
+
+  // ---- queue ---------------------------------------------------------------------------------
+
+  let queueData = null;
+  let lastQueueHtml = "";
+
+  function ticketRow(ticket) {
+    const tier = String(ticket.priority_tier);
+    const reason = ticket.priority_reason
+      ? (T.priorityReasons[ticket.priority_reason] || ticket.priority_reason) : "";
+    const badge = `<span class="tier tier-${tier}" title="${esc(reason)}">${esc(T.tiers[tier])}</span>`;
+    const name = ticket.patient ? `<span class="patient">${esc(ticket.patient.display_name)}</span>` : "";
+    let state;
+    if (ticket.status === "waiting") {
+      state = `<span class="waited">${esc(fmt(T.waited, { n: minutesSince(ticket.arrived_at) }))}</span>`;
+      if (ticket.estimated_wait_minutes != null) {
+        state += ` · <span>${esc(T.estimatedWait)} ${esc(fmt(T.minutes, { n: ticket.estimated_wait_minutes }))}</span>`;
+      }
+    } else {
+      state = `<span class="status status-${esc(ticket.status)}">${esc(T.statuses[ticket.status] || ticket.status)}</span>`;
+      if (ticket.desk) state += ` · ${esc(ticket.desk.name)}`;
+    }
+    const cancel = config.canCancel && ticket.status === "waiting"
+      ? `<button type="button" class="button button-small button-quiet" data-cancel="${ticket.id}" data-code="${esc(ticket.display_code)}">${esc(T.cancelLabel || "×")}</button>`
+      : "";
+    const position = ticket.position != null ? `<span class="position" aria-label="${esc(T.position)}">${ticket.position}º</span>` : `<span class="position"></span>`;
+    return `<li class="ticket ticket-${esc(ticket.status)}" data-ticket="${ticket.id}">
+        ${position}
+        <span class="code">${esc(ticket.display_code)}</span>
+        ${badge}
+        <span class="ticket-main">${name}<span class="ticket-state">${state}</span></span>
+        ${cancel}
+      </li>`;
+  }
+
+  function renderQueue() {
+    const services = queueData.services || [];
+    let html = "";
+    for (const queue of services) {
+      html += `<section class="service-queue" aria-label="${esc(queue.service.name)}">
+        <h3>${esc(queue.service.name)} <span class="count">${esc(fmt(T.waitingCount, { n: queue.waiting_count }))}</span></h3>`;
+      if (queue.tickets.length === 0) {
+        html += `<p class="empty">${esc(T.emptyQueue)}</p>`;
+      } else {
+        html += `<ol class="tickets">${queue.tickets.map(ticketRow).join("")}</ol>`;
+      }
+      html += "</section>";
+    }
+    if (!services.length) html = `<p class="empty">${esc(T.emptyQueue)}</p>`;
+    if (html !== lastQueueHtml) {
+      const focused = document.activeElement && document.activeElement.dataset
+        ? document.activeElement.dataset.cancel : undefined;
+      $("queue").innerHTML = html;
+      lastQueueHtml = html;
+      if (focused) {
+        const again = $("queue").querySelector(`[data-cancel="${focused}"]`);
+        if (again) again.focus();
+      }
+    }
+    $("queue-updated").textContent = fmt(T.updatedAt, { time: new Date().toLocaleTimeString(config.language) });
+  }
+
+  let queueTimer = null;
+  async function refreshQueue() {
+    clearTimeout(queueTimer);
+    const answer = await api("GET", "/api/v1/queue/");
+    const errorBox = $("queue-error");
+    if (answer.ok) {
+      errorBox.hidden = true;
+      queueData = answer.data;
+      renderQueue();
+      renderDesk();
+    } else {
+      errorBox.textContent = errorText(answer);
+      errorBox.hidden = false;
+    }
+    queueTimer = setTimeout(refreshQueue, QUEUE_REFRESH_MS);
+  }
+
+  // ---- cancel (waiting tickets) ----------------------------------------------------------------
+
+  const dialog = $("cancel-dialog");
+  let cancelTicket = null;
+  $("queue").addEventListener("click", (event) => {
+    const button = event.target.closest("[data-cancel]");
+    if (!button) return;
+    cancelTicket = { id: button.dataset.cancel, code: button.dataset.code };
+    $("cancel-code").textContent = cancelTicket.code;
+    $("cancel-reason").value = "";
+    $("cancel-error").hidden = true;
+    dialog.showModal();
+    $("cancel-reason").focus();
+  });
+  $("cancel-close").addEventListener("click", () => dialog.close());
+  $("cancel-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const reason = $("cancel-reason").value.trim();
+    if (!reason) {
+      $("cancel-error").textContent = T.cancelReason;
+      $("cancel-error").hidden = false;
+      $("cancel-reason").focus();
+      return;
+    }
+    const answer = await api("POST", `/api/v1/tickets/${cancelTicket.id}/cancel/`, { reason });
+    if (!answer.ok) {
+      $("cancel-error").textContent = errorText(answer);
+      $("cancel-error").hidden = false;
+      return;
+    }
+    dialog.close();
+    flash(fmt(T.cancelled, { code: cancelTicket.code }), "success");
+    refreshQueue();
+  });
+
+  // ---- desk ----------------------------------------------------------------------------------
+
+  const deskSelect = $("desk");
+  const deskKey = `clinico.desk.${location.host}`;
+  for (const desk of config.desks) deskSelect.add(new Option(desk.name, desk.id));
+  const savedDesk = localStorage.getItem(deskKey);
+  if (savedDesk && config.desks.some((d) => String(d.id) === savedDesk)) deskSelect.value = savedDesk;
+  let currentTicket = null;
+
+  function deskId() {
+    return deskSelect.value ? Number(deskSelect.value) : null;
+  }
+
+  function heldTicket() {
+    if (!queueData || !deskId()) return null;
+    for (const queue of queueData.services) {
+      for (const ticket of queue.tickets) {
+        if (ticket.desk && ticket.desk.id === deskId() && HELD.includes(ticket.status)) return ticket;
+      }
+    }
+    return null;
+  }
+
+  function renderDesk() {
+    const box = $("desk-current");
+    const actions = $("desk-actions");
+    currentTicket = heldTicket();
+    $("call-next").disabled = !deskId() || currentTicket !== null;
+    if (!deskId()) {
+      box.innerHTML = `<p class="hint">${esc(T.noDesk)}</p>`;
+      actions.hidden = true;
+      return;
+    }
+    if (!currentTicket) {
+      box.innerHTML = `<p class="hint">${esc(T.deskIdle)}</p>`;
+      actions.hidden = true;
+      return;
+    }
+    const t = currentTicket;
+    const name = t.patient ? `<p class="patient-big">${esc(t.patient.display_name)}</p>` : "";
+    const recalls = t.recall_count ? ` · ${esc(fmt(T.recalls, { n: t.recall_count }))}` : "";
+    box.innerHTML = `
+      <p class="ticket-code" data-testid="desk-code">${esc(t.display_code)}</p>
+      ${name}
+      <p><span class="status status-${esc(t.status)}">${esc(T.statuses[t.status] || t.status)}</span>
+         · ${esc(t.service.name)}${t.called_at ? ` · ${esc(fmt(T.calledAt, { time: timeOf(t.called_at) }))}` : ""}${recalls}</p>`;
+    actions.hidden = false;
+    const allowed = t.status === "called"
+      ? ["recall", "start", "no-show", "requeue", "transfer"]
+      : ["finish", "transfer"];
+    for (const button of actions.querySelectorAll("[data-action]")) {
+      button.hidden = !allowed.includes(button.dataset.action);
+    }
+    const transferSelect = $("transfer-service");
+    const keep = transferSelect.value;
+    transferSelect.innerHTML = "";
+    for (const service of config.services) {
+      if (service.id !== t.service.id) transferSelect.add(new Option(service.name, service.id));
+    }
+    if (keep) transferSelect.value = keep;
+    actions.querySelector(".transfer").hidden = transferSelect.options.length === 0;
+  }
+
+  deskSelect.addEventListener("change", () => {
+    localStorage.setItem(deskKey, deskSelect.value);
+    renderDesk();
+  });
+
+  $("call-next").addEventListener("click", async () => {
+    const button = $("call-next");
+    button.disabled = true;
+    const answer = await api("POST", `/api/v1/desks/${deskId()}/call-next/`);
+    if (!answer.ok) {
+      flash(errorText(answer), "error");
+    } else if (!answer.data.ticket) {
+      flash(T.emptyQueueForDesk, "info");
+    } else {
+      const desk = config.desks.find((d) => d.id === deskId());
+      flash(fmt(T.called, { code: answer.data.ticket.display_code, desk: desk ? desk.name : "" }), "success");
+    }
+    await refreshQueue();
+  });
+
+  $("desk-actions").addEventListener("click", async (event) => {
+    const button = event.target.closest("[data-action]");
+    if (!button || !currentTicket) return;
+    const action = button.dataset.action;
+    const ticket = currentTicket;
+    let body;
+    if (action === "transfer") body = { service: Number($("transfer-service").value) };
+    button.disabled = true;
+    const answer = await api("POST", `/api/v1/tickets/${ticket.id}/${action}/`, body);
+    button.disabled = false;
+    if (!answer.ok) {
+      flash(errorText(answer), "error");
+    } else if (action === "transfer") {
+      flash(fmt(T.transferred, {
+        code: ticket.display_code, new: answer.data.display_code, service: serviceName(answer.data.service.id),
+      }), "success");
+    } else {
+      flash(`${ticket.display_code}: ${T.statuses[answer.data.status] || answer.data.status}`, "success");
+    }
+    await refreshQueue();
+    if (!$("call-next").disabled) $("call-next").focus();
+  });
+
+  // ---- panel link ----------------------------------------------------------------------------
+
+  const copyButton = $("copy-panel-link");
+  if (copyButton) {
+    copyButton.addEventListener("click", async () => {
+      const input = $("panel-link");
+      input.select();
+      try {
+        await navigator.clipboard.writeText(input.value);
+      } catch (error) {
+        document.execCommand("copy");
+      }
+      flash(T.copied, "success");
+    });
+  }
+
+  renderDesk();
+  refreshQueue();
+})();

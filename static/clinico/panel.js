@@ -1,0 +1,131 @@
+// Waiting-room TV panel: polls the panel API every 2 s, chimes and highlights each new call.
+// Shows ticket codes and desk names only.
+"use strict";
+
+(function () {
+  const config = JSON.parse(document.getElementById("panel-config").textContent);
+  const T = config.strings;
+  const POLL_MS = 2000;
+  const $ = (id) => document.getElementById(id);
+  let lastEventId = null;
+  let audio = null;
+
+  function esc(value) {
+    return String(value ?? "").replace(/[&<>"']/g, (c) => ({
+      "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;",
+    })[c]);
+  }
+
+  function audioContext() {
+    if (!audio) {
+      const Context = window.AudioContext || window.webkitAudioContext;
+      if (!Context) return null;
+      audio = new Context();
+    }
+    return audio;
+  }
+
+  // Two soft tones (a "ding-dong"), generated: no audio file to load.
+  function chime() {
+    const ctx = audioContext();
+    if (!ctx || ctx.state !== "running") return;
+    const start = ctx.currentTime + 0.05;
+    [[880, 0], [660, 0.45]].forEach(([frequency, offset]) => {
+      const osc = ctx.createOscillator();
+      const gain = ctx.createGain();
+      osc.type = "sine";
+      osc.frequency.value = frequency;
+      gain.gain.setValueAtTime(0.0001, start + offset);
+      gain.gain.exponentialRampToValueAtTime(0.4, start + offset + 0.03);
+      gain.gain.exponentialRampToValueAtTime(0.0001, start + offset + 0.9);
+      osc.connect(gain).connect(ctx.destination);
+      osc.start(start + offset);
+      osc.stop(start + offset + 1);
+    });
+  }
+
+  // Browsers start audio suspended until someone interacts; offer a button on the TV.
+  function offerSound() {
+    const ctx = audioContext();
+    const button = $("sound-on");
+    if (!ctx) return;
+    if (ctx.state === "running") {
+      button.hidden = true;
+      return;
+    }
+    ctx.resume().then(() => { button.hidden = ctx.state === "running"; }).catch(() => {});
+    button.hidden = ctx.state === "running";
+  }
+  $("sound-on").addEventListener("click", () => {
+    audioContext().resume().then(() => { $("sound-on").hidden = true; chime(); });
+  });
+
+  function highlight() {
+    const now = $("now");
+    now.classList.remove("flash-call");
+    void now.offsetWidth; // restart the animation
+    now.classList.add("flash-call");
+  }
+
+  function status(message) {
+    const box = $("panel-status");
+    box.textContent = message || "";
+    box.hidden = !message;
+  }
+
+  function render(data) {
+    const calls = data.recent_calls || [];
+    const latest = calls[0];
+    if (latest) {
+      $("now-code").textContent = latest.display_code;
+      $("now-desk").textContent = latest.desk;
+    } else {
+      $("now-code").textContent = "—";
+      $("now-desk").textContent = T.waiting;
+    }
+    $("desks").innerHTML = (data.desks || []).map((desk) => `
+      <li class="panel-desk${desk.ticket ? " busy" : ""}">
+        <span class="panel-desk-name">${esc(desk.desk)}</span>
+        <span class="panel-desk-code">${desk.ticket ? esc(desk.ticket.display_code) : "—"}</span>
+      </li>`).join("");
+    $("recent").innerHTML = calls.slice(1).map((call) => `
+      <li><span class="recent-code">${esc(call.display_code)}</span>
+          <span class="recent-desk">${esc(call.desk)}</span></li>`).join("");
+    if (latest && lastEventId !== null && latest.event_id > lastEventId) {
+      highlight();
+      chime();
+    }
+    if (latest) lastEventId = Math.max(lastEventId ?? 0, latest.event_id);
+    else if (lastEventId === null) lastEventId = 0;
+  }
+
+  async function poll() {
+    try {
+      const response = await fetch(`/api/v1/panel/?key=${encodeURIComponent(config.key)}`, {
+        headers: { Accept: "application/json" }, cache: "no-store", credentials: "omit",
+      });
+      if (response.status === 403) {
+        status(T.keyRefused);
+      } else if (response.ok) {
+        status("");
+        render(await response.json());
+      } else {
+        status(T.offline);
+      }
+    } catch (error) {
+      status(T.offline);
+    }
+    setTimeout(poll, POLL_MS);
+  }
+
+  function tick() {
+    $("panel-clock").textContent = new Date().toLocaleTimeString(document.documentElement.lang, {
+      hour: "2-digit", minute: "2-digit",
+    });
+  }
+
+  tick();
+  setInterval(tick, 10000);
+  offerSound();
+  poll();
+})();

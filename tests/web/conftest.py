@@ -1,0 +1,179 @@
+"""Browser fixtures: Debian's Chromium driven by Playwright against pytest-django's live server.
+
+Chromium resolves `*.localhost` to the loopback address, so `http://clinic-a.localhost:<port>/`
+reaches clinic_a on the live server. Live-server tests are transactional: their users and
+memberships are committed, and the flush after each test empties the public tables (the clinic
+fixtures re-provision a clinic whose row was flushed).
+"""
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from playwright.sync_api import sync_playwright
+
+from accounts.services import chain_membership_grant, clinic_membership_grant, user_create
+from tenants.selectors import clinic_hostname
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PASSWORD = "senha-forte-da-recepcao-42"
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = Path(os.environ.get("CLINICO_SCREENSHOTS", "/tmp/clinico-screenshots"))
+
+
+@pytest.fixture(scope="session")
+def browser(django_db_setup):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser` (apt-get install chromium).")
+    # Playwright's sync API keeps an event loop in this thread; the tests' ORM calls run
+    # beside it, not in it, so Django's async-safety guard must stand aside while it runs.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            yield chromium
+            chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture
+def page(browser):
+    # An English browser: the pages must still open in Portuguese.
+    context = browser.new_context(locale="en-US", viewport={"width": 1366, "height": 900})
+    context.set_default_timeout(10_000)
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+@pytest.fixture
+def new_page(browser):
+    """Open more tabs with their own cookies (a second person, a TV)."""
+    contexts = []
+
+    def open_page(**options):
+        options.setdefault("viewport", {"width": 1366, "height": 900})
+        context = browser.new_context(**options)
+        context.set_default_timeout(10_000)
+        contexts.append(context)
+        return context.new_page()
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def screenshots() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS
+
+
+def _port(live_server) -> int:
+    return int(live_server.url.rsplit(":", 1)[1])
+
+
+@pytest.fixture
+def clinic_url(live_server):
+    def url(clinic, path: str = "/") -> str:
+        return f"http://{clinic_hostname(clinic=clinic)}:{_port(live_server)}{path}"
+
+    return url
+
+
+@pytest.fixture
+def public_url(live_server):
+    def url(path: str = "/") -> str:
+        return f"http://{settings.BASE_DOMAIN}:{_port(live_server)}{path}"
+
+    return url
+
+
+def staff_user(clinic, role: str, email: str, full_name: str = "Rita Recepção"):
+    user = user_create(email=email, password=PASSWORD, full_name=full_name)
+    clinic_membership_grant(user=user, clinic=clinic, role=role)
+    return user
+
+
+def manager_user(chain, email: str):
+    user = user_create(email=email, password=PASSWORD, full_name="Gabi Gestora")
+    chain_membership_grant(user=user, chain=chain)
+    return user
+
+
+def sign_in(page, url: str, email: str, password: str = PASSWORD) -> None:
+    page.goto(url)
+    page.get_by_label("E-mail").fill(email)
+    page.get_by_label("Senha").fill(password)
+    page.get_by_role("button", name="Entrar").click()
+    page.wait_for_load_state()
+
+
+def console_ready(page) -> None:
+    """Wait until the console's script has loaded the queue once."""
+    page.locator("#queue-updated").filter(has_text="Atualizado").wait_for()
+
+
+def _test_database_url() -> str:
+    db = settings.DATABASES["default"]
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+@pytest.fixture(scope="module")
+def celery_worker(django_db_setup):
+    """A real `celery worker` process on the test database and this run's broker."""
+    from tenants.routing import declared_queues
+
+    log_path = ROOT / ".run" / f"web-test-worker-{os.getpid()}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "clinico.settings.test",
+        "DATABASE_URL": _test_database_url(),
+        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "CLINICO_SHARD_QUEUES": str(settings.CLINICO_SHARD_QUEUES),
+    }
+    queues = ",".join(queue.name for queue in declared_queues())
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("celery")), "-A", "clinico", "worker",
+                "-Q", queues, "--pool", "solo", "--loglevel", "INFO",
+                "--without-mingle", "--without-gossip", "--without-heartbeat",
+                "-n", f"web-test-{os.getpid()}@%h",
+            ],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while " ready." not in log_path.read_text():
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"the Celery worker did not start:\n{log_path.read_text()}")
+            time.sleep(0.2)
+        yield process
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)

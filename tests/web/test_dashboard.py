@@ -1,0 +1,76 @@
+"""The chain dashboard on the public host: a manager's clinics, live figures, opening a clinic."""
+
+import pytest
+from django.db import connection
+from django_tenants.utils import schema_exists
+from playwright.sync_api import expect
+
+from tests.queueing import factories
+from tests.web.conftest import manager_user, sign_in, staff_user
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_manager_sees_own_chains_clinics_with_live_figures(
+    page, clinic_a, clinic_b, clinic_c, public_url, clinic_url
+):
+    # Given two waiting tickets at Sol Paulista and a manager of Rede Sol
+    with clinic_a:
+        factories.waiting(factories.reception())
+        factories.waiting(factories.reception())
+    manager_user(clinic_a.chain, "gabi@rede-sol.test")
+
+    # When she signs in on the public host
+    sign_in(page, public_url("/login/"), "gabi@rede-sol.test")
+
+    # Then she sees her chain's clinics, not Rede Lua's
+    expect(page.get_by_role("heading", name="Rede Sol")).to_be_visible()
+    table = page.get_by_test_id("live-table")
+    expect(table).to_contain_text("Clínica Sol Paulista")
+    expect(table).to_contain_text("Clínica Sol Manaus")
+    expect(page.locator("body")).not_to_contain_text("Clínica Lua Centro")
+    expect(page.locator("body")).not_to_contain_text("Rede Lua")
+    # with today's figures, read live from each clinic
+    row = page.locator(f"tr[data-clinic='{clinic_a.schema_name}']")
+    expect(row.locator("[data-fig=waiting]")).to_have_text("2")
+    expect(row.locator("[data-fig=served]")).to_have_text("0")
+    expect(page.get_by_role("columnheader", name="Aguardando agora")).to_be_visible()
+    # and each clinic links to its own host
+    link = page.get_by_role("link", name="Clínica Sol Paulista")
+    expect(link).to_have_attribute("href", clinic_url(clinic_a))
+
+
+def test_clinic_staff_cannot_use_the_dashboard(page, clinic_a, public_url):
+    staff_user(clinic_a, "clinic_admin", "ana@sol.test")
+
+    sign_in(page, public_url("/login/"), "ana@sol.test")
+
+    expect(page.get_by_role("alert")).to_contain_text("não gerencia nenhuma rede")
+    page.goto(public_url("/dashboard/"))
+    expect(page).to_have_url(public_url("/login/?next=/dashboard/"))
+
+
+def test_manager_opens_a_new_clinic_from_the_dashboard(page, clinic_a, public_url):
+    manager_user(clinic_a.chain, "gabi@rede-sol.test")
+    sign_in(page, public_url("/login/"), "gabi@rede-sol.test")
+    try:
+        page.get_by_text("Abrir uma nova clínica").click()
+        page.get_by_label("Nome").fill("Clínica Sol Acre")
+        page.get_by_label("Endereço (slug)").fill("Sol Acre")
+        page.get_by_role("button", name="Abrir clínica").click()
+        # a bad slug is explained beside the field
+        expect(page.locator(".provision-form [aria-invalid=true]")).to_have_attribute(
+            "name", "slug"
+        )
+
+        page.get_by_label("Endereço (slug)").fill("web_sol_acre")
+        page.get_by_label("Fuso horário").select_option("America/Rio_Branco")
+        page.get_by_role("button", name="Abrir clínica").click()
+
+        expect(page.locator("#flash")).to_contain_text("web-sol-acre.localhost")
+        expect(page.get_by_test_id("live-table")).to_contain_text("Clínica Sol Acre")
+        expect(page.get_by_test_id("live-table")).to_contain_text("America/Rio_Branco")
+    finally:
+        if schema_exists("web_sol_acre"):
+            with connection.cursor() as cursor:
+                cursor.execute('DROP SCHEMA "web_sol_acre" CASCADE')
