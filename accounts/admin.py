@@ -46,6 +46,11 @@ class UserAdmin(DjangoUserAdmin):
     filter_horizontal = ()
     inlines = [ClinicMembershipInline, ChainMembershipInline]
 
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Clinic schemas keep who did what (ticket events, record changes) pointing at users,
+        # which the public schema cannot follow: people are deactivated, never deleted.
+        return False
+
 
 @admin.register(ClinicMembership)
 class ClinicMembershipAdmin(admin.ModelAdmin):

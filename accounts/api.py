@@ -21,6 +21,7 @@ from accounts.authentication import (
     token_wrong_host,
 )
 from accounts.models import ClinicRole, PartnerScope, User
+from accounts.openapi import ErrorResponse401Serializer
 from accounts.permissions import ADMIN, ClinicAccess, request_clinic_role
 from accounts.selectors import (
     clinic_role_of,
@@ -208,7 +209,7 @@ class TokenObtainApi(APIView):
         tags=AUTH_TAG,
         operation_id="auth_token_obtain",
         request=InputSerializer,
-        responses={200: TokenPairSerializer},
+        responses={200: TokenPairSerializer, 401: ErrorResponse401Serializer},
         examples=[
             OpenApiExample(
                 "demo receptionist",
@@ -285,7 +286,7 @@ class TokenRefreshApi(APIView):
         tags=AUTH_TAG,
         operation_id="auth_token_refresh",
         request=RefreshInputSerializer,
-        responses={200: TokenPairSerializer},
+        responses={200: TokenPairSerializer, 401: ErrorResponse401Serializer},
         examples=[CLINIC_PAIR_EXAMPLE],
         description=(
             "Checked as strictly as every request: the refresh token must be for this host and "
@@ -324,7 +325,10 @@ class LogoutApi(APIView):
         tags=AUTH_TAG,
         operation_id="auth_logout",
         request=RefreshInputSerializer,
-        responses={204: OpenApiResponse(description="Signed out.")},
+        responses={
+            204: OpenApiResponse(description="Signed out."),
+            401: ErrorResponse401Serializer,
+        },
         description=(
             "Blacklists the refresh token so it can no longer be refreshed. Signing out twice "
             "is harmless. A refresh token of another host answers 401."
@@ -371,7 +375,7 @@ class PartnerTokenApi(APIView):
         tags=AUTH_TAG,
         operation_id="auth_partner_token",
         request=InputSerializer,
-        responses={200: OutputSerializer},
+        responses={200: OutputSerializer, 401: ErrorResponse401Serializer},
         examples=[
             OpenApiExample(
                 "credentials",
@@ -598,7 +602,9 @@ class StaffApi(_StaffAdminAccess, APIView):
             ref_name = "StaffInviteInput"
 
         email = serializers.EmailField()
-        full_name = serializers.CharField(max_length=150, required=False, default="")
+        full_name = serializers.CharField(
+            max_length=150, required=False, allow_blank=True, default=""
+        )
         role = serializers.ChoiceField(choices=ClinicRole.choices)
 
     @extend_schema(

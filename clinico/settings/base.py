@@ -188,7 +188,11 @@ CLINICO_PARTNER_TOKEN_LIFETIME = datetime.timedelta(minutes=15)
 # Failed sign-ins allowed per minute: per account and IP, and per IP over every account.
 CLINICO_LOGIN_FAILURES_PER_ACCOUNT_IP = 5
 CLINICO_LOGIN_FAILURES_PER_IP = 20
-DRF_STANDARDIZED_ERRORS = {"ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True}
+DRF_STANDARDIZED_ERRORS = {
+    "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
+    # 401 bodies carry the token/sign-in codes of accounts (token_expired, token_scope_mismatch…).
+    "ERROR_SCHEMAS": {"401": "accounts.openapi.ErrorResponse401Serializer"},
+}
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "Clinico API",
@@ -214,7 +218,7 @@ SPECTACULAR_SETTINGS = {
         ),
         "ClientErrorEnum": "drf_standardized_errors.openapi_serializers.ClientErrorEnum.choices",
         "ServerErrorEnum": "drf_standardized_errors.openapi_serializers.ServerErrorEnum.choices",
-        "ErrorCode401Enum": "drf_standardized_errors.openapi_serializers.ErrorCode401Enum.choices",
+        "ErrorCode401Enum": "accounts.openapi.ErrorCode401.choices",
         "ErrorCode403Enum": "drf_standardized_errors.openapi_serializers.ErrorCode403Enum.choices",
         "ErrorCode404Enum": "drf_standardized_errors.openapi_serializers.ErrorCode404Enum.choices",
         "ErrorCode405Enum": "drf_standardized_errors.openapi_serializers.ErrorCode405Enum.choices",

@@ -1,0 +1,33 @@
+"""The 401 error body as documented: DRF's codes plus the token and sign-in codes of accounts."""
+
+from django.db import models
+from drf_standardized_errors.openapi_serializers import ClientErrorEnum
+from rest_framework import serializers
+
+
+class ErrorCode401(models.TextChoices):
+    AUTHENTICATION_FAILED = "authentication_failed", "Authentication failed."
+    NOT_AUTHENTICATED = "not_authenticated", "No credentials were sent."
+    AUTHORIZATION_HEADER_MALFORMED = (
+        "authorization_header_malformed",
+        'The Authorization header is not "Bearer <token>".',
+    )
+    TOKEN_NOT_VALID = "token_not_valid", "Bad signature, wrong token type or missing scope."
+    TOKEN_EXPIRED = "token_expired", "Refresh it or sign in again."
+    TOKEN_BLACKLISTED = "token_blacklisted", "The refresh token was used already or signed out."
+    TOKEN_SCOPE_MISMATCH = "token_scope_mismatch", "The token was issued for another host."
+    MEMBERSHIP_INACTIVE = "membership_inactive", "Access here was removed, or account inactive."
+    PARTNER_REVOKED = "partner_revoked", "The partner client was revoked."
+    INVALID_CREDENTIALS = "invalid_credentials", "Wrong e-mail/password, or no access here."
+    INVALID_CLIENT = "invalid_client", "Wrong partner client id or secret."
+
+
+class Error401Serializer(serializers.Serializer):
+    code = serializers.ChoiceField(choices=ErrorCode401.choices)
+    detail = serializers.CharField()
+    attr = serializers.CharField(allow_null=True)
+
+
+class ErrorResponse401Serializer(serializers.Serializer):
+    type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
+    errors = Error401Serializer(many=True)

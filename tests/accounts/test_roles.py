@@ -1,0 +1,101 @@
+"""The role matrix of docs/roles.md, endpoint by endpoint, with real tokens.
+
+Allowed means the request gets past the permission check (any answer but 401/403: sample ids
+may well answer 404); refused means 403.
+"""
+
+import pytest
+
+from tests.accounts.conftest import bearer, host_client, manager, partner, sign_in, staff
+
+pytestmark = pytest.mark.django_db
+
+R, C, A = "receptionist", "clinician", "clinic_admin"
+M, PR, PW = "chain_manager", "partner_read", "partner_read_write"
+EVERYONE = {R, C, A, M, PR, PW}
+READERS = EVERYONE
+STAFF = {R, C, A}
+UUID = "00000000-0000-0000-0000-000000000001"
+
+MATRIX = [
+    # method, url, who may
+    ("POST", "/api/v1/check-ins/", {R, A, PW}),
+    ("GET", f"/api/v1/check-ins/{UUID}/", READERS),
+    ("GET", "/api/v1/patients/?cpf=52998224725", READERS),
+    ("GET", "/api/v1/patients/1/", READERS),
+    ("PATCH", "/api/v1/patients/1/", {R, A, PW}),
+    ("GET", "/api/v1/queue/", READERS),
+    ("GET", "/api/v1/stats/today/", READERS),
+    ("GET", "/api/v1/tickets/1/", READERS),
+    ("GET", "/api/v1/services/", READERS),
+    ("GET", "/api/v1/services/1/", READERS),
+    ("GET", "/api/v1/desks/", READERS),
+    ("GET", "/api/v1/desks/1/", READERS),
+    ("POST", "/api/v1/services/", {A}),
+    ("PATCH", "/api/v1/services/1/", {A}),
+    ("POST", "/api/v1/desks/", {A}),
+    ("PATCH", "/api/v1/desks/1/", {A}),
+    ("POST", "/api/v1/desks/1/call-next/", STAFF),
+    ("POST", "/api/v1/tickets/1/recall/", STAFF),
+    ("POST", "/api/v1/tickets/1/start/", STAFF),
+    ("POST", "/api/v1/tickets/1/finish/", STAFF),
+    ("POST", "/api/v1/tickets/1/no-show/", STAFF),
+    ("POST", "/api/v1/tickets/1/requeue/", STAFF),
+    ("POST", "/api/v1/tickets/1/transfer/", STAFF),
+    ("POST", "/api/v1/tickets/1/cancel/", {R, A}),
+    ("GET", "/api/v1/panel/", {R, C, A, M}),
+    ("GET", "/api/v1/staff/", {A}),
+    ("POST", "/api/v1/staff/", {A}),
+    ("PATCH", "/api/v1/staff/1/", {A}),
+    ("POST", "/api/v1/staff/1/deactivate/", {A}),
+    ("GET", "/api/v1/me/", EVERYONE),
+]
+
+
+@pytest.fixture(scope="module")
+def tokens(django_db_setup, django_db_blocker):
+    """One access token per principal at clinic A, made once for the module and then removed."""
+    from django.core.cache import caches
+
+    from accounts.models import ChainMembership, ClinicMembership, PartnerClient, User
+    from tests.conftest import clinic_ensure
+
+    with django_db_blocker.unblock():
+        clinic = clinic_ensure("clinic_a")
+        people = {role: staff(clinic, role) for role in (R, C, A)}
+        people[M] = manager(clinic.chain)
+        made = {role: sign_in(user, clinic)["access"] for role, user in people.items() if role != M}
+        made[M] = sign_in(people[M])["access"]
+        read_client, made[PR] = partner([clinic], scope="read")
+        write_client, made[PW] = partner([clinic], scope="read_write")
+    yield made
+    with django_db_blocker.unblock():
+        # Users stay (tenant tables may point at them) but lose every access they were given.
+        ids = [user.pk for user in people.values()]
+        ClinicMembership.objects.filter(user_id__in=ids).delete()
+        ChainMembership.objects.filter(user_id__in=ids).delete()
+        User.objects.filter(pk__in=ids).update(is_active=False)
+        PartnerClient.objects.filter(pk__in=[read_client.pk, write_client.pk]).delete()
+    caches["throttle"].clear()
+
+
+@pytest.mark.parametrize("method, url, allowed", MATRIX, ids=[f"{m} {u}" for m, u, _a in MATRIX])
+@pytest.mark.parametrize("principal", sorted(EVERYONE))
+def test_role_matrix(clinic_a, tokens, principal, method, url, allowed):
+    client = bearer(host_client(clinic_a), tokens[principal])
+
+    response = getattr(client, method.lower())(url, {}, format="json")
+
+    if principal in allowed:
+        assert response.status_code not in (401, 403), (response.status_code, response.content)
+    else:
+        assert response.status_code == 403, (response.status_code, response.content)
+        assert response.json()["type"] == "client_error"
+
+
+def test_the_matrix_lists_every_clinic_endpoint():
+    from tests.accounts.test_isolation import ENDPOINTS
+
+    listed = {(m, u.split("?")[0]) for m, u, _a in MATRIX}
+    existing = {(m, u) for m, u, _v in ENDPOINTS}
+    assert existing - listed == set(), "add these endpoints to MATRIX and docs/roles.md"
