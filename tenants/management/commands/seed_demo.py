@@ -1,7 +1,12 @@
 from django.core.management.base import BaseCommand
 
-from accounts.models import User
-from accounts.services import chain_membership_grant, clinic_membership_grant, user_create
+from accounts.models import PartnerClient, PartnerScope, User
+from accounts.services import (
+    chain_membership_grant,
+    clinic_membership_grant,
+    partner_client_create,
+    user_create,
+)
 from queueing.selectors.queue import desk_list, service_list
 from queueing.services.setup import desk_create, service_create
 from tenants.models import Chain, Clinic
@@ -9,6 +14,9 @@ from tenants.selectors import clinic_hostname
 from tenants.services import chain_create, clinic_provision
 
 DEMO_PASSWORD = "clinico-demo"
+# A demo kiosk (read_write on both demo clinics); a fixed secret because this is a demo.
+DEMO_PARTNER_ID = "demo-totem"
+DEMO_PARTNER_SECRET = "clinico-demo-partner"
 DEMO_CHAIN = ("demo", "Rede Saúde Demo")
 DEMO_CLINICS = [
     # slug, name, timezone
@@ -75,4 +83,16 @@ class Command(BaseCommand):
             f"Public site: http://localhost:8000/  (dashboard /dashboard/, admin /admin/)\n"
             f"    chain_manager gestor@demo.demo / {DEMO_PASSWORD}\n"
             f"    operator      operador@clinico.demo / {DEMO_PASSWORD}"
+        )
+        if not PartnerClient.objects.filter(client_id=DEMO_PARTNER_ID).exists():
+            partner_client_create(
+                name="Totem Demo",
+                clinics=Clinic.objects.filter(schema_name__in=[c[0] for c in DEMO_CLINICS]),
+                scope=PartnerScope.READ_WRITE,
+                client_id=DEMO_PARTNER_ID,
+                secret=DEMO_PARTNER_SECRET,
+            )
+        self.stdout.write(
+            f"    partner API   client_id {DEMO_PARTNER_ID} / secret {DEMO_PARTNER_SECRET}"
+            "  (POST /api/v1/auth/partner-token/ on the public host)"
         )
