@@ -18,10 +18,17 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
+from rest_framework.exceptions import Throttled
 
 from accounts.models import User
 from accounts.permissions import ADMIN, RECEPTION, clinic_role_of
+from accounts.throttles import (
+    client_ip,
+    login_failure_record,
+    login_success_record,
+    login_throttle_check,
+)
 from queueing.clock import service_day_today
 from queueing.models import PriorityReason, TicketStatus
 from queueing.selectors.queue import day_figures, desk_list, service_list
@@ -72,6 +79,33 @@ class SignInForm(AuthenticationForm):
         ),
         "inactive": gettext_lazy("This account is disabled. Ask your clinic's administrator."),
     }
+
+    def clean(self):
+        # The same failure counters as the API's token endpoint: switching between the two
+        # gives an attacker no extra attempts.
+        email = (self.cleaned_data.get("username") or "").lower()
+        ip = client_ip(self.request)
+        try:
+            login_throttle_check(kind="user", account=email, ip=ip)
+        except Throttled as refusal:
+            seconds = int(refusal.wait or 60)
+            raise forms.ValidationError(
+                ngettext(
+                    "Too many failed attempts. Wait %(seconds)s second and try again.",
+                    "Too many failed attempts. Wait %(seconds)s seconds and try again.",
+                    seconds,
+                )
+                % {"seconds": seconds},
+                code="throttled",
+            ) from None
+        try:
+            cleaned = super().clean()
+        except forms.ValidationError as error:
+            if getattr(error, "code", None) == "invalid_login":
+                login_failure_record(kind="user", account=email, ip=ip)
+            raise
+        login_success_record(kind="user", account=email, ip=ip)
+        return cleaned
 
     def confirm_login_allowed(self, user) -> None:
         super().confirm_login_allowed(user)

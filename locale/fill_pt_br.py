@@ -200,6 +200,13 @@ PT_BR = {
     "Opening the clinic…": "Abrindo a clínica…",
 }
 
+PT_BR_PLURAL = {
+    "Too many failed attempts. Wait %(seconds)s second and try again.": (
+        "Muitas tentativas sem sucesso. Aguarde %(seconds)s segundo e tente de novo.",
+        "Muitas tentativas sem sucesso. Aguarde %(seconds)s segundos e tente de novo.",
+    ),
+}
+
 
 def _unquote(lines: list[str]) -> str:
     matches = (re.match(r'^(?:msgid |msgstr )?"(.*)"$', line) for line in lines)
@@ -217,10 +224,19 @@ def fill(text: str) -> tuple[str, int]:
         lines = block.split("\n")
         try:
             start = next(i for i, line in enumerate(lines) if line.startswith("msgid "))
-            middle = next(i for i, line in enumerate(lines) if line.startswith("msgstr "))
+            middle = next(i for i, line in enumerate(lines) if line.startswith("msgstr"))
         except StopIteration:
             continue
-        if any(line.startswith("msgid_plural") for line in lines):
+        plural = next((i for i, line in enumerate(lines) if line.startswith("msgid_plural")), None)
+        if plural is not None:
+            msgid = _unquote(lines[start:plural]).replace('\\"', '"')
+            empty = all(line.endswith('""') for line in lines if line.startswith("msgstr["))
+            if msgid in PT_BR_PLURAL and empty:
+                first = next(i for i, line in enumerate(lines) if line.startswith("msgstr["))
+                one, many = PT_BR_PLURAL[msgid]
+                lines = [*lines[:first], f"msgstr[0] {_quote(one)}", f"msgstr[1] {_quote(many)}"]
+                blocks[index] = "\n".join(line for line in lines if line != "#, fuzzy")
+                filled += 1
             continue
         msgid = _unquote(lines[start:middle]).replace('\\"', '"')
         msgstr = _unquote(lines[middle:])

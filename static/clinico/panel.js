@@ -88,9 +88,12 @@
         <span class="panel-desk-name">${esc(desk.desk)}</span>
         <span class="panel-desk-code">${desk.ticket ? esc(desk.ticket.display_code) : "—"}</span>
       </li>`).join("");
-    $("recent").innerHTML = calls.slice(1).map((call) => `
+    const earlier = calls.slice(1);
+    $("recent").innerHTML = earlier.length
+      ? earlier.map((call) => `
       <li><span class="recent-code">${esc(call.display_code)}</span>
-          <span class="recent-desk">${esc(call.desk)}</span></li>`).join("");
+          <span class="recent-desk">${esc(call.desk)}</span></li>`).join("")
+      : `<li class="recent-empty">—</li>`;
     if (latest && lastEventId !== null && latest.event_id > lastEventId) {
       highlight();
       chime();

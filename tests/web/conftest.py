@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.cache import caches
 from playwright.sync_api import sync_playwright
 
 from accounts.services import chain_membership_grant, clinic_membership_grant, user_create
@@ -53,6 +54,14 @@ def browser(django_db_setup):
             os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
         else:
             os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+@pytest.fixture(autouse=True)
+def _sign_in_counters_cleared():
+    """Failed sign-ins of earlier tests (same IP, same process) must not lock these tests out."""
+    caches["throttle"].clear()
+    yield
+    caches["throttle"].clear()
 
 
 @pytest.fixture

@@ -47,6 +47,21 @@ def test_wrong_password_and_other_clinics_staff_are_refused(page, clinic_a, clin
     expect(page.get_by_role("heading", name="Fila de hoje")).to_have_count(0)
 
 
+def test_repeated_wrong_passwords_lock_the_account_for_a_minute(page, clinic_a, clinic_url):
+    staff_user(clinic_a, "receptionist", "rita@sol.test")
+    for _ in range(5):
+        sign_in(page, clinic_url(clinic_a, "/login/"), "rita@sol.test", password="chute-errado")
+        expect(page.get_by_role("alert")).to_contain_text("E-mail ou senha incorretos")
+
+    # Even the right password waits now, and the page says for how long
+    sign_in(page, clinic_url(clinic_a, "/login/"), "rita@sol.test")
+
+    expect(page.get_by_role("alert")).to_contain_text(
+        re.compile(r"Muitas tentativas sem sucesso. Aguarde \d+ segundos")
+    )
+    expect(page.get_by_role("heading", name="Fila de hoje")).to_have_count(0)
+
+
 def test_staff_can_switch_the_console_to_english(page, clinic_a, clinic_url):
     staff_user(clinic_a, "receptionist", "rita@sol.test")
     sign_in(page, clinic_url(clinic_a, "/login/"), "rita@sol.test")
@@ -74,7 +89,7 @@ def test_cpf_is_formatted_while_typing_and_a_bad_one_is_explained(page, clinic_a
 
 
 def test_new_cpf_registers_the_patient_and_shows_the_ticket(
-    page, clinic_a, clinic_url, celery_worker
+    page, clinic_a, clinic_url, celery_worker, screenshots
 ):
     # Given a receptionist at the console and a worker processing check-ins
     staff_user(clinic_a, "receptionist", "rita@sol.test")
@@ -95,6 +110,8 @@ def test_new_cpf_registers_the_patient_and_shows_the_ticket(
     page.get_by_label("Nome completo").fill("Maria Aparecida da Silva")
     page.get_by_label("Data de nascimento").fill("1990-03-14")
     page.get_by_label("Telefone").fill("(11) 91234-5678")
+    page.set_viewport_size({"width": 420, "height": 900})
+    page.screenshot(path=str(screenshots / "console-registration-narrow.png"), full_page=True)
     page.get_by_role("button", name="Fazer check-in").click()
 
     # Then the ticket appears with its code, service, position and estimate
@@ -103,6 +120,7 @@ def test_new_cpf_registers_the_patient_and_shows_the_ticket(
     expect(page.get_by_test_id("issued-code")).to_have_text("R001")
     expect(result).to_contain_text("Recepção")
     expect(result).to_contain_text("Posição")
+    page.screenshot(path=str(screenshots / "console-ticket-issued-narrow.png"), full_page=True)
     # and the form is ready for the next patient
     expect(cpf).to_have_value("")
     expect(page.locator("#registration")).to_be_hidden()

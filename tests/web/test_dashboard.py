@@ -1,10 +1,14 @@
 """The chain dashboard on the public host: a manager's clinics, live figures, opening a clinic."""
 
+import datetime
+
 import pytest
 from django.db import connection
+from django.utils import timezone
 from django_tenants.utils import schema_exists
 from playwright.sync_api import expect
 
+from tenants.models import ClinicDaySummary
 from tests.queueing import factories
 from tests.web.conftest import manager_user, sign_in, staff_user
 
@@ -12,13 +16,24 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_manager_sees_own_chains_clinics_with_live_figures(
-    page, clinic_a, clinic_b, clinic_c, public_url, clinic_url
+    page, clinic_a, clinic_b, clinic_c, public_url, clinic_url, screenshots
 ):
     # Given two waiting tickets at Sol Paulista and a manager of Rede Sol
     with clinic_a:
         factories.waiting(factories.reception())
         factories.waiting(factories.reception())
     manager_user(clinic_a.chain, "gabi@rede-sol.test")
+    ClinicDaySummary.objects.create(
+        clinic=clinic_b,
+        service_day=timezone.localdate() - datetime.timedelta(days=1),
+        tickets=42,
+        served=38,
+        no_shows=2,
+        cancelled=1,
+        expired=1,
+        wait_avg_s=600.0,
+        closed_at=timezone.now(),
+    )
 
     # When she signs in on the public host
     sign_in(page, public_url("/login/"), "gabi@rede-sol.test")
@@ -35,9 +50,14 @@ def test_manager_sees_own_chains_clinics_with_live_figures(
     expect(row.locator("[data-fig=waiting]")).to_have_text("2")
     expect(row.locator("[data-fig=served]")).to_have_text("0")
     expect(page.get_by_role("columnheader", name="Aguardando agora")).to_be_visible()
+    # and the closed days' summaries
+    summaries = page.locator(".summaries")
+    expect(summaries.get_by_role("row", name="Clínica Sol Manaus")).to_contain_text("38 / 42")
+    expect(summaries.get_by_role("row", name="Clínica Sol Manaus")).to_contain_text("10 min")
     # and each clinic links to its own host
     link = page.get_by_role("link", name="Clínica Sol Paulista")
     expect(link).to_have_attribute("href", clinic_url(clinic_a))
+    page.screenshot(path=str(screenshots / "dashboard.png"), full_page=True)
 
 
 def test_clinic_staff_cannot_use_the_dashboard(page, clinic_a, public_url):

@@ -63,6 +63,7 @@ def test_panel_lists_the_last_calls_newest_first(new_page, clinic_a, clinic_url)
     expect(tv.locator("#now-code")).to_have_text("R002")
     expect(tv.locator("#now-desk")).to_have_text("Guichê 2")
     expect(tv.locator("#recent li")).to_have_count(1)
+    expect(tv.locator("#recent li").first).not_to_contain_text("R002")
     expect(tv.locator("#recent li").first).to_contain_text("R001")
     expect(tv.locator("#recent li").first).to_contain_text("Guichê 1")
 
