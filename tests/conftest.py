@@ -85,3 +85,31 @@ def client_a(clinic_a) -> APIClient:
 @pytest.fixture
 def client_b(clinic_b) -> APIClient:
     return client_for(clinic_b)
+
+
+@pytest.fixture
+def jwt_client():
+    """Factory: an APIClient on `clinic`'s host holding a real staff JWT for a new `role` member.
+
+    Signs in through POST /api/v1/auth/token/, so the request passes the same scope checks as
+    production (use `force_authenticate` when the token is beside the point).
+    """
+    import itertools
+
+    from accounts.models import ClinicMembership, User
+
+    numbers = itertools.count(1)
+
+    def make(clinic: Clinic, role: str = "receptionist") -> APIClient:
+        email = f"jwt-{role}-{next(numbers)}@{clinic.schema_name.replace('_', '-')}.test"
+        user = User.objects.create_user(email, "jwt-pass-123456")
+        ClinicMembership.objects.create(user=user, clinic=clinic, role=role)
+        client = client_for(clinic)
+        response = client.post(
+            "/api/v1/auth/token/", {"email": email, "password": "jwt-pass-123456"}, format="json"
+        )
+        assert response.status_code == 200, response.content
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {response.json()['access']}")
+        return client
+
+    return make

@@ -336,3 +336,11 @@ def test_no_credentials_answers_401_with_the_error_body(clinic_a):
     response = host_client(clinic_a).get("/api/v1/me/")
 
     assert_refused(response, "not_authenticated")
+
+
+def test_the_shared_jwt_client_fixture_signs_in_for_real(clinic_a, jwt_client):
+    client = jwt_client(clinic_a, "clinician")
+
+    me = client.get("/api/v1/me/")
+
+    assert (me.json()["role"], me.json()["token_scope"]) == ("clinician", "clinic")
