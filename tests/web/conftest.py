@@ -151,6 +151,7 @@ def _test_database_url() -> str:
 @pytest.fixture(scope="module")
 def celery_worker(django_db_setup):
     """A real `celery worker` process on the test database and this run's broker."""
+    from clinico.celery import app as celery_app
     from tenants.routing import declared_queues
 
     log_path = ROOT / ".run" / f"web-test-worker-{os.getpid()}.log"
@@ -159,7 +160,8 @@ def celery_worker(django_db_setup):
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "clinico.settings.test",
         "DATABASE_URL": _test_database_url(),
-        "CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        # The broker this process publishes to (the integration tests may have moved it).
+        "CELERY_BROKER_URL": celery_app.conf.broker_url,
         "CLINICO_SHARD_QUEUES": str(settings.CLINICO_SHARD_QUEUES),
     }
     queues = ",".join(queue.name for queue in declared_queues())
