@@ -20,12 +20,8 @@ def operator_client(clinic_b) -> Client:
 
 # Logged-in admin pages on the public host crash in django-tenants' admin templates, which read
 # request.tenant.schema_name while clinico.middleware sets request.tenant = None there.
-ADMIN_PAGES_CRASH = pytest.mark.xfail(
-    reason="public-host admin pages: request.tenant is None (clinico/middleware.py)", strict=False
-)
 
 
-@ADMIN_PAGES_CRASH
 def test_the_clinic_list_shows_each_clinics_reset_schedule(operator_client):
     response = operator_client.get("/admin/tenants/clinic/")
 
@@ -56,7 +52,6 @@ def test_changing_the_reset_time_in_the_admin_moves_the_task(operator_client, cl
     assert (crontab.hour, crontab.timezone.key) == ("3", "America/Rio_Branco")
 
 
-@ADMIN_PAGES_CRASH
 def test_an_unknown_timezone_is_refused_in_the_admin(operator_client, clinic_b):
     response = operator_client.post(
         f"/admin/tenants/clinic/{clinic_b.pk}/change/",
