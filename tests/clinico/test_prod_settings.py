@@ -15,7 +15,9 @@ PROD_ENV = {
 
 
 def _manage(*args: str, env: dict) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k not in PROD_ENV}
+    # DJANGO_ALLOW_ASYNC_UNSAFE is set by the browser tests while Playwright runs in this process.
+    skip = {*PROD_ENV, "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    base = {k: v for k, v in os.environ.items() if k not in skip}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,

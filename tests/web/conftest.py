@@ -161,7 +161,8 @@ def celery_worker(django_db_setup):
         "DJANGO_SETTINGS_MODULE": "clinico.settings.test",
         "DATABASE_URL": _test_database_url(),
         # The broker this process publishes to (the integration tests may have moved it).
-        "CELERY_BROKER_URL": celery_app.conf.broker_url,
+        # broker_write_url: conf.broker_url prefers the CELERY_BROKER_URL environment variable.
+        "CELERY_BROKER_URL": celery_app.conf.broker_write_url or celery_app.conf.broker_url,
         "CLINICO_SHARD_QUEUES": str(settings.CLINICO_SHARD_QUEUES),
     }
     queues = ",".join(queue.name for queue in declared_queues())
