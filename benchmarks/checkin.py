@@ -12,6 +12,14 @@ Every check-in must end queued (lost = still pending or failed after the wait) w
 Run: .venv/bin/python benchmarks/checkin.py [-n 600] [-c 16] [--base-url http://127.0.0.1:8000]
 """
 
+import sys  # noqa: I001
+from pathlib import Path
+
+# benchmarks/queue.py sits beside this script: keep this folder off sys.path so `import queue`
+# (used by concurrent.futures, logging and urllib3) finds the standard library module.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != _HERE]
+
 import argparse
 import base64
 import datetime

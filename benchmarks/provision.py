@@ -5,6 +5,14 @@ schedule) in the same run against the same PostgreSQL; only how the schema gets 
 Run: .venv/bin/python benchmarks/provision.py [--clones 20] [--migrations 5] [--keep]
 """
 
+import sys  # noqa: I001
+from pathlib import Path
+
+# benchmarks/queue.py sits beside this script: keep this folder off sys.path so `import queue`
+# (used by concurrent.futures, logging and urllib3) finds the standard library module.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != _HERE]
+
 import argparse
 import json
 import os

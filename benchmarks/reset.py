@@ -14,6 +14,14 @@ Run: .venv/bin/python benchmarks/reset.py [--small 10] [--large 2000] [--resets 
      [--tickets 3] [--concurrency 2]
 """
 
+import sys  # noqa: I001
+from pathlib import Path
+
+# benchmarks/queue.py sits beside this script: keep this folder off sys.path so `import queue`
+# (used by concurrent.futures, logging and urllib3) finds the standard library module.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != _HERE]
+
 import argparse
 import datetime
 import json
