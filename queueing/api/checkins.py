@@ -14,11 +14,8 @@ from rest_framework.views import APIView
 from accounts.permissions import ALL_STAFF, RECEPTION, ClinicAccess, actor_fields
 from patients.api import CPFField, PatientRegistrationSerializer, django_validation_to_api
 from patients.cpf import cpf_mask
-from queueing.selectors.checkins import (
-    checkin_get,
-    service_estimated_wait_minutes,
-    ticket_position,
-)
+from queueing.selectors.checkins import checkin_get
+from queueing.selectors.queue import ticket_position_and_estimate
 from queueing.services.checkins import (
     DECLARABLE_PRIORITY_REASONS,
     IdempotencyKeyReused,
@@ -237,7 +234,8 @@ class CheckInDetailApi(APIView):
             raise Http404
         ticket = None
         if checkin.ticket is not None:
-            position = ticket_position(ticket=checkin.ticket)
+            # The same position and estimate as the queue view shows for this ticket.
+            position, estimate = ticket_position_and_estimate(ticket=checkin.ticket)
             ticket = {
                 "id": checkin.ticket.pk,
                 "display_code": checkin.ticket.display_code,
@@ -246,13 +244,7 @@ class CheckInDetailApi(APIView):
                 "priority_reason": checkin.ticket.priority_reason,
                 "service": checkin.ticket.service,
                 "position": position,
-                "estimated_wait_minutes": (
-                    service_estimated_wait_minutes(
-                        service=checkin.ticket.service, position=position
-                    )
-                    if position is not None
-                    else None
-                ),
+                "estimated_wait_minutes": estimate,
             }
         data = {
             "id": checkin.pk,

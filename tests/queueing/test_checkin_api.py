@@ -3,7 +3,7 @@
 import pytest
 
 from patients.models import Patient
-from queueing.models import CheckIn, Service
+from queueing.models import CheckIn, Desk, Service
 from queueing.services.checkins import checkin_process
 from tests.checkin_factories import new_patient_body, staff_client
 
@@ -117,6 +117,9 @@ def test_an_idempotency_key_reused_for_another_request_answers_422(clinic_a, rec
 
 
 def test_the_status_shows_pending_then_the_ticket_with_position_and_wait(clinic_a, reception):
+    with clinic_a:
+        desk = Desk.objects.create(name="Guichê 1")
+        desk.services.add(Service.objects.get(is_default=True))
     created = reception.post("/api/v1/check-ins/", new_patient_body(CPF), format="json").json()
     pending = reception.get(created["status_url"]).json()
     assert (pending["status"], pending["ticket"]) == ("pending", None)
@@ -128,6 +131,11 @@ def test_the_status_shows_pending_then_the_ticket_with_position_and_wait(clinic_
     ticket = queued["ticket"]
     assert (ticket["display_code"], ticket["service"]["prefix"]) == ("R001", "R")
     assert (ticket["position"], ticket["estimated_wait_minutes"]) == (1, 5)
+    # The patient is told the same wait the queue view shows the staff.
+    queue = reception.get("/api/v1/queue/").json()
+    listed = [t for s in queue["services"] for t in s["tickets"] if t["id"] == ticket["id"]]
+    assert listed[0]["position"] == 1
+    assert listed[0]["estimated_wait_minutes"] == ticket["estimated_wait_minutes"]
 
 
 def test_a_priority_ticket_is_ahead_of_earlier_normal_ones(clinic_a, reception):
