@@ -498,7 +498,11 @@ class MeApi(APIView):
                     "client_id": None,
                     "partner_access": None,
                     "token_scope": "clinic",
-                    "clinic": {"slug": "centro", "name": "Clínica Demo Centro", "role": None},
+                    "clinic": {
+                        "slug": "centro",
+                        "name": "Clínica Demo Centro",
+                        "role": "receptionist",
+                    },
                     "role": "receptionist",
                     "clinics": [
                         {"slug": "centro", "name": "Clínica Demo Centro", "role": "receptionist"}
@@ -545,6 +549,8 @@ class MeApi(APIView):
                 ],
                 "role": request_clinic_role(request),
             }
+        if here is not None:
+            here["role"] = data["role"]
         data.update({"token_scope": token_scope, "clinic": here})
         return Response(self.OutputSerializer(data).data)
 

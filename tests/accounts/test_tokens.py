@@ -38,7 +38,7 @@ def test_a_receptionist_signs_in_on_her_clinic_and_sees_who_she_is(clinic_a):
         "receptionist",
         "clinic",
     )
-    assert body["clinic"]["slug"] == "clinic_a"
+    assert (body["clinic"]["slug"], body["clinic"]["role"]) == ("clinic_a", "receptionist")
     assert [c["slug"] for c in body["clinics"]] == ["clinic_a"]
 
 
