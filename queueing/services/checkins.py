@@ -162,6 +162,9 @@ def checkin_create(
         idempotency_key=idempotency_key or None,
         created_by=actor,
         partner_client_id=partner_client_id,
+        # The publish after commit is recorded here, saving the request a second write.
+        last_published_at=timezone.now(),
+        publish_count=1,
     )
     # The service and the actor were just read; skip re-querying them.
     checkin.full_clean(
@@ -176,7 +179,7 @@ def checkin_create(
         if not idempotency_key or existing is None:
             raise
         return _replayed(existing, **request)
-    transaction.on_commit(functools.partial(checkin_publish, checkin_id=checkin.pk))
+    transaction.on_commit(functools.partial(checkin_publish, checkin_id=checkin.pk, record=False))
     return checkin, True
 
 
@@ -196,10 +199,13 @@ def _replayed(existing: CheckIn, **request) -> tuple[CheckIn, bool]:
     return existing, False
 
 
-def checkin_publish(*, checkin_id: uuid.UUID, honour_backoff: bool = True) -> bool:
+def checkin_publish(
+    *, checkin_id: uuid.UUID, honour_backoff: bool = True, record: bool = True
+) -> bool:
     """Publish the check-in's task to the current clinic's queue; False if the broker is down.
 
     Never raises for a broker failure: the check-in stays pending and the sweeper retries.
+    `record` counts the attempt on the row (check-in creation counts its first one itself).
     """
     global _broker_down_until
     if honour_backoff and time.monotonic() < _broker_down_until:
@@ -216,9 +222,10 @@ def checkin_publish(*, checkin_id: uuid.UUID, honour_backoff: bool = True) -> bo
             type(error).__name__,
         )
         return False
-    CheckIn.objects.filter(pk=checkin_id).update(
-        last_published_at=timezone.now(), publish_count=F("publish_count") + 1
-    )
+    if record:
+        CheckIn.objects.filter(pk=checkin_id).update(
+            last_published_at=timezone.now(), publish_count=F("publish_count") + 1
+        )
     return True
 
 

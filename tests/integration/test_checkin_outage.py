@@ -50,7 +50,8 @@ def test_check_ins_accepted_while_rabbitmq_is_down_are_queued_once_after_it_retu
         assert answers == [202] * 10
         assert slowest < 3.0
         with clinic_a:
-            assert CheckIn.objects.filter(status="pending", publish_count=0).count() == 10
+            # One publish attempt each, none delivered: all wait for the sweeper.
+            assert CheckIn.objects.filter(status="pending", publish_count=1).count() == 10
     finally:
         broker.start()
 
