@@ -4,6 +4,7 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.utils import timezone
 
 from patients.cpf import cpf_validate
 from patients.models import Patient, PatientRecordChange
@@ -42,20 +43,33 @@ def patient_identify_or_register(*, cpf: str, registration: dict) -> tuple[Patie
     if not (registration or {}).get("full_name"):
         return None, False
     new = _patient_from_registration(cpf=cpf, registration=registration)
+    new.created_at = new.updated_at = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
             """
             INSERT INTO patients_patient
                 (cpf, full_name, social_name, birth_date, phone, email, created_at, updated_at)
-            VALUES (%s, %s, %s, %s, %s, %s, now(), now())
+            VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
             ON CONFLICT (cpf) DO NOTHING
             RETURNING id
             """,
-            [new.cpf, new.full_name, new.social_name, new.birth_date, new.phone, new.email],
+            [
+                new.cpf,
+                new.full_name,
+                new.social_name,
+                new.birth_date,
+                new.phone,
+                new.email,
+                new.created_at,
+                new.updated_at,
+            ],
         )
         row = cursor.fetchone()
     if row is not None:
-        return Patient.objects.get(pk=row[0]), True
+        # The row holds exactly what was inserted: no need to read it back.
+        new.pk = row[0]
+        new._state.adding = False
+        return new, True
     return Patient.objects.get(cpf=cpf), False
 
 
