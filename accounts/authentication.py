@@ -18,7 +18,7 @@ from rest_framework_simplejwt.tokens import AccessToken, Token
 
 from accounts.models import PartnerScope, User
 from accounts.selectors import (
-    clinic_membership_active_get,
+    clinic_principal_get,
     managed_chain_ids,
     manages_chain,
     partner_client_active_get,
@@ -120,11 +120,11 @@ def token_principal(*, token: Token, tenant) -> User | PartnerPrincipal:
     token_host_check(token=token, tenant=tenant)
     scope = token["scope"]
     if scope == SCOPE_CLINIC:
-        membership = clinic_membership_active_get(user_id=_user_id(token), clinic_id=tenant.pk)
-        if membership is None:
+        found = clinic_principal_get(user_id=_user_id(token), clinic_id=tenant.pk)
+        if found is None:
             raise _membership_gone()
-        user = membership.user
-        setattr(user, ROLE_CACHE_ATTRIBUTE, (tenant.pk, membership.role))
+        user, role = found
+        setattr(user, ROLE_CACHE_ATTRIBUTE, (tenant.pk, role))
         return user
     if scope == SCOPE_CHAIN:
         user = user_get_by_id(user_id=_user_id(token))

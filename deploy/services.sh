@@ -85,6 +85,7 @@ rmq_env() {
   export RABBITMQ_CONFIG_FILE="$RMQ_BASE/rabbitmq"
   export RABBITMQ_ADVANCED_CONFIG_FILE="$RMQ_BASE/advanced.config"
   export RABBITMQ_CONF_ENV_FILE="$RMQ_BASE/rabbitmq-env.conf"
+  export ERL_CRASH_DUMP="$RMQ_BASE/log/erl_crash.dump"
 }
 
 rmqctl() { /usr/lib/rabbitmq/bin/rabbitmqctl -n "$RMQ_NODENAME" "$@"; }

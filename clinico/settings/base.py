@@ -48,6 +48,9 @@ ROOT_URLCONF = "clinico.urls_tenant"
 # New clinics are cloned from this schema instead of running every migration (see tenants/).
 TENANT_BASE_SCHEMA = "clinic_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
+# One `SET search_path` per request or task instead of one per query. django-tenants forgets the
+# path on ROLLBACK and ROLLBACK TO SAVEPOINT (which undo a SET), and set_tenant() resets it.
+TENANT_LIMIT_SET_CALLS = True
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
 MIDDLEWARE = [

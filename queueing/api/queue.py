@@ -155,6 +155,17 @@ class TicketOutputSerializer(serializers.Serializer):
     patient = PatientSerializer(allow_null=True)
 
 
+# Answers of the hot paths (call next, ticket actions) reuse one bound serializer: building a
+# serializer deep-copies its fields, which costs more than the representation itself.
+TICKET_OUTPUT = TicketOutputSerializer()
+TICKET_RELATIONS = ("service", "desk", "patient", "transferred_from")
+
+
+def _relations_loaded(ticket: Ticket) -> bool:
+    cached = ticket._state.fields_cache
+    return all(name in cached for name in TICKET_RELATIONS)
+
+
 def ticket_data(
     ticket, *, request, position=None, estimate=None, compute_position=False, staff=None
 ) -> dict:
@@ -276,8 +287,8 @@ class DeskCallNextApi(APIView):
         if ticket is None:
             return Response({"ticket": None, "detail": EMPTY_QUEUE_DETAIL})
         # Only clinic staff reach this POST (CALLING roles): they see the patient's name.
-        data = {"ticket": ticket_data(ticket, request=request, staff=True), "detail": None}
-        return Response(self.OutputSerializer(data).data)
+        data = ticket_data(ticket, request=request, staff=True)
+        return Response({"ticket": TICKET_OUTPUT.to_representation(data), "detail": None})
 
 
 class _TicketActionApi(APIView):
@@ -301,15 +312,11 @@ class _TicketActionApi(APIView):
             return conflict_response(error)
         except DjangoValidationError as error:
             raise django_validation_to_api(error) from None
-        ticket = Ticket.objects.select_related(
-            "service", "desk", "patient", "transferred_from"
-        ).get(pk=ticket.pk)
+        if not _relations_loaded(ticket):
+            ticket = Ticket.objects.select_related(*TICKET_RELATIONS).get(pk=ticket.pk)
         # Ticket actions are for clinic staff only (no manager or partner access).
         data = ticket_data(ticket, request=request, compute_position=True, staff=True)
-        return Response(
-            TicketOutputSerializer(data).data,
-            status=self.success_status,
-        )
+        return Response(TICKET_OUTPUT.to_representation(data), status=self.success_status)
 
 
 def _action_schema(operation_id: str, *, request=None, extra_examples=()):

@@ -15,7 +15,6 @@ import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import OuterRef, Subquery
 from django.utils import timezone
 
 from queueing.clock import clinic_timezone, service_day_today
@@ -29,6 +28,13 @@ from queueing.models import (
     TicketEvent,
     TicketEventKind,
     TicketStatus,
+)
+from queueing.services.ticket_rows import (
+    event_values,
+    ticket_from_row,
+    ticket_lock,
+    ticket_select_sql,
+    ticket_update_with_event,
 )
 from queueing.services.tickets import DECLARED_PRIORITY_REASONS, ticket_issue
 
@@ -100,9 +106,38 @@ def _event(
     )
 
 
+def _write(
+    ticket: Ticket,
+    fields: list[str],
+    *,
+    kind: str,
+    at: datetime.datetime,
+    from_status: str,
+    actor=None,
+    partner_client_id: str = "",
+    desk: Desk | None = None,
+    detail: dict | None = None,
+) -> None:
+    """Save `fields` of the ticket and record the event, in one statement."""
+    ticket_update_with_event(
+        ticket=ticket,
+        fields=fields,
+        event={
+            "kind": kind,
+            "at": at,
+            "from_status": from_status,
+            "to_status": ticket.status,
+            "actor_id": actor.pk if actor is not None else None,
+            "partner_client_id": partner_client_id,
+            "desk_id": desk.pk if desk is not None else None,
+            "detail": detail,
+        },
+    )
+
+
 def _ticket_lock(*, ticket_id: int, action: str) -> Ticket:
     """The ticket, row-locked, after checking `action` is allowed from its current status."""
-    ticket = Ticket.objects.select_for_update(of=("self",)).select_related("desk").get(pk=ticket_id)
+    ticket = ticket_lock(ticket_id=ticket_id)
     allowed, verb = TRANSITIONS[action]
     if ticket.status not in allowed:
         raise TicketActionRefused(
@@ -171,6 +206,103 @@ def _services_due_a_normal_call(
     return due
 
 
+_DESK_SQL = f"""
+SELECT d.id, d.name, d.is_active,
+       (SELECT t.id FROM {Ticket._meta.db_table} t
+        WHERE t.desk_id = d.id AND t.service_day = %s AND t.status IN %s
+        ORDER BY t.called_at DESC LIMIT 1),
+       (SELECT json_agg(json_build_array(s.id, s.name, s.prefix, s.priority_policy,
+                                         s.interleave_after) ORDER BY s.id)
+        FROM {Desk.services.through._meta.db_table} ds
+        JOIN {Service._meta.db_table} s ON s.id = ds.service_id
+        WHERE ds.desk_id = d.id AND s.is_active)
+FROM {Desk._meta.db_table} d WHERE d.id = %s FOR UPDATE OF d
+"""
+_SERVICE_FIELDS = ("id", "name", "prefix", "priority_policy", "interleave_after")
+
+
+def _desk_lock(*, desk_id: int, today: datetime.date) -> tuple[Desk, int | None, dict]:
+    """The desk, row-locked (one call at a time per desk), the ticket it holds and its services.
+
+    One statement. The services are the desk's active ones by id, with the fields calling needs.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(_DESK_SQL, [today, tuple(HELD_STATUSES), desk_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise Desk.DoesNotExist(f"No desk {desk_id}.")
+    desk = Desk.from_db(connection.alias, ("id", "name", "is_active"), row[:3])
+    services = {
+        values[0]: Service.from_db(connection.alias, _SERVICE_FIELDS, values)
+        for values in row[4] or ()
+    }
+    return desk, row[3], services
+
+
+def _call_first_waiting(
+    *,
+    today: datetime.date,
+    service_ids: list[int],
+    normal_only: bool,
+    desk: Desk,
+    now: datetime.datetime,
+    actor,
+    partner_client_id: str,
+    detail: dict | None,
+) -> Ticket | None:
+    """Pick, call and record the first waiting ticket in call order, in one statement.
+
+    The pick skips rows other desks hold locked (FOR UPDATE SKIP LOCKED), so two desks never get
+    the same ticket; it walks the partial index ticket_waiting_call_order.
+    """
+    table = Ticket._meta.db_table
+    tier = f"AND priority_tier = {int(PriorityTier.NORMAL)}" if normal_only else ""
+    order = "arrived_at, id" if normal_only else "priority_tier, arrived_at, id"
+    placeholders = ", ".join(["%s"] * len(service_ids))
+    event_sql, event_params = event_values(
+        ticket_id=0,
+        kind=TicketEventKind.CALLED,
+        at=now,
+        from_status=TicketStatus.WAITING,
+        to_status=TicketStatus.CALLED,
+        actor_id=actor.pk if actor is not None else None,
+        partner_client_id=partner_client_id,
+        desk_id=desk.pk,
+        detail=detail,
+    )
+    # The event's ticket comes from the UPDATE: swap VALUES' first placeholder for the column.
+    event_select = event_sql.replace("VALUES (%s, ", "SELECT called.id, ").removesuffix(")")
+    sql = f"""
+        WITH picked AS (
+            SELECT id FROM {table}
+            WHERE service_day = %s AND status = %s AND service_id IN ({placeholders}) {tier}
+            ORDER BY {order} LIMIT 1
+            FOR UPDATE SKIP LOCKED
+        ), called AS (
+            UPDATE {table} t
+            SET status = %s, called_at = COALESCE(t.called_at, %s), desk_id = %s,
+                called_by_id = %s
+            FROM picked WHERE t.id = picked.id
+            RETURNING t.*
+        ), event AS ({event_select} FROM called)
+        {ticket_select_sql(source="called")}
+    """
+    params = [
+        today,
+        TicketStatus.WAITING,
+        *service_ids,
+        TicketStatus.CALLED,
+        now,
+        desk.pk,
+        actor.pk if actor is not None else None,
+        *event_params[1:],
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return ticket_from_row(row) if row is not None else None
+
+
 @transaction.atomic
 def ticket_call_next(*, desk_id: int, actor=None, partner_client_id: str = "") -> Ticket | None:
     """Give the desk the next waiting ticket of its active services today; None when none waits.
@@ -181,23 +313,18 @@ def ticket_call_next(*, desk_id: int, actor=None, partner_client_id: str = "") -
     in-service ticket, calling next is refused (finish it, mark the no-show or requeue it).
     Concurrent desks never receive the same ticket (FOR UPDATE SKIP LOCKED). Raises
     Desk.DoesNotExist for an unknown desk.
+
+    Hot path: the desk, its holding and its services are one statement; the pick, the call and
+    its event are another (see ticket_rows).
     """
     today = service_day_today()
-    held_ticket = Ticket.objects.filter(
-        desk=OuterRef("pk"), service_day=today, status__in=HELD_STATUSES
-    ).order_by("-called_at")
-    # One statement: the desk row lock (one call at a time per desk) and what it holds.
-    desk = (
-        Desk.objects.select_for_update(of=("self",))
-        .annotate(held_id=Subquery(held_ticket.values("pk")[:1]))
-        .get(pk=desk_id)
-    )
+    desk, held_id, services = _desk_lock(desk_id=desk_id, today=today)
     if not desk.is_active:
         raise TicketActionRefused(
             code="desk_inactive", detail=f"Desk {desk.name} is not active; it cannot call."
         )
-    if desk.held_id is not None:
-        held = Ticket.objects.get(pk=desk.held_id)
+    if held_id is not None:
+        held = Ticket.objects.get(pk=held_id)
         raise TicketActionRefused(
             code="desk_busy",
             detail=f"Desk {desk.name} still holds ticket {held.display_code} "
@@ -206,51 +333,25 @@ def ticket_call_next(*, desk_id: int, actor=None, partner_client_id: str = "") -
             current_status=held.status,
             ticket=held,
         )
-    services = {s.pk: s for s in desk.services.filter(is_active=True).order_by("id")}
     if not services:
         return None
-    waiting = (
-        Ticket.objects.select_for_update(of=("self",), skip_locked=True)
-        .select_related("patient")
-        .filter(service_day=today, status=TicketStatus.WAITING)
-    )
-    ticket = None
-    interleave_turn = False
+    call = {
+        "today": today,
+        "desk": desk,
+        "now": timezone.now(),
+        "actor": actor,
+        "partner_client_id": partner_client_id,
+    }
     due = _services_due_a_normal_call(services=list(services.values()), service_day=today)
+    ticket = None
     if due:
-        ticket = (
-            waiting.filter(service_id__in=due, priority_tier=PriorityTier.NORMAL)
-            .order_by("arrived_at", "id")
-            .first()
-        )
-        interleave_turn = ticket is not None
-    if ticket is None:
-        ticket = (
-            waiting.filter(service_id__in=list(services))
-            .order_by("priority_tier", "arrived_at", "id")
-            .first()
+        ticket = _call_first_waiting(
+            service_ids=due, normal_only=True, detail={"interleave_turn": True}, **call
         )
     if ticket is None:
-        return None
-
-    now = timezone.now()
-    ticket.service = services[ticket.service_id]
-    ticket.status = TicketStatus.CALLED
-    # called_at is the first call: the patient's wait (issued → called) ends there.
-    ticket.called_at = ticket.called_at or now
-    ticket.desk = desk
-    ticket.called_by = actor
-    ticket.save(update_fields=["status", "called_at", "desk", "called_by"])
-    _event(
-        ticket=ticket,
-        kind=TicketEventKind.CALLED,
-        at=now,
-        from_status=TicketStatus.WAITING,
-        actor=actor,
-        partner_client_id=partner_client_id,
-        desk=desk,
-        detail={"interleave_turn": True} if interleave_turn else None,
-    )
+        ticket = _call_first_waiting(
+            service_ids=list(services), normal_only=False, detail=None, **call
+        )
     return ticket
 
 
@@ -259,9 +360,9 @@ def ticket_recall(*, ticket_id: int, actor=None, partner_client_id: str = "") ->
     """Call the same ticket again (the panel shows it again); the count is kept."""
     ticket = _ticket_lock(ticket_id=ticket_id, action="recall")
     ticket.recall_count += 1
-    ticket.save(update_fields=["recall_count"])
-    _event(
-        ticket=ticket,
+    _write(
+        ticket,
+        ["recall_count"],
         kind=TicketEventKind.RECALLED,
         at=timezone.now(),
         from_status=ticket.status,
@@ -280,9 +381,9 @@ def ticket_start(*, ticket_id: int, actor=None, partner_client_id: str = "") -> 
     now = timezone.now()
     ticket.status = TicketStatus.IN_SERVICE
     ticket.started_at = now
-    ticket.save(update_fields=["status", "started_at"])
-    _event(
-        ticket=ticket,
+    _write(
+        ticket,
+        ["status", "started_at"],
         kind=TicketEventKind.STARTED,
         at=now,
         from_status=TicketStatus.CALLED,
@@ -300,9 +401,9 @@ def ticket_finish(*, ticket_id: int, actor=None, partner_client_id: str = "") ->
     now = timezone.now()
     ticket.status = TicketStatus.DONE
     ticket.finished_at = now
-    ticket.save(update_fields=["status", "finished_at"])
-    _event(
-        ticket=ticket,
+    _write(
+        ticket,
+        ["status", "finished_at"],
         kind=TicketEventKind.FINISHED,
         at=now,
         from_status=TicketStatus.IN_SERVICE,
@@ -318,9 +419,9 @@ def ticket_no_show(*, ticket_id: int, actor=None, partner_client_id: str = "") -
     """The called patient did not come: the ticket closes and the desk is free."""
     ticket = _ticket_lock(ticket_id=ticket_id, action="no_show")
     ticket.status = TicketStatus.NO_SHOW
-    ticket.save(update_fields=["status"])
-    _event(
-        ticket=ticket,
+    _write(
+        ticket,
+        ["status"],
         kind=TicketEventKind.NO_SHOW,
         at=timezone.now(),
         from_status=TicketStatus.CALLED,
@@ -344,9 +445,9 @@ def ticket_cancel(
     ticket = _ticket_lock(ticket_id=ticket_id, action="cancel")
     ticket.status = TicketStatus.CANCELLED
     ticket.cancel_reason = reason
-    ticket.save(update_fields=["status", "cancel_reason"])
-    _event(
-        ticket=ticket,
+    _write(
+        ticket,
+        ["status", "cancel_reason"],
         kind=TicketEventKind.CANCELLED,
         at=timezone.now(),
         from_status=TicketStatus.WAITING,
@@ -364,9 +465,9 @@ def ticket_requeue(*, ticket_id: int, actor=None, partner_client_id: str = "") -
     desk = ticket.desk
     ticket.status = TicketStatus.WAITING
     ticket.desk = None
-    ticket.save(update_fields=["status", "desk"])
-    _event(
-        ticket=ticket,
+    _write(
+        ticket,
+        ["status", "desk"],
         kind=TicketEventKind.RETURNED,
         at=timezone.now(),
         from_status=TicketStatus.CALLED,

@@ -1,0 +1,134 @@
+"""Hand-written SQL for the queue's hot paths: a ticket with everything its answer shows.
+
+Calling next and the ticket actions run for every patient at every desk, so each reads and
+writes in as few statements as it can. Building those statements with the ORM costs more than
+running them; these are built once from the models' own metadata (so a renamed column cannot
+drift) and return ordinary model instances, with the relations the API shows already loaded:
+service, desk, patient and the ticket a transfer came from.
+"""
+
+import json
+from functools import cache
+
+from django.db import connection, models
+
+from patients.models import Patient
+from queueing.models import Desk, Service, Ticket, TicketEvent
+
+
+def _columns(model: type[models.Model], alias: str) -> tuple[str, tuple[str, ...]]:
+    fields = model._meta.concrete_fields
+    return (
+        ", ".join(f'{alias}."{field.column}"' for field in fields),
+        tuple(field.attname for field in fields),
+    )
+
+
+@cache
+def _layout() -> dict:
+    ticket_sql, ticket_names = _columns(Ticket, "t")
+    service_sql, service_names = _columns(Service, "s")
+    desk_sql, desk_names = _columns(Desk, "d")
+    patient_sql, patient_names = _columns(Patient, "p")
+    return {
+        "select": f"{ticket_sql}, {service_sql}, {desk_sql}, {patient_sql}, tf.id, tf.display_code",
+        "names": (ticket_names, service_names, desk_names, patient_names),
+        "ticket_columns": tuple(field.column for field in Ticket._meta.concrete_fields),
+    }
+
+
+def ticket_select_sql(*, source: str = f"{Ticket._meta.db_table}") -> str:
+    """SELECT … FROM `source` t with its service, patient, desk and transferred-from ticket.
+
+    `source` is the ticket table or a CTE shaped like it (an UPDATE … RETURNING *).
+    """
+    return (
+        f"SELECT {_layout()['select']} FROM {source} t "
+        f"JOIN {Service._meta.db_table} s ON s.id = t.service_id "
+        f"JOIN {Patient._meta.db_table} p ON p.id = t.patient_id "
+        f"LEFT JOIN {Desk._meta.db_table} d ON d.id = t.desk_id "
+        f"LEFT JOIN {Ticket._meta.db_table} tf ON tf.id = t.transferred_from_id"
+    )
+
+
+def ticket_from_row(row) -> Ticket:
+    """The Ticket of a `ticket_select_sql` row, its relations set (no further queries)."""
+    ticket_names, service_names, desk_names, patient_names = _layout()["names"]
+    alias = connection.alias
+    at = 0
+
+    def take(names):
+        nonlocal at
+        values = row[at : at + len(names)]
+        at += len(names)
+        return values
+
+    ticket = Ticket.from_db(alias, ticket_names, take(ticket_names))
+    ticket.service = Service.from_db(alias, service_names, take(service_names))
+    desk_values = take(desk_names)
+    ticket.desk = Desk.from_db(alias, desk_names, desk_values) if desk_values[0] else None
+    ticket.patient = Patient.from_db(alias, patient_names, take(patient_names))
+    from_id, from_code = row[at], row[at + 1]
+    ticket.transferred_from = (
+        Ticket.from_db(alias, ("id", "display_code"), (from_id, from_code)) if from_id else None
+    )
+    return ticket
+
+
+def ticket_lock(*, ticket_id: int) -> Ticket:
+    """The ticket, row-locked for this transaction, with its relations. DoesNotExist if none."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"{ticket_select_sql()} WHERE t.id = %s FOR UPDATE OF t", [ticket_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise Ticket.DoesNotExist(f"No ticket {ticket_id}.")
+    return ticket_from_row(row)
+
+
+def event_values(
+    *,
+    ticket_id: int,
+    kind: str,
+    at,
+    from_status: str,
+    to_status: str,
+    actor_id: int | None,
+    partner_client_id: str,
+    desk_id: int | None,
+    detail: dict | None,
+) -> tuple[str, list]:
+    """`INSERT INTO` the event table `(columns) VALUES (…)`, and its parameters."""
+    sql = (
+        f"INSERT INTO {TicketEvent._meta.db_table} (ticket_id, kind, at, from_status, to_status, "
+        "actor_id, partner_client_id, desk_id, detail) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)"
+    )
+    params = [
+        ticket_id,
+        kind,
+        at,
+        from_status,
+        to_status,
+        actor_id,
+        partner_client_id,
+        desk_id,
+        json.dumps(detail or {}),
+    ]
+    return sql, params
+
+
+def ticket_update_with_event(*, ticket: Ticket, fields: list[str], event: dict) -> None:
+    """Write `fields` of `ticket` and insert its event, in one statement."""
+    by_name = {field.name: field for field in Ticket._meta.concrete_fields}
+    sets, params = [], []
+    for name in fields:
+        field = by_name[name]
+        sets.append(f'"{field.column}" = %s')
+        params.append(field.get_db_prep_save(getattr(ticket, field.attname), connection))
+    insert_sql, insert_params = event_values(ticket_id=ticket.pk, **event)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH changed AS (UPDATE {Ticket._meta.db_table} SET {', '.join(sets)} "
+            f"WHERE id = %s) {insert_sql}",
+            [*params, ticket.pk, *insert_params],
+        )
