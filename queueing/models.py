@@ -174,6 +174,12 @@ class Ticket(models.Model):
                 name="ticket_waiting_call_order",
             ),
             models.Index(fields=["service_day", "status"], name="ticket_day_status"),
+            # What a desk holds now (call-next checks it on every call): at most a row per desk.
+            models.Index(
+                fields=["desk"],
+                condition=Q(status__in=["called", "in_service"]),
+                name="ticket_held_by_desk",
+            ),
             models.Index(
                 fields=["patient", "service", "service_day"],
                 condition=Q(status__in=["waiting", "called", "in_service"]),
