@@ -6,6 +6,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from accounts.models import ChainMembership, ClinicMembership, PartnerClient, User
+from clinico.rows import from_row
 
 
 def clinic_role_of(*, user: User, clinic) -> str | None:
@@ -41,7 +42,7 @@ def clinic_principal_get(*, user_id: int, clinic_id: int) -> tuple[User, str] | 
         row = cursor.fetchone()
     if row is None:
         return None
-    return User.from_db(connection.alias, fields, row[1:]), row[0]
+    return from_row(User, fields, row[1:]), row[0]
 
 
 def managed_chain_ids(*, user: User) -> list[int]:

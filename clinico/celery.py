@@ -2,6 +2,7 @@
 
 import os
 
+from celery.signals import task_prerun
 from tenant_schemas_celery.app import CeleryApp as TenantAwareCeleryApp
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinico.settings.dev")
@@ -19,3 +20,16 @@ def _declare_queues(sender, **kwargs):
     from tenants.routing import declared_queues
 
     sender.conf.task_queues = declared_queues()
+
+
+@task_prerun.connect(dispatch_uid="clinico_connections_checked")
+def _connections_checked(**kwargs):
+    """Before each task, drop database connections that are broken or older than CONN_MAX_AGE.
+
+    What Django does at each request. Celery's Django fixup would instead close every connection
+    before and after every task (a new PostgreSQL backend for each check-in); the settings turn
+    that off with CELERY_DB_REUSE_MAX, and this keeps the connection honest.
+    """
+    from django.db import close_old_connections
+
+    close_old_connections()

@@ -45,7 +45,8 @@ case "${1:-start}" in
       --bind "127.0.0.1:$PORT" --workers "${CLINICO_WEB_WORKERS:-4}" --threads 2 \
       --worker-class gthread --access-logfile - --timeout 60
     start_one worker "$VENV/bin/celery" -A clinico worker -Q "$(worker_queues)" \
-      --loglevel INFO --concurrency "${CLINICO_WORKER_CONCURRENCY:-4}" --hostname "clinico@%h"
+      --loglevel INFO --pool "${CLINICO_WORKER_POOL:-prefork}" \
+      --concurrency "${CLINICO_WORKER_CONCURRENCY:-4}" --hostname "clinico@%h"
     start_one beat "$VENV/bin/celery" -A clinico beat --loglevel INFO \
       --scheduler tenants.beat:ClinicDatabaseScheduler \
       --pidfile "$RUN_DIR/celerybeat-internal.pid"

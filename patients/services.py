@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from clinico.rows import from_row
 from patients.cpf import cpf_validate
 from patients.models import Patient, PatientRecordChange
 
@@ -30,47 +31,46 @@ def _patient_from_registration(*, cpf: str, registration: dict) -> Patient:
     return patient
 
 
-def patient_identify_or_register(*, cpf: str, registration: dict) -> tuple[Patient | None, bool]:
-    """The clinic's patient with `cpf`, registered from `registration` when new.
+_COLUMNS = ", ".join(f'"{field.column}"' for field in Patient._meta.concrete_fields)
+_NAMES = tuple(field.attname for field in Patient._meta.concrete_fields)
+_LOCK_SQL = f"SELECT {_COLUMNS} FROM patients_patient WHERE cpf = %s FOR UPDATE"
+_REGISTER_SQL = f"""
+    INSERT INTO patients_patient
+        (cpf, full_name, social_name, birth_date, phone, email, created_at, updated_at)
+    VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+    ON CONFLICT (cpf) DO NOTHING
+    RETURNING {_COLUMNS}
+"""
+
+
+def _patient_row(sql: str, params: list) -> Patient | None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    return from_row(Patient, _NAMES, row) if row is not None else None
+
+
+def patient_lock_or_register(*, cpf: str, registration: dict) -> tuple[Patient | None, bool]:
+    """The clinic's patient with `cpf`, row-locked until the transaction ends; registered when new.
 
     Returns (patient, created); (None, False) when the CPF is unknown and there is no name to
-    register it with. Concurrent calls for the same new CPF register one patient: the insert is
-    `ON CONFLICT (cpf) DO NOTHING`, and the loser reads the winner's row once it commits.
+    register it with. The lock makes one visit's work at a time per patient. Concurrent calls
+    for the same new CPF register one patient: the insert is `ON CONFLICT (cpf) DO NOTHING`
+    (a new row is ours alone until commit), and the loser locks the winner's row once it
+    commits. Must run inside a transaction.
     """
-    patient = Patient.objects.filter(cpf=cpf).first()
+    patient = _patient_row(_LOCK_SQL, [cpf])
     if patient is not None:
         return patient, False
     if not (registration or {}).get("full_name"):
         return None, False
     new = _patient_from_registration(cpf=cpf, registration=registration)
-    new.created_at = new.updated_at = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO patients_patient
-                (cpf, full_name, social_name, birth_date, phone, email, created_at, updated_at)
-            VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
-            ON CONFLICT (cpf) DO NOTHING
-            RETURNING id
-            """,
-            [
-                new.cpf,
-                new.full_name,
-                new.social_name,
-                new.birth_date,
-                new.phone,
-                new.email,
-                new.created_at,
-                new.updated_at,
-            ],
-        )
-        row = cursor.fetchone()
-    if row is not None:
-        # The row holds exactly what was inserted: no need to read it back.
-        new.pk = row[0]
-        new._state.adding = False
-        return new, True
-    return Patient.objects.get(cpf=cpf), False
+    now = timezone.now()
+    params = [new.cpf, new.full_name, new.social_name, new.birth_date, new.phone, new.email]
+    patient = _patient_row(_REGISTER_SQL, [*params, now, now])
+    if patient is not None:
+        return patient, True
+    return _patient_row(_LOCK_SQL, [cpf]), False
 
 
 @transaction.atomic
@@ -107,8 +107,3 @@ def patient_update(
         partner_client_id=partner_client_id,
     )
     return patient
-
-
-def patient_lock(*, patient: Patient) -> Patient:
-    """Lock the patient's row until the transaction ends: one visit's work at a time."""
-    return Patient.objects.select_for_update().get(pk=patient.pk)

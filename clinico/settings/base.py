@@ -156,6 +156,9 @@ CELERY_BEAT_SCHEDULER = "tenants.beat:ClinicDatabaseScheduler"  # see docs/reset
 # Task modules autodiscovery (`<app>.tasks`) does not find.
 CELERY_IMPORTS = ["tenants.tasks_sweep"]
 CELERY_TASK_TENANT_CACHE_SECONDS = 30
+# Keep workers' database connections between tasks (CONN_MAX_AGE, health-checked before each
+# task in clinico/celery.py) instead of Celery's default of reconnecting for every task.
+CELERY_DB_REUSE_MAX = 1_000_000_000
 # Clinics are spread over this many shard queues by a stable hash of their schema name.
 CLINICO_SHARD_QUEUES = env.int("CLINICO_SHARD_QUEUES", default=4)
 CLINICO_PLATFORM_QUEUE = "platform"

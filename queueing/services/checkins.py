@@ -13,23 +13,21 @@ import uuid
 
 from amqp.exceptions import AMQPError
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
+from clinico.rows import from_row
 from patients.selectors import patient_exists
-from patients.services import patient_identify_or_register, patient_lock
-from queueing.clock import service_day_today
+from patients.services import patient_lock_or_register
 from queueing.models import (
-    OPEN_STATUSES,
     CheckIn,
     CheckInStatus,
     PriorityReason,
     Service,
-    Ticket,
 )
-from queueing.services.tickets import ticket_issue
+from queueing.services.tickets import ticket_issue_unless_open
 
 logger = logging.getLogger(__name__)
 
@@ -72,9 +70,17 @@ def _registration_normalized(registration: dict | None) -> dict:
     return normalized
 
 
+_DEFAULT_SERVICE_SQL = (
+    "SELECT id, name, is_active FROM queueing_service WHERE is_default AND is_active LIMIT 1"
+)
+
+
 def _service_for_checkin(*, service_id: int | None) -> Service:
     if service_id is None:
-        service = Service.objects.filter(is_default=True, is_active=True).first()
+        with connection.cursor() as cursor:  # every check-in asks: one plain query
+            cursor.execute(_DEFAULT_SERVICE_SQL)
+            row = cursor.fetchone()
+        service = from_row(Service, ("id", "name", "is_active"), row) if row else None
         if service is None:
             raise ValidationError(
                 {"service": "This clinic has no active default service; choose a service."}
@@ -170,13 +176,19 @@ def checkin_create(
     checkin.full_clean(
         exclude=["service", "created_by"], validate_unique=False, validate_constraints=False
     )
+    if not idempotency_key:
+        checkin.save(force_insert=True)  # a fresh UUID: no conflict to recover from
+        transaction.on_commit(
+            functools.partial(checkin_publish, checkin_id=checkin.pk, record=False)
+        )
+        return checkin, True
     try:
         with transaction.atomic():
             checkin.save(force_insert=True)
     except IntegrityError:
         # A concurrent request with the same key won the insert; answer with its check-in.
         existing = CheckIn.objects.filter(idempotency_key=idempotency_key).first()
-        if not idempotency_key or existing is None:
+        if existing is None:
             raise
         return _replayed(existing, **request)
     transaction.on_commit(functools.partial(checkin_publish, checkin_id=checkin.pk, record=False))
@@ -238,54 +250,74 @@ def _fail(checkin: CheckIn, reason: str) -> CheckIn:
     return checkin
 
 
+_CHECKIN_COLUMNS = ", ".join(f'c."{field.column}"' for field in CheckIn._meta.concrete_fields)
+_CHECKIN_NAMES = tuple(field.attname for field in CheckIn._meta.concrete_fields)
+_SERVICE_NAMES = ("id", "name", "prefix", "is_active")
+_CHECKIN_LOCK_SQL = f"""
+    SELECT {_CHECKIN_COLUMNS}, s.id, s.name, s.prefix, s.is_active
+    FROM queueing_checkin c JOIN queueing_service s ON s.id = c.service_id
+    WHERE c.id = %s FOR UPDATE OF c
+"""
+_CHECKIN_QUEUED_SQL = """
+    UPDATE queueing_checkin
+    SET status = %s, patient_id = %s, ticket_id = %s, failure_reason = '', processed_at = %s
+    WHERE id = %s
+"""
+
+
+def _checkin_lock(*, checkin_id) -> CheckIn | None:
+    """The check-in, row-locked, with its service (the fields issuing needs); None if unknown."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CHECKIN_LOCK_SQL, [str(checkin_id)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    count = len(_CHECKIN_NAMES)
+    checkin = from_row(CheckIn, _CHECKIN_NAMES, row[:count])
+    checkin.service = from_row(Service, _SERVICE_NAMES, row[count:])
+    return checkin
+
+
 @transaction.atomic
 def checkin_process(*, checkin_id: uuid.UUID | str) -> CheckIn | None:
     """Turn a pending check-in into a ticket: identify or register, reuse an open ticket or issue.
 
     Idempotent: the row is locked and only a pending check-in is processed, so a redelivered
-    task finds it queued and does nothing.
+    task finds it queued and does nothing. Four statements in all: lock the check-in, lock (or
+    register) the patient, reuse-or-issue the ticket with its event, mark the check-in queued.
     """
-    checkin = (
-        CheckIn.objects.select_related("created_by", "service")
-        .select_for_update(of=("self",))
-        .filter(pk=checkin_id)
-        .first()
-    )
+    try:
+        checkin = _checkin_lock(checkin_id=uuid.UUID(str(checkin_id)))
+    except ValueError:
+        return None
     if checkin is None or checkin.status != CheckInStatus.PENDING:
         return checkin
     service = checkin.service
     if not service.is_active:
         return _fail(checkin, f'The service "{service.name}" was deactivated before check-in.')
-    patient, _ = patient_identify_or_register(cpf=checkin.cpf, registration=checkin.registration)
+    # The patient's row stays locked until commit: one visit's work at a time per patient, so a
+    # concurrent check-in of the same patient waits, then finds this one's ticket.
+    patient, _ = patient_lock_or_register(cpf=checkin.cpf, registration=checkin.registration)
     if patient is None:
         return _fail(checkin, "The CPF is not registered and the check-in had no patient name.")
-    # One visit's work at a time per patient: a concurrent check-in waits, then sees the ticket.
-    patient = patient_lock(patient=patient)
-    ticket = (
-        Ticket.objects.filter(
-            patient=patient,
-            service=service,
-            service_day=service_day_today(),
-            status__in=OPEN_STATUSES,
-        )
-        .order_by("id")
-        .first()
+    ticket, _ = ticket_issue_unless_open(
+        patient=patient,
+        service=service,
+        priority_reason=checkin.priority_reason,
+        arrived_at=checkin.created_at,
+        actor_id=checkin.created_by_id,
+        partner_client_id=checkin.partner_client_id,
     )
-    if ticket is None:
-        ticket = ticket_issue(
-            patient=patient,
-            service=service,
-            priority_reason=checkin.priority_reason,
-            arrived_at=checkin.created_at,
-            actor=checkin.created_by,
-            partner_client_id=checkin.partner_client_id,
-        )
     checkin.status = CheckInStatus.QUEUED
     checkin.patient = patient
     checkin.ticket = ticket
     checkin.failure_reason = ""
     checkin.processed_at = timezone.now()
-    checkin.save(update_fields=["status", "patient", "ticket", "failure_reason", "processed_at"])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _CHECKIN_QUEUED_SQL,
+            [checkin.status, patient.pk, ticket.pk, checkin.processed_at, str(checkin.pk)],
+        )
     return checkin
 
 

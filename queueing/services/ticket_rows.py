@@ -12,6 +12,7 @@ from functools import cache
 
 from django.db import connection, models
 
+from clinico.rows import from_row
 from patients.models import Patient
 from queueing.models import Desk, Service, Ticket, TicketEvent
 
@@ -54,7 +55,6 @@ def ticket_select_sql(*, source: str = f"{Ticket._meta.db_table}") -> str:
 def ticket_from_row(row) -> Ticket:
     """The Ticket of a `ticket_select_sql` row, its relations set (no further queries)."""
     ticket_names, service_names, desk_names, patient_names = _layout()["names"]
-    alias = connection.alias
     at = 0
 
     def take(names):
@@ -63,14 +63,14 @@ def ticket_from_row(row) -> Ticket:
         at += len(names)
         return values
 
-    ticket = Ticket.from_db(alias, ticket_names, take(ticket_names))
-    ticket.service = Service.from_db(alias, service_names, take(service_names))
+    ticket = from_row(Ticket, ticket_names, take(ticket_names))
+    ticket.service = from_row(Service, service_names, take(service_names))
     desk_values = take(desk_names)
-    ticket.desk = Desk.from_db(alias, desk_names, desk_values) if desk_values[0] else None
-    ticket.patient = Patient.from_db(alias, patient_names, take(patient_names))
+    ticket.desk = from_row(Desk, desk_names, desk_values) if desk_values[0] else None
+    ticket.patient = from_row(Patient, patient_names, take(patient_names))
     from_id, from_code = row[at], row[at + 1]
     ticket.transferred_from = (
-        Ticket.from_db(alias, ("id", "display_code"), (from_id, from_code)) if from_id else None
+        from_row(Ticket, ("id", "display_code"), (from_id, from_code)) if from_id else None
     )
     return ticket
 

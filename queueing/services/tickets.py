@@ -1,17 +1,19 @@
 """Issuing tickets: numbering per service and day, and the legal priority tier."""
 
 import datetime
+import json
 
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
+from clinico.rows import from_row
 from queueing.clock import service_day_of
 from queueing.models import (
+    OPEN_STATUSES,
     PriorityReason,
     PriorityTier,
     Service,
     Ticket,
-    TicketEvent,
     TicketEventKind,
     TicketStatus,
 )
@@ -51,27 +53,107 @@ def priority_tier_for(
     return PriorityTier.NORMAL, ""
 
 
-def _next_number(*, service: Service, service_day: datetime.date) -> int:
-    """Bump the day's counter in one statement; the row lock serialises concurrent issuers."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            INSERT INTO queueing_ticketcounter (service_id, service_day, last_number)
-            VALUES (%s, %s, 1)
-            ON CONFLICT (service_id, service_day)
-            DO UPDATE SET last_number = queueing_ticketcounter.last_number + 1
-            RETURNING last_number
-            """,
-            [service.pk, service_day],
-        )
-        return cursor.fetchone()[0]
-
-
 def display_code(*, prefix: str, number: int) -> str:
     return f"{prefix}{number:03d}"
 
 
-@transaction.atomic
+_TICKET_COLUMNS = ", ".join(f'"{field.column}"' for field in Ticket._meta.concrete_fields)
+_TICKET_NAMES = tuple(field.attname for field in Ticket._meta.concrete_fields)
+
+# Numbering, the ticket and its ISSUED event in one statement. The counter row's upsert
+# serialises concurrent issuers of a service's day: numbers have no gaps and no repeats.
+# With `open_ticket`, a patient's open ticket of the same service and day is returned instead, and
+# nothing is numbered (the caller holds the patient's row lock, so no concurrent visit of the
+# same patient can slip between the check and the insert).
+_ISSUE_SQL = """
+WITH {open_cte}
+counter AS (
+    INSERT INTO queueing_ticketcounter (service_id, service_day, last_number)
+    SELECT %(service)s, %(day)s, 1 {unless_open}
+    ON CONFLICT (service_id, service_day)
+    DO UPDATE SET last_number = queueing_ticketcounter.last_number + 1
+    RETURNING last_number
+), issued AS (
+    INSERT INTO queueing_ticket
+        (service_id, service_day, number, display_code, patient_id, priority_tier,
+         priority_reason, status, arrived_at, issued_at, recall_count, cancel_reason,
+         transferred_from_id)
+    SELECT %(service)s, %(day)s, last_number,
+           %(prefix)s || lpad(last_number::text, greatest(3, length(last_number::text)), '0'),
+           %(patient)s, %(tier)s, %(reason)s, %(waiting)s, %(arrived)s, %(now)s, 0, '',
+           %(transferred_from)s
+    FROM counter
+    RETURNING {columns}
+), event AS (
+    INSERT INTO queueing_ticketevent
+        (ticket_id, kind, at, from_status, to_status, actor_id, partner_client_id, desk_id,
+         detail)
+    SELECT id, %(issued)s, %(now)s, '', %(waiting)s, %(actor)s, %(partner)s, NULL,
+           %(detail)s::jsonb
+    FROM issued
+)
+SELECT true, {columns} FROM issued {union_open}
+"""
+_OPEN_CTE = """open_ticket AS (
+    SELECT {columns} FROM queueing_ticket
+    WHERE patient_id = %(patient)s AND service_id = %(service)s AND service_day = %(day)s
+      AND status IN %(open_statuses)s
+    ORDER BY id LIMIT 1
+),"""
+
+
+def _issue(
+    *,
+    patient,
+    service: Service,
+    priority_reason: str,
+    arrived_at: datetime.datetime | None,
+    actor_id: int | None,
+    partner_client_id: str,
+    transferred_from: Ticket | None,
+    reuse_open: bool,
+) -> tuple[Ticket, bool]:
+    now = timezone.now()
+    service_day = service_day_of(now)
+    tier, reason = priority_tier_for(
+        birth_date=patient.birth_date, declared_reason=priority_reason, day=service_day
+    )
+    sql = _ISSUE_SQL.format(
+        columns=_TICKET_COLUMNS,
+        open_cte=_OPEN_CTE.format(columns=_TICKET_COLUMNS) if reuse_open else "",
+        unless_open="WHERE NOT EXISTS (SELECT 1 FROM open_ticket)" if reuse_open else "",
+        union_open=(
+            f"UNION ALL SELECT false, {_TICKET_COLUMNS} FROM open_ticket" if reuse_open else ""
+        ),
+    )
+    params = {
+        "service": service.pk,
+        "day": service_day,
+        "prefix": service.prefix,
+        "patient": patient.pk,
+        "tier": int(tier),
+        "reason": str(reason),
+        "waiting": str(TicketStatus.WAITING),
+        "arrived": arrived_at or now,
+        "now": now,
+        "transferred_from": transferred_from.pk if transferred_from else None,
+        "issued": str(TicketEventKind.ISSUED),
+        "actor": actor_id,
+        "partner": partner_client_id,
+        "detail": json.dumps(
+            {"transferred_from": transferred_from.display_code} if transferred_from else {}
+        ),
+        "open_statuses": tuple(str(status) for status in OPEN_STATUSES),
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        created, *values = cursor.fetchone()
+    ticket = from_row(Ticket, _TICKET_NAMES, values)
+    ticket.service = service
+    ticket.patient = patient
+    return ticket, created
+
+
 def ticket_issue(
     *,
     patient,
@@ -83,33 +165,39 @@ def ticket_issue(
     transferred_from: Ticket | None = None,
 ) -> Ticket:
     """A new waiting ticket with the next number of the service's day (no gaps, no repeats)."""
-    now = timezone.now()
-    service_day = service_day_of(now)
-    tier, reason = priority_tier_for(
-        birth_date=patient.birth_date, declared_reason=priority_reason, day=service_day
-    )
-    number = _next_number(service=service, service_day=service_day)
-    ticket = Ticket.objects.create(
-        service=service,
-        service_day=service_day,
-        number=number,
-        display_code=display_code(prefix=service.prefix, number=number),
+    ticket, _ = _issue(
         patient=patient,
-        priority_tier=tier,
-        priority_reason=reason,
-        status=TicketStatus.WAITING,
-        arrived_at=arrived_at or now,
-        issued_at=now,
-        transferred_from=transferred_from,
-    )
-    TicketEvent.objects.create(
-        ticket=ticket,
-        kind=TicketEventKind.ISSUED,
-        at=now,
-        from_status="",
-        to_status=TicketStatus.WAITING,
-        actor=actor,
+        service=service,
+        priority_reason=priority_reason,
+        arrived_at=arrived_at,
+        actor_id=actor.pk if actor is not None else None,
         partner_client_id=partner_client_id,
-        detail={"transferred_from": transferred_from.display_code} if transferred_from else {},
+        transferred_from=transferred_from,
+        reuse_open=False,
     )
     return ticket
+
+
+def ticket_issue_unless_open(
+    *,
+    patient,
+    service: Service,
+    priority_reason: str = "",
+    arrived_at: datetime.datetime | None = None,
+    actor_id: int | None = None,
+    partner_client_id: str = "",
+) -> tuple[Ticket, bool]:
+    """The patient's open ticket of the service today, else a new one: (ticket, issued).
+
+    One statement. Call it holding the patient's row lock (`patient_lock_or_register`).
+    """
+    return _issue(
+        patient=patient,
+        service=service,
+        priority_reason=priority_reason,
+        arrived_at=arrived_at,
+        actor_id=actor_id,
+        partner_client_id=partner_client_id,
+        transferred_from=None,
+        reuse_open=True,
+    )

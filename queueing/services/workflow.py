@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from clinico.rows import from_row
 from queueing.clock import clinic_timezone, service_day_today
 from queueing.models import (
     Desk,
@@ -231,11 +232,8 @@ def _desk_lock(*, desk_id: int, today: datetime.date) -> tuple[Desk, int | None,
         row = cursor.fetchone()
     if row is None:
         raise Desk.DoesNotExist(f"No desk {desk_id}.")
-    desk = Desk.from_db(connection.alias, ("id", "name", "is_active"), row[:3])
-    services = {
-        values[0]: Service.from_db(connection.alias, _SERVICE_FIELDS, values)
-        for values in row[4] or ()
-    }
+    desk = from_row(Desk, ("id", "name", "is_active"), row[:3])
+    services = {values[0]: from_row(Service, _SERVICE_FIELDS, values) for values in row[4] or ()}
     return desk, row[3], services
 
 

@@ -4,7 +4,7 @@ import pytest
 import time_machine
 
 from patients.models import Patient
-from queueing.models import PriorityTier, Service, TicketEvent
+from queueing.models import PriorityTier, Service, TicketCounter, TicketEvent
 from queueing.services.tickets import age_on, priority_tier_for, ticket_issue
 
 pytestmark = pytest.mark.django_db
@@ -22,6 +22,18 @@ def test_numbers_run_from_one_per_service_with_prefixed_display_codes(clinic_a):
         codes = [ticket_issue(patient=patient, service=reception).display_code for _ in range(3)]
         codes.append(ticket_issue(patient=patient, service=triage).display_code)
     assert codes == ["R001", "R002", "R003", "T001"]
+
+
+def test_display_codes_keep_every_digit_past_999(clinic_a):
+    with clinic_a:
+        reception = Service.objects.get(is_default=True)
+        patient = _patient()
+        first = ticket_issue(patient=patient, service=reception)
+        TicketCounter.objects.filter(service=reception, service_day=first.service_day).update(
+            last_number=998
+        )
+        codes = [ticket_issue(patient=patient, service=reception).display_code for _ in range(2)]
+    assert codes == ["R999", "R1000"]
 
 
 def test_issuing_records_an_issued_event(clinic_a):
