@@ -3,6 +3,7 @@
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from django.db import connection
 
 from patients.models import Patient
 from queueing.models import CheckIn, Service, Ticket
@@ -90,3 +91,19 @@ def test_two_hundred_concurrent_check_ins_get_numbers_one_to_two_hundred(clinic_
         codes = set(Ticket.objects.values_list("display_code", flat=True))
     assert numbers == list(range(1, 201))
     assert {"C001", "C200"} <= codes
+
+
+def test_a_worker_whose_database_connection_dropped_still_processes_check_ins(clinic_a):
+    # Workers keep their connection between tasks; a database restart or failover cuts it.
+    client = staff_client(clinic_a)
+    client.post("/api/v1/check-ins/", new_patient_body(CPF), format="json")
+    wait_until_processed(clinic_a, expected=1, timeout=30)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        assert cursor.fetchone()[0] >= 1  # the worker's connection, at least
+    client.post("/api/v1/check-ins/", new_patient_body(cpf_from_number(7)), format="json")
+    checkins = wait_until_processed(clinic_a, expected=2, timeout=30)
+    assert [c.status for c in checkins] == ["queued", "queued"]
