@@ -42,7 +42,7 @@ stop_one() {
 case "${1:-start}" in
   start)
     start_one web "$VENV/bin/gunicorn" clinico.wsgi:application \
-      --bind "127.0.0.1:$PORT" --workers "${CLINICO_WEB_WORKERS:-4}" --threads 2 \
+      --bind "127.0.0.1:$PORT" --workers "${CLINICO_WEB_WORKERS:-4}" --threads "${CLINICO_WEB_THREADS:-2}" \
       --worker-class gthread --access-logfile - --timeout 60
     start_one worker "$VENV/bin/celery" -A clinico worker -Q "$(worker_queues)" \
       --loglevel INFO --pool "${CLINICO_WORKER_POOL:-prefork}" \

@@ -258,11 +258,14 @@ _CHECKIN_LOCK_SQL = f"""
     FROM queueing_checkin c JOIN queueing_service s ON s.id = c.service_id
     WHERE c.id = %s FOR UPDATE OF c
 """
-_CHECKIN_QUEUED_SQL = """
+# Runs inside the ticket's statement (see ticket_issue_unless_open): the day's counter row stays
+# locked until commit, so nothing else should wait behind it.
+_CHECKIN_QUEUED_CTE = """queued AS (
     UPDATE queueing_checkin
-    SET status = %s, patient_id = %s, ticket_id = %s, failure_reason = '', processed_at = %s
-    WHERE id = %s
-"""
+    SET status = %(queued)s, patient_id = %(patient)s, ticket_id = (SELECT id FROM chosen),
+        failure_reason = '', processed_at = %(processed_at)s
+    WHERE id = %(checkin)s
+)"""
 
 
 def _checkin_lock(*, checkin_id) -> CheckIn | None:
@@ -283,8 +286,9 @@ def checkin_process(*, checkin_id: uuid.UUID | str) -> CheckIn | None:
     """Turn a pending check-in into a ticket: identify or register, reuse an open ticket or issue.
 
     Idempotent: the row is locked and only a pending check-in is processed, so a redelivered
-    task finds it queued and does nothing. Four statements in all: lock the check-in, lock (or
-    register) the patient, reuse-or-issue the ticket with its event, mark the check-in queued.
+    task finds it queued and does nothing. Three statements in all: lock the check-in, lock (or
+    register) the patient, then reuse-or-issue the ticket with its event and mark the check-in
+    queued.
     """
     try:
         checkin = _checkin_lock(checkin_id=uuid.UUID(str(checkin_id)))
@@ -300,6 +304,7 @@ def checkin_process(*, checkin_id: uuid.UUID | str) -> CheckIn | None:
     patient, _ = patient_lock_or_register(cpf=checkin.cpf, registration=checkin.registration)
     if patient is None:
         return _fail(checkin, "The CPF is not registered and the check-in had no patient name.")
+    processed_at = timezone.now()
     ticket, _ = ticket_issue_unless_open(
         patient=patient,
         service=service,
@@ -307,17 +312,18 @@ def checkin_process(*, checkin_id: uuid.UUID | str) -> CheckIn | None:
         arrived_at=checkin.created_at,
         actor_id=checkin.created_by_id,
         partner_client_id=checkin.partner_client_id,
+        then=_CHECKIN_QUEUED_CTE,
+        then_params={
+            "queued": str(CheckInStatus.QUEUED),
+            "checkin": str(checkin.pk),
+            "processed_at": processed_at,
+        },
     )
     checkin.status = CheckInStatus.QUEUED
     checkin.patient = patient
     checkin.ticket = ticket
     checkin.failure_reason = ""
-    checkin.processed_at = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            _CHECKIN_QUEUED_SQL,
-            [checkin.status, patient.pk, ticket.pk, checkin.processed_at, str(checkin.pk)],
-        )
+    checkin.processed_at = processed_at
     return checkin
 
 

@@ -64,7 +64,9 @@ _TICKET_NAMES = tuple(field.attname for field in Ticket._meta.concrete_fields)
 # serialises concurrent issuers of a service's day: numbers have no gaps and no repeats.
 # With `open_ticket`, a patient's open ticket of the same service and day is returned instead, and
 # nothing is numbered (the caller holds the patient's row lock, so no concurrent visit of the
-# same patient can slip between the check and the insert).
+# same patient can slip between the check and the insert). `then` appends a data-modifying CTE
+# that reads the ticket from `chosen`, so a caller's own write needs no further round trip while
+# the counter row is locked.
 _ISSUE_SQL = """
 WITH {open_cte}
 counter AS (
@@ -91,8 +93,10 @@ counter AS (
     SELECT id, %(issued)s, %(now)s, '', %(waiting)s, %(actor)s, %(partner)s, NULL,
            %(detail)s::jsonb
     FROM issued
-)
-SELECT true, {columns} FROM issued {union_open}
+), chosen AS (
+    SELECT true AS created, {columns} FROM issued {union_open}
+){then}
+SELECT * FROM chosen
 """
 _OPEN_CTE = """open_ticket AS (
     SELECT {columns} FROM queueing_ticket
@@ -112,6 +116,8 @@ def _issue(
     partner_client_id: str,
     transferred_from: Ticket | None,
     reuse_open: bool,
+    then: str = "",
+    then_params: dict | None = None,
 ) -> tuple[Ticket, bool]:
     now = timezone.now()
     service_day = service_day_of(now)
@@ -125,6 +131,7 @@ def _issue(
         union_open=(
             f"UNION ALL SELECT false, {_TICKET_COLUMNS} FROM open_ticket" if reuse_open else ""
         ),
+        then=f", {then}" if then else "",
     )
     params = {
         "service": service.pk,
@@ -144,6 +151,7 @@ def _issue(
             {"transferred_from": transferred_from.display_code} if transferred_from else {}
         ),
         "open_statuses": tuple(str(status) for status in OPEN_STATUSES),
+        **(then_params or {}),
     }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -186,10 +194,14 @@ def ticket_issue_unless_open(
     arrived_at: datetime.datetime | None = None,
     actor_id: int | None = None,
     partner_client_id: str = "",
+    then: str = "",
+    then_params: dict | None = None,
 ) -> tuple[Ticket, bool]:
     """The patient's open ticket of the service today, else a new one: (ticket, issued).
 
     One statement. Call it holding the patient's row lock (`patient_lock_or_register`).
+    `then` is a data-modifying CTE (`name AS (UPDATE …)`) run in the same statement: it may read
+    the ticket as `(SELECT id FROM chosen)`, the patient as `%(patient)s` and `then_params`.
     """
     return _issue(
         patient=patient,
@@ -200,4 +212,6 @@ def ticket_issue_unless_open(
         partner_client_id=partner_client_id,
         transferred_from=None,
         reuse_open=True,
+        then=then,
+        then_params=then_params,
     )
