@@ -23,13 +23,15 @@ def _declare_queues(sender, **kwargs):
 
 
 @task_prerun.connect(dispatch_uid="clinico_connections_checked")
-def _connections_checked(**kwargs):
+def _connections_checked(task=None, **kwargs):
     """Before each task, drop database connections that are broken or older than CONN_MAX_AGE.
 
     What Django does at each request. Celery's Django fixup would instead close every connection
     before and after every task (a new PostgreSQL backend for each check-in); the settings turn
     that off with CELERY_DB_REUSE_MAX, and this keeps the connection honest.
     """
+    if task is not None and getattr(task.request, "is_eager", False):
+        return  # run in the caller's process, inside its transaction: its connection, not ours
     from django.db import close_old_connections
 
     close_old_connections()

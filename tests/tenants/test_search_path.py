@@ -60,3 +60,35 @@ def test_after_a_transaction_rollback_queries_stay_in_the_clinic(clinic_a, clini
         assert Patient.objects.count() == 1
     assert _names_after_a_rollback_in(clinic_b) == ["Bia of clinic B"]
     connection.set_schema_to_public()
+
+
+@pytest.fixture
+def path_sets(monkeypatch):
+    """Each `SET search_path` sent to PostgreSQL, as the list of schemas."""
+    from django_tenants.postgresql_backend.base import DatabaseWrapper as TenantDatabaseWrapper
+
+    sent = []
+    original = TenantDatabaseWrapper._handle_search_path
+
+    def spy(self, cursor=None):
+        if not self._setting_search_path and not self.search_path_set_schemas:
+            sent.append(self._get_cursor_search_paths())
+        return original(self, cursor)
+
+    monkeypatch.setattr(TenantDatabaseWrapper, "_handle_search_path", spy)
+    return sent
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_path_is_sent_only_when_it_changes(clinic_a, clinic_b, path_sets):
+    _patient_in(clinic_a, "Ana of clinic A")
+    path_sets.clear()
+    for clinic, expected in ((clinic_a, 1), (clinic_a, 1), (clinic_b, 0), (clinic_a, 1)):
+        connection.set_schema_to_public()  # what each request starts with
+        connection.set_tenant(clinic)
+        assert Patient.objects.count() == expected
+    assert path_sets == [
+        [clinic_b.schema_name, "public"],
+        [clinic_a.schema_name, "public"],
+    ]
+    connection.set_schema_to_public()
