@@ -43,6 +43,7 @@ django.setup()
 from validate_docbr import CPF  # noqa: E402
 
 from accounts.models import User  # noqa: E402
+from benchmarks.http_client import KeepAliveClient  # noqa: E402
 from accounts.services import clinic_membership_grant, user_create  # noqa: E402
 from tenants.models import Chain, Clinic  # noqa: E402
 from tenants.selectors import clinic_hostname  # noqa: E402
@@ -69,6 +70,16 @@ def clinics_ensure(slugs: list[str]) -> list[Clinic]:
         clinic_membership_grant(user=user, clinic=clinic, role="receptionist")
         clinics.append(clinic)
     return clinics
+
+
+_load_clients: dict[str, KeepAliveClient] = {}
+
+
+def load_client(base_url: str) -> KeepAliveClient:
+    """The lean client of the timed phases (floor, accept, paced): see benchmarks/http_client.py."""
+    if base_url not in _load_clients:
+        _load_clients[base_url] = KeepAliveClient(base_url)
+    return _load_clients[base_url]
 
 
 def session() -> requests.Session:
@@ -112,7 +123,7 @@ def percentile(values: list[float], p: float) -> float:
 def run_floor(base_url, targets, n, c, path) -> float:
     def one(i):
         headers = targets[i % len(targets)]["headers"]
-        response = session().get(f"{base_url}{path}", headers=headers, timeout=30)
+        response = load_client(base_url).get(path, headers=headers)
         assert response.status_code == 200, (response.status_code, response.text[:200])
 
     started = time.perf_counter()
@@ -127,8 +138,8 @@ def post_checkin(base_url, target, number) -> dict:
         "patient": {"full_name": f"Paciente {number}", "birth_date": "1985-04-02"},
     }
     started_wall = time.time()
-    response = session().post(
-        f"{base_url}/api/v1/check-ins/", json=body, headers=target["headers"], timeout=30
+    response = load_client(base_url).post(
+        "/api/v1/check-ins/", headers=target["headers"], json_body=body
     )
     assert response.status_code == 202, (response.status_code, response.text[:300])
     return {"target": target, "id": response.json()["id"], "started": started_wall}

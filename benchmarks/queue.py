@@ -9,6 +9,7 @@ One run, one server:
   call     D desks calling concurrently: each POSTs call-next (timed) then marks the ticket a
            no-show (not timed) so the desk may call again, until N calls in all.
 double_calls counts tickets handed out more than once (by the answers and by the CALLED events).
+Floor and calls go through the same lean keep-alive client (benchmarks/http_client.py).
 Ends with one JSON line.
 
 Run: .venv/bin/python benchmarks/queue.py [--tickets 10000] [--desks 5] [--calls 2000]
@@ -43,6 +44,7 @@ django.setup()
 from django.db import connection, transaction  # noqa: E402
 
 from accounts.models import User  # noqa: E402
+from benchmarks.http_client import KeepAliveClient  # noqa: E402
 from accounts.services import clinic_membership_grant, user_create  # noqa: E402
 from queueing.clock import service_day_today  # noqa: E402
 from queueing.models import Desk, Service, Ticket, TicketStatus  # noqa: E402
@@ -54,7 +56,6 @@ from tenants.services import chain_create, clinic_provision  # noqa: E402
 PASSWORD = "clinico-demo"
 BENCH_USER = "bench-guiche@clinico.demo"
 BENCH_SLUG = "bench_queue"
-_local = threading.local()
 
 
 def clinic_ensure() -> tuple[Clinic, User]:
@@ -150,10 +151,11 @@ def call_next_plan(*, clinic: Clinic) -> str:
     return plan
 
 
-def session() -> requests.Session:
-    if not hasattr(_local, "session"):
-        _local.session = requests.Session()
-    return _local.session
+_client: KeepAliveClient | None = None
+
+
+def client() -> KeepAliveClient:
+    return _client
 
 
 def authenticate(*, base_url: str, host: str, clinic: Clinic, user: User) -> dict:
@@ -182,7 +184,7 @@ def percentile(values: list[float], p: float) -> float:
 def run_floor(*, base_url: str, headers: dict, path: str, n: int, c: int) -> list[float]:
     def one(_):
         started = time.perf_counter()
-        response = session().get(f"{base_url}{path}", headers=headers, timeout=30)
+        response = client().get(path, headers=headers)
         elapsed = (time.perf_counter() - started) * 1000
         assert response.status_code == 200, (response.status_code, response.text[:200])
         return elapsed
@@ -206,9 +208,7 @@ def run_desks(
                     return
                 remaining[0] -= 1
             started = time.perf_counter()
-            response = session().post(
-                f"{base_url}/api/v1/desks/{desk_id}/call-next/", headers=headers, timeout=30
-            )
+            response = client().post(f"/api/v1/desks/{desk_id}/call-next/", headers=headers)
             elapsed = (time.perf_counter() - started) * 1000
             assert response.status_code == 200, (response.status_code, response.text[:300])
             ticket = response.json()["ticket"]
@@ -217,9 +217,7 @@ def run_desks(
             with lock:
                 latencies.append(elapsed)
                 called.append(ticket["id"])
-            freed = session().post(
-                f"{base_url}/api/v1/tickets/{ticket['id']}/no-show/", headers=headers, timeout=30
-            )
+            freed = client().post(f"/api/v1/tickets/{ticket['id']}/no-show/", headers=headers)
             assert freed.status_code == 200, (freed.status_code, freed.text[:300])
 
     with ThreadPoolExecutor(max_workers=len(desk_ids)) as pool:
@@ -244,7 +242,9 @@ def main() -> None:
     headers = authenticate(base_url=args.base_url, host=host, clinic=clinic, user=user)
 
     floor_path = "/api/v1/me/"
-    probe = session().get(f"{args.base_url}{floor_path}", headers=headers, timeout=10)
+    global _client
+    _client = KeepAliveClient(args.base_url)
+    probe = client().get(floor_path, headers=headers)
     if probe.status_code != 200:
         floor_path = "/api/v1/services/"  # until /me/ exists: one small authenticated read
     run_floor(base_url=args.base_url, headers=headers, path=floor_path, n=100, c=args.desks)
