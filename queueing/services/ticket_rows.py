@@ -115,20 +115,3 @@ def event_values(
         json.dumps(detail or {}),
     ]
     return sql, params
-
-
-def ticket_update_with_event(*, ticket: Ticket, fields: list[str], event: dict) -> None:
-    """Write `fields` of `ticket` and insert its event, in one statement."""
-    by_name = {field.name: field for field in Ticket._meta.concrete_fields}
-    sets, params = [], []
-    for name in fields:
-        field = by_name[name]
-        sets.append(f'"{field.column}" = %s')
-        params.append(field.get_db_prep_save(getattr(ticket, field.attname), connection))
-    insert_sql, insert_params = event_values(ticket_id=ticket.pk, **event)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"WITH changed AS (UPDATE {Ticket._meta.db_table} SET {', '.join(sets)} "
-            f"WHERE id = %s) {insert_sql}",
-            [*params, ticket.pk, *insert_params],
-        )

@@ -35,7 +35,6 @@ from queueing.services.ticket_rows import (
     ticket_from_row,
     ticket_lock,
     ticket_select_sql,
-    ticket_update_with_event,
 )
 from queueing.services.tickets import DECLARED_PRIORITY_REASONS, ticket_issue
 
@@ -104,35 +103,6 @@ def _event(
         partner_client_id=partner_client_id,
         desk=desk,
         detail=detail or {},
-    )
-
-
-def _write(
-    ticket: Ticket,
-    fields: list[str],
-    *,
-    kind: str,
-    at: datetime.datetime,
-    from_status: str,
-    actor=None,
-    partner_client_id: str = "",
-    desk: Desk | None = None,
-    detail: dict | None = None,
-) -> None:
-    """Save `fields` of the ticket and record the event, in one statement."""
-    ticket_update_with_event(
-        ticket=ticket,
-        fields=fields,
-        event={
-            "kind": kind,
-            "at": at,
-            "from_status": from_status,
-            "to_status": ticket.status,
-            "actor_id": actor.pk if actor is not None else None,
-            "partner_client_id": partner_client_id,
-            "desk_id": desk.pk if desk is not None else None,
-            "detail": detail,
-        },
     )
 
 
@@ -353,81 +323,127 @@ def ticket_call_next(*, desk_id: int, actor=None, partner_client_id: str = "") -
     return ticket
 
 
+_TRANSITION_SQL = """
+WITH locked AS (
+    SELECT id, desk_id FROM queueing_ticket
+    WHERE id = %(ticket)s AND status = %(from_status)s {today_only}
+    FOR UPDATE
+), changed AS (
+    UPDATE queueing_ticket t SET {sets} FROM locked WHERE t.id = locked.id
+    RETURNING t.*, locked.desk_id AS previous_desk_id
+), event AS (
+    INSERT INTO queueing_ticketevent
+        (ticket_id, kind, at, from_status, to_status, actor_id, partner_client_id, desk_id,
+         detail)
+    SELECT id, %(kind)s, %(now)s, %(from_status)s, status, %(actor)s, %(partner)s,
+           {event_desk}, {detail}
+    FROM changed
+)
+{select}
+"""
+
+
+def _transition(
+    *,
+    ticket_id: int,
+    action: str,
+    kind: str,
+    sets: str,
+    actor,
+    partner_client_id: str,
+    event_at_desk: bool = True,
+    detail: str = "'{}'::jsonb",
+    params: dict | None = None,
+) -> Ticket:
+    """Check, change and record one ticket action in a single statement; the changed ticket.
+
+    `sets` is the UPDATE's SET list (it may use `%(now)s` and `params`), `detail` the event's
+    detail as SQL over the changed row. When the statement changes nothing, `_ticket_lock` says
+    why (409 or DoesNotExist); if the ticket turns out to allow the action after all (it
+    changed in between), it is locked now and the statement runs again.
+    """
+    (from_status,) = TRANSITIONS[action][0]
+    sql = _TRANSITION_SQL.format(
+        today_only="AND service_day = %(today)s" if action in TODAY_ONLY_ACTIONS else "",
+        sets=sets,
+        event_desk="previous_desk_id" if event_at_desk else "NULL",
+        detail=detail,
+        select=ticket_select_sql(source="changed"),
+    )
+    values = {
+        "ticket": ticket_id,
+        "from_status": str(from_status),
+        "today": service_day_today(),
+        "kind": str(kind),
+        "now": timezone.now(),
+        "actor": actor.pk if actor is not None else None,
+        "partner": partner_client_id,
+        **(params or {}),
+    }
+    for _ in range(2):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, values)
+            row = cursor.fetchone()
+        if row is not None:
+            return ticket_from_row(row)
+        _ticket_lock(ticket_id=ticket_id, action=action)  # raises unless allowed after all
+    raise RuntimeError(f"Ticket {ticket_id}: {action} allowed but not applied.")
+
+
 @transaction.atomic
 def ticket_recall(*, ticket_id: int, actor=None, partner_client_id: str = "") -> Ticket:
     """Call the same ticket again (the panel shows it again); the count is kept."""
-    ticket = _ticket_lock(ticket_id=ticket_id, action="recall")
-    ticket.recall_count += 1
-    _write(
-        ticket,
-        ["recall_count"],
+    return _transition(
+        ticket_id=ticket_id,
+        action="recall",
         kind=TicketEventKind.RECALLED,
-        at=timezone.now(),
-        from_status=ticket.status,
+        sets="recall_count = t.recall_count + 1",
+        detail="jsonb_build_object('recall_count', recall_count)",
         actor=actor,
         partner_client_id=partner_client_id,
-        desk=ticket.desk,
-        detail={"recall_count": ticket.recall_count},
     )
-    return ticket
 
 
 @transaction.atomic
 def ticket_start(*, ticket_id: int, actor=None, partner_client_id: str = "") -> Ticket:
     """The patient arrived at the desk: service starts."""
-    ticket = _ticket_lock(ticket_id=ticket_id, action="start")
-    now = timezone.now()
-    ticket.status = TicketStatus.IN_SERVICE
-    ticket.started_at = now
-    _write(
-        ticket,
-        ["status", "started_at"],
+    return _transition(
+        ticket_id=ticket_id,
+        action="start",
         kind=TicketEventKind.STARTED,
-        at=now,
-        from_status=TicketStatus.CALLED,
+        sets="status = %(to_status)s, started_at = %(now)s",
+        params={"to_status": str(TicketStatus.IN_SERVICE)},
         actor=actor,
         partner_client_id=partner_client_id,
-        desk=ticket.desk,
     )
-    return ticket
 
 
 @transaction.atomic
 def ticket_finish(*, ticket_id: int, actor=None, partner_client_id: str = "") -> Ticket:
     """Service is over: the ticket is done and the desk is free."""
-    ticket = _ticket_lock(ticket_id=ticket_id, action="finish")
-    now = timezone.now()
-    ticket.status = TicketStatus.DONE
-    ticket.finished_at = now
-    _write(
-        ticket,
-        ["status", "finished_at"],
+    return _transition(
+        ticket_id=ticket_id,
+        action="finish",
         kind=TicketEventKind.FINISHED,
-        at=now,
-        from_status=TicketStatus.IN_SERVICE,
+        sets="status = %(to_status)s, finished_at = %(now)s",
+        params={"to_status": str(TicketStatus.DONE)},
         actor=actor,
         partner_client_id=partner_client_id,
-        desk=ticket.desk,
     )
-    return ticket
 
 
 @transaction.atomic
 def ticket_no_show(*, ticket_id: int, actor=None, partner_client_id: str = "") -> Ticket:
     """The called patient did not come: the ticket closes and the desk is free."""
-    ticket = _ticket_lock(ticket_id=ticket_id, action="no_show")
-    ticket.status = TicketStatus.NO_SHOW
-    _write(
-        ticket,
-        ["status"],
+    return _transition(
+        ticket_id=ticket_id,
+        action="no_show",
         kind=TicketEventKind.NO_SHOW,
-        at=timezone.now(),
-        from_status=TicketStatus.CALLED,
+        sets="status = %(to_status)s",
+        params={"to_status": str(TicketStatus.NO_SHOW)},
         actor=actor,
         partner_client_id=partner_client_id,
-        desk=ticket.desk,
     )
-    return ticket
 
 
 @transaction.atomic
@@ -440,40 +456,31 @@ def ticket_cancel(
         raise ValidationError({"reason": "Say why the ticket is cancelled."})
     if len(reason) > 200:
         raise ValidationError({"reason": "The reason is at most 200 characters."})
-    ticket = _ticket_lock(ticket_id=ticket_id, action="cancel")
-    ticket.status = TicketStatus.CANCELLED
-    ticket.cancel_reason = reason
-    _write(
-        ticket,
-        ["status", "cancel_reason"],
+    return _transition(
+        ticket_id=ticket_id,
+        action="cancel",
         kind=TicketEventKind.CANCELLED,
-        at=timezone.now(),
-        from_status=TicketStatus.WAITING,
+        sets="status = %(to_status)s, cancel_reason = %(reason)s",
+        detail="jsonb_build_object('reason', cancel_reason)",
+        event_at_desk=False,
+        params={"to_status": str(TicketStatus.CANCELLED), "reason": reason},
         actor=actor,
         partner_client_id=partner_client_id,
-        detail={"reason": reason},
     )
-    return ticket
 
 
 @transaction.atomic
 def ticket_requeue(*, ticket_id: int, actor=None, partner_client_id: str = "") -> Ticket:
     """Return a called ticket to the queue; it keeps its arrival time, so it keeps its place."""
-    ticket = _ticket_lock(ticket_id=ticket_id, action="requeue")
-    desk = ticket.desk
-    ticket.status = TicketStatus.WAITING
-    ticket.desk = None
-    _write(
-        ticket,
-        ["status", "desk"],
+    return _transition(
+        ticket_id=ticket_id,
+        action="requeue",
         kind=TicketEventKind.RETURNED,
-        at=timezone.now(),
-        from_status=TicketStatus.CALLED,
+        sets="status = %(to_status)s, desk_id = NULL",
+        params={"to_status": str(TicketStatus.WAITING)},
         actor=actor,
         partner_client_id=partner_client_id,
-        desk=desk,
     )
-    return ticket
 
 
 @transaction.atomic

@@ -3,9 +3,11 @@ the others answer 409 with the current status and change nothing."""
 
 import datetime
 import itertools
+import threading
 
 import pytest
 import time_machine
+from django.db import connection, connections
 from django.utils import timezone
 
 from queueing.models import Service, Ticket, TicketEvent
@@ -140,6 +142,19 @@ def test_recall_counts_and_start_finish_stamp_their_times(clinic_a, desk_client)
     assert started.json()["started_at"] is not None
     assert finished.json()["finished_at"] is not None
     assert finished.json()["status"] == "done"
+    with clinic_a:
+        recalls = TicketEvent.objects.filter(ticket=ticket, kind="recalled").order_by("id")
+        assert [event.detail for event in recalls] == [{"recall_count": 1}, {"recall_count": 2}]
+
+
+def test_a_cancellation_records_its_reason_on_the_ticket_and_the_event(clinic_a):
+    with clinic_a:
+        ticket = ticket_in("waiting")
+        workflow.ticket_cancel(ticket_id=ticket.pk, reason="  Gave up  ")
+        ticket.refresh_from_db()
+        event = TicketEvent.objects.get(ticket=ticket, kind="cancelled")
+    assert ticket.cancel_reason == "Gave up"
+    assert (event.detail, event.desk_id) == ({"reason": "Gave up"}, None)
 
 
 def test_a_returned_ticket_keeps_its_place_by_arrival(clinic_a):
@@ -196,3 +211,32 @@ def test_a_ticket_of_an_earlier_day_cannot_be_called_again(clinic_a, desk_client
 
 def test_actions_on_an_unknown_ticket_are_404(desk_client):
     assert desk_client.post("/api/v1/tickets/999999/start/").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_desks_closing_the_same_ticket_at_once_close_it_once(clinic_a):
+    with clinic_a:
+        ticket = ticket_in("in_service")
+    outcomes: list[str] = []
+    start = threading.Barrier(2)
+
+    def finish() -> None:
+        try:
+            connection.set_tenant(clinic_a)
+            start.wait()
+            workflow.ticket_finish(ticket_id=ticket.pk)
+            outcomes.append("finished")
+        except workflow.TicketActionRefused as refused:
+            outcomes.append(f"refused:{refused.current_status}")
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=finish) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    with clinic_a:
+        finished_events = TicketEvent.objects.filter(ticket=ticket, kind="finished").count()
+    assert sorted(outcomes) == ["finished", "refused:done"]
+    assert finished_events == 1
