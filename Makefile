@@ -46,8 +46,13 @@ stop:
 	-bash deploy/stack.sh stop
 	bash deploy/services.sh stop
 
-test: venv services browser
-	$(VENV)/bin/pytest $(PYTEST_ARGS)
+# Tests publish to a virtual host of their own: a `make run` stack on the same broker never
+# takes their tasks (the integration tests start a RabbitMQ node of their own as well).
+TEST_BROKER_URL ?= amqp://guest:guest@127.0.0.1:$(AMQP_PORT)/clinico_test
+
+test: venv browser
+	CLINICO_AMQP_VHOSTS="clinico_test $(CLINICO_AMQP_VHOSTS)" bash deploy/services.sh start
+	CELERY_BROKER_URL=$(TEST_BROKER_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .
