@@ -46,10 +46,10 @@ case "${1:-start}" in
       --threads "${CLINICO_WEB_THREADS:-2}" --worker-class gthread --access-logfile - --timeout 60
     # Web and worker share this machine's CPUs: in a burst the receptionist's request is answered
     # first (the worker runs at nice 5) and the ticket follows milliseconds later. Where they run
-    # on separate CPUs, set CLINICO_WORKER_NICE=0. Pool: prefork (default) or threads.
+    # on separate CPUs, set CLINICO_WORKER_NICE=0.
     start_one worker nice -n "${CLINICO_WORKER_NICE:-5}" \
       "$VENV/bin/celery" -A clinico worker -Q "$(worker_queues)" \
-      --loglevel INFO --pool "${CLINICO_WORKER_POOL:-prefork}" \
+      --loglevel INFO --pool prefork \
       --concurrency "${CLINICO_WORKER_CONCURRENCY:-4}" --hostname "clinico@%h"
     start_one beat "$VENV/bin/celery" -A clinico beat --loglevel INFO \
       --scheduler tenants.beat:ClinicDatabaseScheduler \
