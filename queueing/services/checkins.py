@@ -178,19 +178,16 @@ def checkin_create(
     )
     if not idempotency_key:
         checkin.save(force_insert=True)  # a fresh UUID: no conflict to recover from
-        transaction.on_commit(
-            functools.partial(checkin_publish, checkin_id=checkin.pk, record=False)
-        )
-        return checkin, True
-    try:
-        with transaction.atomic():
-            checkin.save(force_insert=True)
-    except IntegrityError:
-        # A concurrent request with the same key won the insert; answer with its check-in.
-        existing = CheckIn.objects.filter(idempotency_key=idempotency_key).first()
-        if existing is None:
-            raise
-        return _replayed(existing, **request)
+    else:
+        try:
+            with transaction.atomic():
+                checkin.save(force_insert=True)
+        except IntegrityError:
+            # A concurrent request with the same key won the insert; answer with its check-in.
+            existing = CheckIn.objects.filter(idempotency_key=idempotency_key).first()
+            if existing is None:
+                raise
+            return _replayed(existing, **request)
     transaction.on_commit(functools.partial(checkin_publish, checkin_id=checkin.pk, record=False))
     return checkin, True
 

@@ -7,14 +7,13 @@ drift) and return ordinary model instances, with the relations the API shows alr
 service, desk, patient and the ticket a transfer came from.
 """
 
-import json
 from functools import cache
 
 from django.db import connection, models
 
 from clinico.rows import from_row
 from patients.models import Patient
-from queueing.models import Desk, Service, Ticket, TicketEvent
+from queueing.models import Desk, Service, Ticket
 
 
 def _columns(model: type[models.Model], alias: str) -> tuple[str, tuple[str, ...]]:
@@ -83,35 +82,3 @@ def ticket_lock(*, ticket_id: int) -> Ticket:
     if row is None:
         raise Ticket.DoesNotExist(f"No ticket {ticket_id}.")
     return ticket_from_row(row)
-
-
-def event_values(
-    *,
-    ticket_id: int,
-    kind: str,
-    at,
-    from_status: str,
-    to_status: str,
-    actor_id: int | None,
-    partner_client_id: str,
-    desk_id: int | None,
-    detail: dict | None,
-) -> tuple[str, list]:
-    """`INSERT INTO` the event table `(columns) VALUES (…)`, and its parameters."""
-    sql = (
-        f"INSERT INTO {TicketEvent._meta.db_table} (ticket_id, kind, at, from_status, to_status, "
-        "actor_id, partner_client_id, desk_id, detail) "
-        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)"
-    )
-    params = [
-        ticket_id,
-        kind,
-        at,
-        from_status,
-        to_status,
-        actor_id,
-        partner_client_id,
-        desk_id,
-        json.dumps(detail or {}),
-    ]
-    return sql, params

@@ -12,6 +12,7 @@ Django's ValidationError naming the field (the API answers 400).
 """
 
 import datetime
+import json
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -31,7 +32,6 @@ from queueing.models import (
     TicketStatus,
 )
 from queueing.services.ticket_rows import (
-    event_values,
     ticket_from_row,
     ticket_lock,
     ticket_select_sql,
@@ -207,6 +207,33 @@ def _desk_lock(*, desk_id: int, today: datetime.date) -> tuple[Desk, int | None,
     return desk, row[3], services
 
 
+# `services IN %(services)s` with one service is `service_id = …`: the pick then walks the
+# partial index ticket_waiting_call_order in call order.
+_CALL_SQL = """
+WITH picked AS (
+    SELECT id FROM queueing_ticket
+    WHERE service_day = %(today)s AND status = %(waiting)s AND service_id IN %(services)s
+          {normal_only}
+    ORDER BY {order} LIMIT 1
+    FOR UPDATE SKIP LOCKED
+), called AS (
+    UPDATE queueing_ticket t
+    SET status = %(called)s, called_at = COALESCE(t.called_at, %(now)s), desk_id = %(desk)s,
+        called_by_id = %(actor)s
+    FROM picked WHERE t.id = picked.id
+    RETURNING t.*
+), event AS (
+    INSERT INTO queueing_ticketevent
+        (ticket_id, kind, at, from_status, to_status, actor_id, partner_client_id, desk_id,
+         detail)
+    SELECT id, %(kind)s, %(now)s, %(waiting)s, status, %(actor)s, %(partner)s, %(desk)s,
+           %(detail)s::jsonb
+    FROM called
+)
+{select}
+"""
+
+
 def _call_first_waiting(
     *,
     today: datetime.date,
@@ -223,48 +250,23 @@ def _call_first_waiting(
     The pick skips rows other desks hold locked (FOR UPDATE SKIP LOCKED), so two desks never get
     the same ticket; it walks the partial index ticket_waiting_call_order.
     """
-    table = Ticket._meta.db_table
-    tier = f"AND priority_tier = {int(PriorityTier.NORMAL)}" if normal_only else ""
-    order = "arrived_at, id" if normal_only else "priority_tier, arrived_at, id"
-    placeholders = ", ".join(["%s"] * len(service_ids))
-    event_sql, event_params = event_values(
-        ticket_id=0,
-        kind=TicketEventKind.CALLED,
-        at=now,
-        from_status=TicketStatus.WAITING,
-        to_status=TicketStatus.CALLED,
-        actor_id=actor.pk if actor is not None else None,
-        partner_client_id=partner_client_id,
-        desk_id=desk.pk,
-        detail=detail,
+    sql = _CALL_SQL.format(
+        normal_only=f"AND priority_tier = {int(PriorityTier.NORMAL)}" if normal_only else "",
+        order="arrived_at, id" if normal_only else "priority_tier, arrived_at, id",
+        select=ticket_select_sql(source="called"),
     )
-    # The event's ticket comes from the UPDATE: swap VALUES' first placeholder for the column.
-    event_select = event_sql.replace("VALUES (%s, ", "SELECT called.id, ").removesuffix(")")
-    sql = f"""
-        WITH picked AS (
-            SELECT id FROM {table}
-            WHERE service_day = %s AND status = %s AND service_id IN ({placeholders}) {tier}
-            ORDER BY {order} LIMIT 1
-            FOR UPDATE SKIP LOCKED
-        ), called AS (
-            UPDATE {table} t
-            SET status = %s, called_at = COALESCE(t.called_at, %s), desk_id = %s,
-                called_by_id = %s
-            FROM picked WHERE t.id = picked.id
-            RETURNING t.*
-        ), event AS ({event_select} FROM called)
-        {ticket_select_sql(source="called")}
-    """
-    params = [
-        today,
-        TicketStatus.WAITING,
-        *service_ids,
-        TicketStatus.CALLED,
-        now,
-        desk.pk,
-        actor.pk if actor is not None else None,
-        *event_params[1:],
-    ]
+    params = {
+        "today": today,
+        "waiting": str(TicketStatus.WAITING),
+        "called": str(TicketStatus.CALLED),
+        "services": tuple(service_ids),
+        "now": now,
+        "desk": desk.pk,
+        "actor": actor.pk if actor is not None else None,
+        "partner": partner_client_id,
+        "kind": str(TicketEventKind.CALLED),
+        "detail": json.dumps(detail or {}),
+    }
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()

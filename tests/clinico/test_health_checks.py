@@ -2,7 +2,6 @@
 
 import psycopg2
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from clinico.postgresql import base as backend
@@ -25,10 +24,6 @@ def pings(monkeypatch):
 
 def _new_request():
     connection.close_if_unusable_or_obsolete()  # what Django does at each request's start
-
-
-def test_health_checks_are_on():
-    assert settings.DATABASES["default"]["CONN_HEALTH_CHECKS"] is True
 
 
 def test_a_connection_that_just_answered_is_not_pinged(pings):

@@ -9,7 +9,6 @@ check that the next query reads the right clinic.
 import datetime
 
 import pytest
-from django.conf import settings
 from django.db import connection, transaction
 
 from patients.models import Patient
@@ -32,10 +31,6 @@ def _names_after_a_rollback_in(clinic) -> list[str]:
             Patient.objects.count()  # the first query here issues the SET, inside the block
             raise Boom
         return list(Patient.objects.values_list("full_name", flat=True))
-
-
-def test_the_path_is_set_once_per_clinic_switch():
-    assert settings.TENANT_LIMIT_SET_CALLS is True
 
 
 @pytest.mark.django_db
