@@ -1,8 +1,9 @@
 """Rate limits: failed sign-ins (per account and IP, per IP) and each partner client's rate.
 
 Counters live in the "throttle" cache, whose keys are not prefixed per tenant: an attacker
-trying one account on several clinic hosts hits the same counters. That cache is per process
-(LocMem) in development; production needs a shared cache so every worker counts together.
+trying one account on several clinic hosts hits the same counters. That cache is shared by every
+web process (a PostgreSQL table by default, CLINICO_THROTTLE_CACHE_URL to use another), so an
+attacker gains nothing by landing on different workers.
 """
 
 import math

@@ -100,12 +100,12 @@ CACHES = {
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
     },
-    # Login and partner rate limits count across every host, so their keys are not per tenant.
-    # Per process (LocMem) here; production needs a shared cache (Redis, Memcached) for both.
-    "throttle": {
-        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
-        "LOCATION": "clinico-throttle",
-    },
+    # Login and partner rate limits count across every host, so their keys are not per tenant,
+    # and across every web process: a table in the public schema by default (created by
+    # `migrate_clinics`); any shared cache URL works (redis://…, pymemcache://…).
+    "throttle": env.cache_url(
+        "CLINICO_THROTTLE_CACHE_URL", default="dbcache://clinico_throttle_cache"
+    ),
 }
 
 AUTH_USER_MODEL = "accounts.User"

@@ -76,7 +76,7 @@ def tokens(django_db_setup, django_db_blocker):
         ChainMembership.objects.filter(user_id__in=ids).delete()
         User.objects.filter(pk__in=ids).update(is_active=False)
         PartnerClient.objects.filter(pk__in=[read_client.pk, write_client.pk]).delete()
-    caches["throttle"].clear()
+        caches["throttle"].clear()
 
 
 @pytest.mark.parametrize("method, url, allowed", MATRIX, ids=[f"{m} {u}" for m, u, _a in MATRIX])

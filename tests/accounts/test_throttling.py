@@ -1,9 +1,13 @@
 """Failed sign-ins are limited per account+IP and per IP (429 with Retry-After), briefly."""
 
 import datetime
+import os
+import subprocess
+import sys
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.utils import timezone
 
 from accounts.services import partner_client_create
@@ -105,3 +109,31 @@ def test_partner_secret_guessing_is_limited(clinic_a):
     ]
 
     assert statuses == [401] * 5 + [429]
+
+
+def _database_url() -> str:
+    db = settings.DATABASES["default"]
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
+    return f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_failures_recorded_by_another_web_process_count_here(clinic_a):
+    # gunicorn runs several processes: an attacker spread over them meets one set of counters.
+    user = staff(clinic_a)
+    record = (
+        "import django; django.setup()\n"
+        "from accounts.throttles import login_failure_record\n"
+        f"for _ in range(5): login_failure_record(kind='user', account={user.email!r}, "
+        f"ip={ATTACKER!r})\n"
+    )
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "clinico.settings.test",
+        "DATABASE_URL": _database_url(),
+    }
+    subprocess.run([sys.executable, "-c", record], env=env, check=True, timeout=60)
+
+    blocked = _sign_in(clinic_a, user.email, PASSWORD, ATTACKER)
+
+    assert blocked.status_code == 429

@@ -7,8 +7,8 @@ from tenants.sweeper import checkins_sweep_schedule_ensure
 
 class Command(BaseCommand):
     help = (
-        "Migrate everything in order: the public schema, the clinic template schema "
-        "(created when missing) and every clinic schema."
+        "Migrate everything in order: the public schema (and its cache tables), the clinic "
+        "template schema (created when missing) and every clinic schema."
     )
 
     def add_arguments(self, parser):
@@ -22,6 +22,8 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         verbosity = options["verbosity"]
         call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
+        # Database cache tables (the rate limits' counters) live in the public schema.
+        call_command("createcachetable", verbosity=verbosity)
         created = template_schema_ensure(verbosity=verbosity)
         if verbosity:
             state = "created" if created else "up to date"
