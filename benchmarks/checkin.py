@@ -43,7 +43,7 @@ django.setup()
 from validate_docbr import CPF  # noqa: E402
 
 from accounts.models import User  # noqa: E402
-from benchmarks.http_client import KeepAliveClient  # noqa: E402
+from benchmarks._http_client import KeepAliveClient  # noqa: E402
 from accounts.services import clinic_membership_grant, user_create  # noqa: E402
 from tenants.models import Chain, Clinic  # noqa: E402
 from tenants.selectors import clinic_hostname  # noqa: E402
@@ -76,7 +76,7 @@ _load_clients: dict[str, KeepAliveClient] = {}
 
 
 def load_client(base_url: str) -> KeepAliveClient:
-    """The lean client of the timed phases (floor, accept, paced): see benchmarks/http_client.py."""
+    """The lean client of the timed phases (floor, accept, paced): benchmarks/_http_client.py."""
     if base_url not in _load_clients:
         _load_clients[base_url] = KeepAliveClient(base_url)
     return _load_clients[base_url]

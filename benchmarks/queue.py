@@ -9,7 +9,7 @@ One run, one server:
   call     D desks calling concurrently: each POSTs call-next (timed) then marks the ticket a
            no-show (not timed) so the desk may call again, until N calls in all.
 double_calls counts tickets handed out more than once (by the answers and by the CALLED events).
-Floor and calls go through the same lean keep-alive client (benchmarks/http_client.py).
+Floor and calls go through the same lean keep-alive client (benchmarks/_http_client.py).
 Ends with one JSON line.
 
 Run: .venv/bin/python benchmarks/queue.py [--tickets 10000] [--desks 5] [--calls 2000]
@@ -44,7 +44,7 @@ django.setup()
 from django.db import connection, transaction  # noqa: E402
 
 from accounts.models import User  # noqa: E402
-from benchmarks.http_client import KeepAliveClient  # noqa: E402
+from benchmarks._http_client import KeepAliveClient  # noqa: E402
 from accounts.services import clinic_membership_grant, user_create  # noqa: E402
 from queueing.clock import service_day_today  # noqa: E402
 from queueing.models import Desk, Service, Ticket, TicketStatus  # noqa: E402
