@@ -113,7 +113,8 @@ def _ticket_lock(*, ticket_id: int, action: str) -> Ticket:
     if ticket.status not in allowed:
         raise TicketActionRefused(
             code="invalid_transition",
-            detail=f"Ticket {ticket.display_code} is {ticket.get_status_display().lower()}; "
+            # The API's messages are English; the status is its code, not the localised label.
+            detail=f"Ticket {ticket.display_code} is {ticket.status.replace('_', ' ')}; "
             f"it cannot be {verb}.",
             current_status=ticket.status,
             ticket=ticket,
@@ -298,7 +299,7 @@ def ticket_call_next(*, desk_id: int, actor=None, partner_client_id: str = "") -
         raise TicketActionRefused(
             code="desk_busy",
             detail=f"Desk {desk.name} still holds ticket {held.display_code} "
-            f"({held.get_status_display().lower()}); finish it, mark it as a no-show or "
+            f"({held.status.replace('_', ' ')}); finish it, mark it as a no-show or "
             "return it to the queue before calling the next one.",
             current_status=held.status,
             ticket=held,
