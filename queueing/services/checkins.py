@@ -7,6 +7,7 @@ whatever is left pending (`checkin_republish_stale`).
 
 import datetime
 import functools
+import json
 import logging
 import time
 import uuid
@@ -70,17 +71,10 @@ def _registration_normalized(registration: dict | None) -> dict:
     return normalized
 
 
-_DEFAULT_SERVICE_SQL = (
-    "SELECT id, name, is_active FROM queueing_service WHERE is_default AND is_active LIMIT 1"
-)
-
-
 def _service_for_checkin(*, service_id: int | None) -> Service:
+    """The service a check-in asks for (the clinic's default when None), or why it can't be."""
     if service_id is None:
-        with connection.cursor() as cursor:  # every check-in asks: one plain query
-            cursor.execute(_DEFAULT_SERVICE_SQL)
-            row = cursor.fetchone()
-        service = from_row(Service, ("id", "name", "is_active"), row) if row else None
+        service = Service.objects.filter(is_default=True, is_active=True).first()
         if service is None:
             raise ValidationError(
                 {"service": "This clinic has no active default service; choose a service."}
@@ -92,6 +86,48 @@ def _service_for_checkin(*, service_id: int | None) -> Service:
     if not service.is_active:
         raise ValidationError({"service": f'The service "{service.name}" is not active.'})
     return service
+
+
+# The check-in row and the check of its service in one statement: no row when the service is
+# missing or inactive (then `_service_for_checkin` says which).
+_CHECKIN_INSERT_SQL = """
+    INSERT INTO queueing_checkin
+        (id, cpf, registration, service_id, priority_reason, idempotency_key, status,
+         failure_reason, created_by_id, partner_client_id, created_at, last_published_at,
+         publish_count)
+    SELECT %(id)s, %(cpf)s, %(registration)s::jsonb, s.id, %(priority_reason)s, NULL,
+           %(pending)s, '', %(actor)s, %(partner)s, %(now)s, %(now)s, 1
+    FROM queueing_service s
+    WHERE s.is_active AND {service}
+    ORDER BY s.id LIMIT 1
+    RETURNING service_id
+"""
+
+
+def _checkin_insert(checkin: CheckIn, *, service_id: int | None) -> bool:
+    """Insert `checkin` for the requested service; False (nothing written) if it can't be used."""
+    sql = _CHECKIN_INSERT_SQL.format(
+        service="s.is_default" if service_id is None else "s.id = %(service)s"
+    )
+    params = {
+        "id": str(checkin.pk),
+        "cpf": checkin.cpf,
+        "registration": json.dumps(checkin.registration),
+        "priority_reason": checkin.priority_reason,
+        "pending": str(CheckInStatus.PENDING),
+        "actor": checkin.created_by_id,
+        "partner": checkin.partner_client_id,
+        "now": checkin.created_at,
+        "service": service_id,
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    checkin.service_id = row[0]
+    checkin._state.adding = False
+    return True
 
 
 def _registration_for_new_patient(*, cpf: str, registration: dict) -> dict:
@@ -141,44 +177,48 @@ def checkin_create(
 
     `cpf` is already validated (11 digits). A repeated `idempotency_key` returns the first
     check-in (created False); reused with a different request it raises IdempotencyKeyReused.
+    Without a key, the row is one INSERT that also checks the service.
     """
     if priority_reason and priority_reason not in DECLARABLE_PRIORITY_REASONS:
         raise ValidationError(
             {"priority_reason": "Age priority is computed from the birth date; do not declare it."}
         )
-    service = _service_for_checkin(service_id=service_id)
     registration = _registration_normalized(registration)
-    request = {
-        "cpf": cpf,
-        "service": service,
-        "priority_reason": priority_reason,
-        "registration": registration,
-    }
     if idempotency_key:
+        service = _service_for_checkin(service_id=service_id)
+        request = {
+            "cpf": cpf,
+            "service": service,
+            "priority_reason": priority_reason,
+            "registration": registration,
+        }
         existing = CheckIn.objects.filter(idempotency_key=idempotency_key).first()
         if existing is not None:
             return _replayed(existing, **request)
-    stored_registration = _registration_for_new_patient(cpf=cpf, registration=registration)
+    now = timezone.now()
     checkin = CheckIn(
         id=uuid.uuid4(),
         cpf=cpf,
-        registration=stored_registration,
-        service=service,
+        registration=_registration_for_new_patient(cpf=cpf, registration=registration),
         priority_reason=priority_reason,
         idempotency_key=idempotency_key or None,
         created_by=actor,
         partner_client_id=partner_client_id,
+        created_at=now,
         # The publish after commit is recorded here, saving the request a second write.
-        last_published_at=timezone.now(),
+        last_published_at=now,
         publish_count=1,
     )
-    # The service and the actor were just read; skip re-querying them.
+    # The actor was just read and the service is checked by the insert itself.
     checkin.full_clean(
         exclude=["service", "created_by"], validate_unique=False, validate_constraints=False
     )
     if not idempotency_key:
-        checkin.save(force_insert=True)  # a fresh UUID: no conflict to recover from
+        if not _checkin_insert(checkin, service_id=service_id):
+            checkin.service = _service_for_checkin(service_id=service_id)  # raises why, or
+            checkin.save(force_insert=True)  # the service was (re)activated meanwhile
     else:
+        checkin.service = service
         try:
             with transaction.atomic():
                 checkin.save(force_insert=True)
