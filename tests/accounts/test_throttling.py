@@ -7,11 +7,11 @@ import sys
 
 import pytest
 import time_machine
-from django.conf import settings
 from django.utils import timezone
 
 from accounts.services import partner_client_create
 from tests.accounts.conftest import PASSWORD, host_client, staff
+from tests.database import database_url
 
 pytestmark = pytest.mark.django_db
 
@@ -111,12 +111,6 @@ def test_partner_secret_guessing_is_limited(clinic_a):
     assert statuses == [401] * 5 + [429]
 
 
-def _database_url() -> str:
-    db = settings.DATABASES["default"]
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-
-
 @pytest.mark.django_db(transaction=True)
 def test_failures_recorded_by_another_web_process_count_here(clinic_a):
     # gunicorn runs several processes: an attacker spread over them meets one set of counters.
@@ -130,7 +124,7 @@ def test_failures_recorded_by_another_web_process_count_here(clinic_a):
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "clinico.settings.test",
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
     }
     subprocess.run([sys.executable, "-c", record], env=env, check=True, timeout=60)
 

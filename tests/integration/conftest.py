@@ -22,6 +22,7 @@ import queueing.services.checkins as checkin_services
 from clinico.celery import app as celery_app
 from queueing.models import CheckIn, CheckInStatus
 from tenants.routing import declared_queues
+from tests.database import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 AMQP_PORT = int(os.environ.get("CLINICO_TEST_AMQP_PORT", "56741"))
@@ -98,12 +99,6 @@ def all_queue_names() -> list[str]:
     return [queue.name for queue in declared_queues()]
 
 
-def test_database_url() -> str:
-    db = settings.DATABASES["default"]
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-
-
 class Worker:
     """A `celery worker` subprocess (prefork, 2 processes) on the test database and broker."""
 
@@ -113,7 +108,7 @@ class Worker:
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "clinico.settings.test",
-            "DATABASE_URL": test_database_url(),
+            "DATABASE_URL": database_url(),
             "CELERY_BROKER_URL": broker.url,
             "CLINICO_SHARD_QUEUES": str(settings.CLINICO_SHARD_QUEUES),
         }

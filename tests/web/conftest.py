@@ -19,6 +19,7 @@ from playwright.sync_api import sync_playwright
 
 from accounts.services import chain_membership_grant, clinic_membership_grant, user_create
 from tenants.selectors import clinic_hostname
+from tests.database import database_url
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -142,12 +143,6 @@ def console_ready(page) -> None:
     page.locator("#queue-updated").filter(has_text="Atualizado").wait_for()
 
 
-def _test_database_url() -> str:
-    db = settings.DATABASES["default"]
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-
-
 @pytest.fixture(scope="module")
 def celery_worker(django_db_setup):
     """A real `celery worker` process on the test database and this run's broker."""
@@ -159,7 +154,7 @@ def celery_worker(django_db_setup):
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "clinico.settings.test",
-        "DATABASE_URL": _test_database_url(),
+        "DATABASE_URL": database_url(),
         # The broker this process publishes to (the integration tests may have moved it).
         # broker_write_url: conf.broker_url prefers the CELERY_BROKER_URL environment variable.
         "CELERY_BROKER_URL": celery_app.conf.broker_write_url or celery_app.conf.broker_url,
