@@ -6,7 +6,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from accounts.models import ChainMembership, ClinicMembership, PartnerClient, User
-from clinico.rows import from_row
+from clinico.rows import columns, from_row
 
 
 def clinic_role_of(*, user: User, clinic) -> str | None:
@@ -20,10 +20,9 @@ def clinic_role_of(*, user: User, clinic) -> str | None:
 
 @cache
 def _clinic_principal_sql() -> tuple[str, tuple[str, ...]]:
-    fields = tuple(field.attname for field in User._meta.concrete_fields)
-    columns = ", ".join(f'u."{field.column}"' for field in User._meta.concrete_fields)
+    user_columns, fields = columns(User, "u")
     sql = (
-        f"SELECT m.role, {columns} FROM {ClinicMembership._meta.db_table} m "
+        f"SELECT m.role, {user_columns} FROM {ClinicMembership._meta.db_table} m "
         f"JOIN {User._meta.db_table} u ON u.id = m.user_id "
         "WHERE m.user_id = %s AND m.clinic_id = %s AND m.is_active AND u.is_active"
     )

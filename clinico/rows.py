@@ -11,6 +11,19 @@ from functools import cache
 from django.db import connection, models
 
 
+def columns(model: type[models.Model], alias: str = "") -> tuple[str, tuple[str, ...]]:
+    """The model's columns as a SELECT/RETURNING list (qualified by `alias`) and their names.
+
+    Pass the names to `from_row` with each row the list produced.
+    """
+    prefix = f"{alias}." if alias else ""
+    fields = model._meta.concrete_fields
+    return (
+        ", ".join(f'{prefix}"{field.column}"' for field in fields),
+        tuple(field.attname for field in fields),
+    )
+
+
 @cache
 def _converters(model: type[models.Model], names: tuple[str, ...]) -> tuple:
     by_attname = {field.attname: field for field in model._meta.concrete_fields}

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from clinico.rows import from_row
+from clinico.rows import columns, from_row
 from patients.cpf import cpf_validate
 from patients.models import Patient, PatientRecordChange
 
@@ -31,8 +31,7 @@ def _patient_from_registration(*, cpf: str, registration: dict) -> Patient:
     return patient
 
 
-_COLUMNS = ", ".join(f'"{field.column}"' for field in Patient._meta.concrete_fields)
-_NAMES = tuple(field.attname for field in Patient._meta.concrete_fields)
+_COLUMNS, _NAMES = columns(Patient)
 _LOCK_SQL = f"SELECT {_COLUMNS} FROM patients_patient WHERE cpf = %s FOR UPDATE"
 _REGISTER_SQL = f"""
     INSERT INTO patients_patient

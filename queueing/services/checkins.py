@@ -19,7 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from clinico.rows import from_row
+from clinico.rows import columns, from_row
 from patients.selectors import patient_exists
 from patients.services import patient_lock_or_register
 from queueing.models import (
@@ -287,8 +287,7 @@ def _fail(checkin: CheckIn, reason: str) -> CheckIn:
     return checkin
 
 
-_CHECKIN_COLUMNS = ", ".join(f'c."{field.column}"' for field in CheckIn._meta.concrete_fields)
-_CHECKIN_NAMES = tuple(field.attname for field in CheckIn._meta.concrete_fields)
+_CHECKIN_COLUMNS, _CHECKIN_NAMES = columns(CheckIn, "c")
 _SERVICE_NAMES = ("id", "name", "prefix", "is_active")
 _CHECKIN_LOCK_SQL = f"""
     SELECT {_CHECKIN_COLUMNS}, s.id, s.name, s.prefix, s.is_active

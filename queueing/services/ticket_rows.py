@@ -9,31 +9,22 @@ service, desk, patient and the ticket a transfer came from.
 
 from functools import cache
 
-from django.db import connection, models
+from django.db import connection
 
-from clinico.rows import from_row
+from clinico.rows import columns, from_row
 from patients.models import Patient
 from queueing.models import Desk, Service, Ticket
 
 
-def _columns(model: type[models.Model], alias: str) -> tuple[str, tuple[str, ...]]:
-    fields = model._meta.concrete_fields
-    return (
-        ", ".join(f'{alias}."{field.column}"' for field in fields),
-        tuple(field.attname for field in fields),
-    )
-
-
 @cache
 def _layout() -> dict:
-    ticket_sql, ticket_names = _columns(Ticket, "t")
-    service_sql, service_names = _columns(Service, "s")
-    desk_sql, desk_names = _columns(Desk, "d")
-    patient_sql, patient_names = _columns(Patient, "p")
+    ticket_sql, ticket_names = columns(Ticket, "t")
+    service_sql, service_names = columns(Service, "s")
+    desk_sql, desk_names = columns(Desk, "d")
+    patient_sql, patient_names = columns(Patient, "p")
     return {
         "select": f"{ticket_sql}, {service_sql}, {desk_sql}, {patient_sql}, tf.id, tf.display_code",
         "names": (ticket_names, service_names, desk_names, patient_names),
-        "ticket_columns": tuple(field.column for field in Ticket._meta.concrete_fields),
     }
 
 

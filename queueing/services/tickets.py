@@ -6,7 +6,7 @@ import json
 from django.db import connection
 from django.utils import timezone
 
-from clinico.rows import from_row
+from clinico.rows import columns, from_row
 from queueing.clock import service_day_of
 from queueing.models import (
     OPEN_STATUSES,
@@ -57,8 +57,7 @@ def display_code(*, prefix: str, number: int) -> str:
     return f"{prefix}{number:03d}"
 
 
-_TICKET_COLUMNS = ", ".join(f'"{field.column}"' for field in Ticket._meta.concrete_fields)
-_TICKET_NAMES = tuple(field.attname for field in Ticket._meta.concrete_fields)
+_TICKET_COLUMNS, _TICKET_NAMES = columns(Ticket)
 
 # Numbering, the ticket and its ISSUED event in one statement. The counter row's upsert
 # serialises concurrent issuers of a service's day: numbers have no gaps and no repeats.
