@@ -11,6 +11,11 @@ AMQP_PORT="${CLINICO_AMQP_PORT:-56729}"
 PG_VERSION=15
 PG_BIN="/usr/lib/postgresql/$PG_VERSION/bin"
 PG_DATA="$RUN_DIR/postgres"
+# PostgreSQL refuses to run as root, so as root the cluster runs as the `postgres` user, who must
+# be able to reach its data folder. A checkout under a mode-700 parent (root's home, a
+# `mktemp -d` folder) is out of its reach: there the cluster lives under /var/lib/clinico/, in a
+# folder named after the checkout's path, and .run/postgres is a link to it.
+PG_HOME="/var/lib/clinico/$(printf '%s' "$RUN_DIR" | sha1sum | cut -c1-16)"
 RMQ_BASE="$RUN_DIR/rabbitmq"
 RMQ_NODENAME="clinico-$AMQP_PORT@localhost"
 
@@ -33,12 +38,28 @@ install_missing() {
   fi
 }
 
-pg_start() {
+pg_data_place() {
   mkdir -p "$RUN_DIR"
+  [ "$(id -u)" = 0 ] || { mkdir -p "$PG_DATA"; return; }
+  [ -e "$PG_DATA" ] && { PG_DATA="$(readlink -f "$PG_DATA")"; return; }
+  chmod o+x "$RUN_DIR"
+  if runuser -u postgres -- test -x "$RUN_DIR"; then
+    mkdir -p "$PG_DATA"
+  else
+    log "the postgres user cannot reach $RUN_DIR (a parent folder is private); the cluster lives in $PG_HOME"
+    mkdir -p "$PG_HOME/postgres"
+    chmod 711 /var/lib/clinico "$PG_HOME"
+    ln -sfn "$PG_HOME/postgres" "$PG_DATA"
+  fi
+  PG_DATA="$(readlink -f "$PG_DATA")"
+  chown postgres:postgres "$PG_DATA"
+  chmod 700 "$PG_DATA"
+}
+
+pg_start() {
+  pg_data_place
   if [ ! -s "$PG_DATA/PG_VERSION" ]; then
     log "creating PostgreSQL cluster in $PG_DATA"
-    mkdir -p "$PG_DATA"
-    [ "$(id -u)" = 0 ] && chown postgres:postgres "$PG_DATA" && chmod o+x "$RUN_DIR"
     as_postgres "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
     cat >>"$PG_DATA/postgresql.conf" <<CONF
 listen_addresses = '127.0.0.1'
@@ -65,6 +86,7 @@ CONF
 }
 
 pg_stop() {
+  [ -L "$PG_DATA" ] && PG_DATA="$(readlink -f "$PG_DATA")"
   if [ -s "$PG_DATA/PG_VERSION" ] && as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; then
     log "stopping PostgreSQL"
     as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w stop >/dev/null
