@@ -22,7 +22,8 @@ RMQ_NODENAME="clinico-$AMQP_PORT@localhost"
 log() { printf '[services] %s\n' "$*"; }
 
 as_postgres() {
-  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  # From /: the postgres user may not be allowed into the caller's folder.
+  if [ "$(id -u)" = 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 install_missing() {
