@@ -99,7 +99,8 @@ rmq_env() {
   export RABBITMQ_NODENAME="$RMQ_NODENAME"
   export RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
   export RABBITMQ_NODE_PORT="$AMQP_PORT"
-  export RABBITMQ_DIST_PORT=$((AMQP_PORT - 20000))
+  # Below the ephemeral range (32768-60999), where an outgoing connection could hold it.
+  export RABBITMQ_DIST_PORT=$((AMQP_PORT - 30000))
   export ERL_EPMD_ADDRESS=127.0.0.1
   export RABBITMQ_MNESIA_BASE="$RMQ_BASE/mnesia"
   export RABBITMQ_LOG_BASE="$RMQ_BASE/log"
