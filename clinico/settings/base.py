@@ -10,7 +10,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-SECRET_KEY = env("DJANGO_SECRET_KEY", default="dev-only-insecure-key-change-me-never-in-production")
+# Published with the code: development and tests only (prod.py refuses it).
+DEV_SECRET_KEY = "dev-only-insecure-key-change-me-never-in-production"
+SECRET_KEY = env("DJANGO_SECRET_KEY", default=DEV_SECRET_KEY)
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
 # Every clinic is <slug>.<BASE_DOMAIN>; BASE_DOMAIN itself is the public site.
