@@ -9,6 +9,10 @@ export CLINICO_PG_PORT := $(PG_PORT)
 export CLINICO_AMQP_PORT := $(AMQP_PORT)
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:$(PG_PORT)/$(DB_NAME)
 export CELERY_BROKER_URL ?= amqp://guest:guest@127.0.0.1:$(AMQP_PORT)//
+# The targets below run development settings (the published key, DEBUG); the served entry points
+# (clinico/wsgi.py, asgi.py, celery.py) default to clinico.settings.prod. `make test` runs the
+# test settings whatever this says.
+export DJANGO_SETTINGS_MODULE ?= clinico.settings.dev
 
 .PHONY: run stop test lint format bench venv services db demo browser
 
@@ -52,7 +56,8 @@ TEST_BROKER_URL ?= amqp://guest:guest@127.0.0.1:$(AMQP_PORT)/clinico_test
 
 test: venv browser
 	CLINICO_AMQP_VHOSTS="clinico_test $(CLINICO_AMQP_VHOSTS)" bash deploy/services.sh start
-	CELERY_BROKER_URL=$(TEST_BROKER_URL) $(VENV)/bin/pytest $(PYTEST_ARGS)
+	DJANGO_SETTINGS_MODULE=clinico.settings.test CELERY_BROKER_URL=$(TEST_BROKER_URL) \
+	  $(VENV)/bin/pytest $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -14,6 +14,7 @@ from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 
 from accounts.authentication import (
     PartnerPrincipal,
+    session_expired,
     token_expired,
     token_host_check,
     token_invalid,
@@ -45,10 +46,12 @@ from accounts.throttles import (
     login_throttle_check,
 )
 from accounts.tokens import (
+    AUTH_TIME_CLAIM,
     SCOPE_CHAIN,
     SCOPE_CLINIC,
     BlacklistedTokenError,
     ScopedRefreshToken,
+    SessionExpiredError,
     chain_token_issue,
     clinic_token_issue,
     partner_token_issue,
@@ -175,14 +178,16 @@ def _bad_credentials() -> AuthenticationFailed:
     )
 
 
-def _issue_for_host(*, user: User, tenant):
+def _issue_for_host(*, user: User, tenant, auth_time: int | None = None):
     """A token pair scoped to the host, or None when `user` has no access there."""
     if tenant is not None:
         role = clinic_role_of(user=user, clinic=tenant)
-        return clinic_token_issue(user=user, clinic=tenant, role=role) if role else None
+        if not role:
+            return None
+        return clinic_token_issue(user=user, clinic=tenant, role=role, auth_time=auth_time)
     chain_ids = managed_chain_ids(user=user)
     if chain_ids or user.is_staff:
-        return chain_token_issue(user=user, chain_ids=chain_ids)
+        return chain_token_issue(user=user, chain_ids=chain_ids, auth_time=auth_time)
     return None
 
 
@@ -264,6 +269,8 @@ def _refresh_token_decode(raw: str) -> ScopedRefreshToken:
         ) from error
     except ExpiredTokenError as error:
         raise token_expired() from error
+    except SessionExpiredError as error:
+        raise session_expired() from error
     except TokenError as error:
         raise token_invalid() from error
 
@@ -308,7 +315,9 @@ class TokenRefreshApi(APIView):
                     detail="This refresh token was already used or signed out: sign in again.",
                     code="token_blacklisted",
                 )
-            refresh = _issue_for_host(user=user, tenant=request.tenant)
+            refresh = _issue_for_host(
+                user=user, tenant=request.tenant, auth_time=old[AUTH_TIME_CLAIM]
+            )
         if refresh is None:
             raise token_invalid()
         return Response(TokenPairSerializer(_pair_data(refresh)).data)

@@ -3,8 +3,9 @@
 Order of checks: a well-formed ``Authorization: Bearer <token>`` header; a valid signature and
 an unexpired access token; a scope that covers this host (a clinic token only on its clinic, a
 chain token on the public host and its chains' clinics, a partner token on its clinics and the
-public host); and a still-active membership or partner client. Any failure answers 401 with the
-standard error body and a specific code. Roles are the permission classes' business.
+public host); a still-active membership or partner client; and, for people, the password they
+had when they signed in. Any failure answers 401 with the standard error body and a specific
+code. Roles are the permission classes' business.
 """
 
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from accounts.selectors import (
     partner_client_active_get,
     user_get_by_id,
 )
-from accounts.tokens import SCOPE_CHAIN, SCOPE_CLINIC, SCOPE_PARTNER
+from accounts.tokens import SCOPE_CHAIN, SCOPE_CLINIC, SCOPE_PARTNER, password_unchanged
 
 ROLE_CACHE_ATTRIBUTE = "_clinico_clinic_role"  # (clinic id, role) found while authenticating
 
@@ -66,6 +67,12 @@ def token_expired() -> AuthenticationFailed:
 def token_invalid() -> AuthenticationFailed:
     return _refused(
         "The token is not valid: its signature, type or content was rejected.", "token_not_valid"
+    )
+
+
+def session_expired() -> AuthenticationFailed:
+    return _refused(
+        "This session has reached its maximum length: sign in again.", "session_expired"
     )
 
 
@@ -115,6 +122,15 @@ def _membership_gone() -> AuthenticationFailed:
     )
 
 
+def _password_check(*, token: Token, user: User) -> None:
+    if not password_unchanged(token=token, user=user):
+        raise _refused(
+            "The password of this account was changed or reset after this token was issued: "
+            "sign in again.",
+            "password_changed",
+        )
+
+
 def token_principal(*, token: Token, tenant) -> User | PartnerPrincipal:
     """Who `token` speaks for on this host, after checking scope and live memberships."""
     token_host_check(token=token, tenant=tenant)
@@ -124,6 +140,7 @@ def token_principal(*, token: Token, tenant) -> User | PartnerPrincipal:
         if found is None:
             raise _membership_gone()
         user, role = found
+        _password_check(token=token, user=user)
         setattr(user, ROLE_CACHE_ATTRIBUTE, (tenant.pk, role))
         return user
     if scope == SCOPE_CHAIN:
@@ -135,6 +152,7 @@ def token_principal(*, token: Token, tenant) -> User | PartnerPrincipal:
                 raise _membership_gone()
         elif not (user.is_staff and token.get("operator")) and not managed_chain_ids(user=user):
             raise _membership_gone()
+        _password_check(token=token, user=user)
         return user
     client = partner_client_active_get(client_id=str(token.get("client_id", "")))
     if client is None:
@@ -191,6 +209,7 @@ class ScopedJWTAuthenticationScheme(OpenApiAuthenticationExtension):
                 "clinic's host, a manager token on the public host and its chains' clinics, a "
                 "partner token on its clinics. Anywhere else, and after a membership is "
                 "deactivated, requests answer 401 with `token_scope_mismatch` or "
-                "`membership_inactive`. Access tokens live 10 minutes (partners: 15)."
+                "`membership_inactive`; after a change of the person's password, with "
+                "`password_changed`. Access tokens live 10 minutes (partners: 15)."
             ),
         }

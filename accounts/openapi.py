@@ -17,6 +17,8 @@ class ErrorCode401(models.TextChoices):
     TOKEN_BLACKLISTED = "token_blacklisted", "The refresh token was used already or signed out."
     TOKEN_SCOPE_MISMATCH = "token_scope_mismatch", "The token was issued for another host."
     MEMBERSHIP_INACTIVE = "membership_inactive", "Access here was removed, or account inactive."
+    PASSWORD_CHANGED = "password_changed", "The password changed since sign-in: sign in again."
+    SESSION_EXPIRED = "session_expired", "The session reached its maximum length: sign in again."
     PARTNER_REVOKED = "partner_revoked", "The partner client was revoked."
     INVALID_CREDENTIALS = "invalid_credentials", "Wrong e-mail/password, or no access here."
     INVALID_CLIENT = "invalid_client", "Wrong partner client id or secret."

@@ -4,6 +4,7 @@ import secrets
 from collections.abc import Iterable
 
 from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -26,6 +27,18 @@ def user_create(
     return User.objects.create_user(
         email, password, full_name=full_name, is_staff=is_staff, is_superuser=is_staff
     )
+
+
+@transaction.atomic
+def user_password_set(*, user: User, password: str) -> User:
+    """Give `user` a new password (Django's validators first); their tokens stop working."""
+    try:
+        validate_password(password, user)
+    except ValidationError as error:
+        raise ValidationError({"password": error.messages}) from error
+    user.set_password(password)
+    user.save(update_fields=["password"])
+    return user
 
 
 @transaction.atomic

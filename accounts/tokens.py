@@ -6,7 +6,14 @@ every token names where it works, and `accounts.authentication` checks that on e
 - clinic (staff): ``{"scope": "clinic", "clinic": "<schema>", "role": "<role>"}``, access+refresh
 - chain (managers, operators): ``{"scope": "chain", "chains": [ids], "operator": bool}``
 - partner: ``{"scope": "partner", "client_id", "clinics": [schemas], "access"}``, access only
+
+Staff and manager tokens also carry the sign-in time (``auth_time``, kept through every
+rotation: a session ends CLINICO_REFRESH_ABSOLUTE_LIFETIME after it, however often it is
+refreshed) and a digest of the password hash (simplejwt's revoke claim: any change or reset of
+the password, whichever way it is made, ends the sessions signed in before it).
 """
+
+import datetime
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
@@ -14,6 +21,11 @@ from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+from rest_framework_simplejwt.utils import (
+    datetime_from_epoch,
+    datetime_to_epoch,
+    get_md5_hash_password,
+)
 
 from accounts.models import PartnerClient, User
 
@@ -21,31 +33,72 @@ SCOPE_CLINIC = "clinic"
 SCOPE_CHAIN = "chain"
 SCOPE_PARTNER = "partner"
 USER_SCOPES = (SCOPE_CLINIC, SCOPE_CHAIN)
+AUTH_TIME_CLAIM = "auth_time"
 
 
 class BlacklistedTokenError(TokenError):
     """A refresh token that was rotated or signed out."""
 
 
+class SessionExpiredError(TokenError):
+    """A refresh token of a session older than CLINICO_REFRESH_ABSOLUTE_LIFETIME."""
+
+
+def session_end(*, auth_time: int) -> datetime.datetime:
+    """When a session signed in at `auth_time` (seconds since the epoch) can no longer refresh."""
+    return datetime_from_epoch(auth_time) + settings.CLINICO_REFRESH_ABSOLUTE_LIFETIME
+
+
 class ScopedRefreshToken(RefreshToken):
+    def verify(self) -> None:
+        super().verify()
+        auth_time = self.payload.get(AUTH_TIME_CLAIM)
+        if not isinstance(auth_time, int) or session_end(auth_time=auth_time) <= self.current_time:
+            raise SessionExpiredError(_("The session has reached its maximum length"))
+
     def check_blacklist(self) -> None:
         jti = self.payload[api_settings.JTI_CLAIM]
         if BlacklistedToken.objects.filter(token__jti=jti).exists():
             raise BlacklistedTokenError(_("Token is blacklisted"))
 
 
-def clinic_token_issue(*, user: User, clinic, role: str) -> ScopedRefreshToken:
-    """A staff refresh token (its `.access_token` too) valid only on `clinic`'s host."""
-    refresh = ScopedRefreshToken.for_user(user)
+def _user_refresh_token(*, user: User, auth_time: int | None) -> ScopedRefreshToken:
+    """A refresh token of the session `user` signed in to at `auth_time` (None: just now)."""
+    refresh = ScopedRefreshToken.for_user(user)  # with the password digest (CHECK_REVOKE_TOKEN)
+    if auth_time is None:
+        auth_time = datetime_to_epoch(refresh.current_time)
+    refresh[AUTH_TIME_CLAIM] = auth_time
+    # The last refresh of a session says when it ends, rather than promising a full lifetime.
+    end = session_end(auth_time=auth_time)
+    if end < datetime_from_epoch(refresh["exp"]):
+        refresh.set_exp(from_time=end, lifetime=datetime.timedelta(0))
+    return refresh
+
+
+def password_unchanged(*, token, user: User) -> bool:
+    """Whether `user`'s password is still the one they had when `token` was issued."""
+    return token.get(api_settings.REVOKE_TOKEN_CLAIM) == get_md5_hash_password(user.password)
+
+
+def clinic_token_issue(
+    *, user: User, clinic, role: str, auth_time: int | None = None
+) -> ScopedRefreshToken:
+    """A staff refresh token (its `.access_token` too) valid only on `clinic`'s host.
+
+    `auth_time` is the session's sign-in time when this rotates an older token.
+    """
+    refresh = _user_refresh_token(user=user, auth_time=auth_time)
     refresh["scope"] = SCOPE_CLINIC
     refresh["clinic"] = clinic.schema_name
     refresh["role"] = role
     return refresh
 
 
-def chain_token_issue(*, user: User, chain_ids: list[int]) -> ScopedRefreshToken:
+def chain_token_issue(
+    *, user: User, chain_ids: list[int], auth_time: int | None = None
+) -> ScopedRefreshToken:
     """A manager's (or operator's) refresh token for the public host and their chains' clinics."""
-    refresh = ScopedRefreshToken.for_user(user)
+    refresh = _user_refresh_token(user=user, auth_time=auth_time)
     refresh["scope"] = SCOPE_CHAIN
     refresh["chains"] = list(chain_ids)
     refresh["operator"] = bool(user.is_staff)

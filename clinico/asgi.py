@@ -2,5 +2,7 @@ import os
 
 from django.core.asgi import get_asgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinico.settings.dev")
+# Production settings unless told otherwise: only manage.py and the development scripts
+# (Makefile, deploy/stack.sh) fall back to clinico.settings.dev and its published secret key.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinico.settings.prod")
 application = get_asgi_application()

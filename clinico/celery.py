@@ -5,7 +5,9 @@ import os
 from celery.signals import task_prerun
 from tenant_schemas_celery.app import CeleryApp as TenantAwareCeleryApp
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinico.settings.dev")
+# Production settings unless told otherwise: only manage.py and the development scripts
+# (Makefile, deploy/stack.sh) fall back to clinico.settings.dev and its published secret key.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinico.settings.prod")
 
 app = TenantAwareCeleryApp("clinico")
 app.config_from_object("django.conf:settings", namespace="CELERY")

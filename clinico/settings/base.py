@@ -10,7 +10,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-SECRET_KEY = env("DJANGO_SECRET_KEY", default="dev-only-insecure-key-change-me-never-in-production")
+# Published with the code: development and tests only (prod.py refuses it).
+DEV_SECRET_KEY = "dev-only-insecure-key-change-me-never-in-production"
+SECRET_KEY = env("DJANGO_SECRET_KEY", default=DEV_SECRET_KEY)
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
 # Every clinic is <slug>.<BASE_DOMAIN>; BASE_DOMAIN itself is the public site.
@@ -189,8 +191,15 @@ SIMPLE_JWT = {
     "AUTH_HEADER_TYPES": ("Bearer",),
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
+    # Tokens carry a digest of the password hash (claim "hash_password"); accounts.authentication
+    # refuses them once the password is changed or reset, on refresh and on every request.
+    "CHECK_REVOKE_TOKEN": True,
 }
 CLINICO_PARTNER_TOKEN_LIFETIME = datetime.timedelta(minutes=15)
+# However often it is refreshed, a session ends this long after its sign-in.
+CLINICO_REFRESH_ABSOLUTE_LIFETIME = datetime.timedelta(
+    hours=env.int("CLINICO_REFRESH_ABSOLUTE_LIFETIME_HOURS", default=7 * 24)
+)
 # Failed sign-ins allowed per minute: per account and IP, and per IP over every account.
 CLINICO_LOGIN_FAILURES_PER_ACCOUNT_IP = 5
 CLINICO_LOGIN_FAILURES_PER_IP = 20

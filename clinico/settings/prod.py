@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, env
+from .base import BASE_DIR, DEV_SECRET_KEY, env
 
 _REQUIRED = [
     "DJANGO_SECRET_KEY",
@@ -17,6 +17,11 @@ if _missing:
     raise ImproperlyConfigured(
         "Clinico cannot start in production without these environment variables: "
         + ", ".join(_missing)
+    )
+if env("DJANGO_SECRET_KEY") == DEV_SECRET_KEY:
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is the development key published with the code (it signs sessions "
+        "and JWTs): set a secret of your own."
     )
 
 DEBUG = False

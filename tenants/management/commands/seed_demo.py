@@ -1,4 +1,5 @@
-from django.core.management.base import BaseCommand
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import PartnerClient, PartnerScope, User
 from accounts.services import (
@@ -59,6 +60,14 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
+        if not settings.DEBUG:
+            # Every demo login, a platform operator's included, has a password printed in the
+            # README: on a real deployment they would be open doors.
+            raise CommandError(
+                "seed_demo creates logins with the published demo password, a platform operator "
+                "among them, so it runs only in development (DEBUG on: clinico.settings.dev). "
+                f"DEBUG is off in {settings.SETTINGS_MODULE}; nothing was created."
+            )
         chain_slug, chain_name = DEMO_CHAIN
         chain = Chain.objects.filter(slug=chain_slug).first() or chain_create(
             name=chain_name, slug=chain_slug
