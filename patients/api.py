@@ -87,8 +87,6 @@ def django_validation_to_api(error: DjangoValidationError) -> serializers.Valida
     return serializers.ValidationError({"non_field_errors": error.messages})
 
 
-
-
 class PatientRecordSerializer(serializers.Serializer):
     """A whole patient record, as reception sees it."""
 

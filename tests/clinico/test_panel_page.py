@@ -40,9 +40,7 @@ def test_the_posted_key_becomes_a_host_only_httponly_strict_cookie(clinic_a):
     assert clinic_a.panel_key not in cookie.value
 
 
-def test_the_cookie_opens_the_panel_page_and_its_polls_with_no_key_in_them(
-    clinic_a, called_ticket
-):
+def test_the_cookie_opens_the_panel_page_and_its_polls_with_no_key_in_them(clinic_a, called_ticket):
     tv = tv_for(clinic_a)
     tv.post("/panel/", {"key": clinic_a.panel_key})
 
@@ -58,9 +56,7 @@ def test_the_cookie_opens_the_panel_page_and_its_polls_with_no_key_in_them(
     assert PANEL_COOKIE in page.cookies
 
 
-def test_without_the_cookie_the_page_asks_for_the_key_and_shows_no_calls(
-    clinic_a, called_ticket
-):
+def test_without_the_cookie_the_page_asks_for_the_key_and_shows_no_calls(clinic_a, called_ticket):
     tv = tv_for(clinic_a)
 
     page = tv.get("/panel/")

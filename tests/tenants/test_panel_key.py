@@ -15,9 +15,7 @@ def _tv_signed_in(clinic, key: str) -> Client:
     return tv
 
 
-def test_rotating_the_key_signs_the_old_tv_out_and_the_new_link_signs_it_in(
-    clinic_a, jwt_client
-):
+def test_rotating_the_key_signs_the_old_tv_out_and_the_new_link_signs_it_in(clinic_a, jwt_client):
     old_key = clinic_a.panel_key
     tv = _tv_signed_in(clinic_a, old_key)
     display = Client(HTTP_HOST=clinic_hostname(clinic=clinic_a))
