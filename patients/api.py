@@ -21,6 +21,10 @@ from drf_spectacular.utils import (
     PolymorphicProxySerializer,
     extend_schema,
 )
+from drf_standardized_errors.openapi_serializers import (
+    ErrorResponse429Serializer,
+    ValidationErrorResponseSerializer,
+)
 from rest_framework import serializers, status
 from rest_framework.exceptions import Throttled
 from rest_framework.response import Response
@@ -131,9 +135,10 @@ PATIENT_EXAMPLE = {
 }
 PATIENT_MATCH_EXAMPLE = {"cpf_masked": "***.982.247-**", "display_name": "Maria da Silva"}
 LOOKUP_LIMITED = OpenApiResponse(
+    response=ErrorResponse429Serializer,
     description="Too many patient look-ups by this user or partner client "
     "(`CLINICO_PATIENT_LOOKUP_RATE`, 60 a minute by default); `Retry-After` gives the seconds "
-    "to wait."
+    "to wait.",
 )
 
 
@@ -165,6 +170,9 @@ class PatientSearchApi(PatientLookupLimited, APIView):
     permission_classes = [ClinicAccess]
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "PatientSearch"
+
         cpf = CPFField(help_text="With or without punctuation.")
 
     @extend_schema(
@@ -219,7 +227,12 @@ class PatientSearchInUrlApi(PatientLookupLimited, APIView):
         operation_id="patients_search_in_url",
         deprecated=True,
         parameters=[OpenApiParameter("cpf", OpenApiTypes.STR, description="Refused.")],
-        responses={400: OpenApiResponse(description="Always: use POST patients/search/.")},
+        responses={
+            400: OpenApiResponse(
+                response=ValidationErrorResponseSerializer,
+                description="Always: `cpf_in_url`; search with POST patients/search/.",
+            )
+        },
         description="Refused with 400: search with `POST /api/v1/patients/search/` and the CPF "
         "in the body. A CPF in a URL ends up in access logs, proxies and browser history.",
     )

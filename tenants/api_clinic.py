@@ -19,6 +19,9 @@ class PanelKeyRotateApi(APIView):
     permission_classes = [ClinicAccess]
 
     class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "PanelKey"
+
         key = serializers.CharField(help_text="For displays that send the X-Panel-Key header.")
         panel_url = serializers.URLField(
             help_text="Open this on the TV; the key is in the fragment (`#key=`), which browsers "

@@ -211,3 +211,22 @@ def test_a_partner_clients_lookups_are_limited_per_client(clinic_a, maria, setti
 
     assert [search(kiosk) for _ in range(4)] == [200, 200, 200, 429]
     assert search(other_kiosk) == 200
+
+
+# --- the API documents it ------------------------------------------------------------------------
+
+
+def test_the_api_documents_search_in_the_body_and_the_refused_url_form():
+    from tests.accounts.test_openapi import _generate
+
+    schema, problems = _generate("clinico.urls_tenant")
+
+    search = schema["paths"]["/api/v1/patients/search/"]["post"]
+    body = search["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    assert "cpf" in schema["components"]["schemas"][body.rsplit("/", 1)[1]]["properties"]
+    assert "parameters" not in search
+    assert {"200", "400", "403", "429"} <= set(search["responses"])
+    in_url = schema["paths"]["/api/v1/patients/"]["get"]
+    assert in_url["deprecated"] is True
+    assert "POST /api/v1/patients/search/" in in_url["description"]
+    assert [p for p in problems if "patients" in p] == []

@@ -71,3 +71,19 @@ def test_the_console_shows_admins_the_current_link_with_the_key_in_the_fragment(
     assert f"/panel/#key={new_key}" in text
     assert clinic_a.panel_key not in text
     assert "?key=" not in text
+
+
+def test_the_api_documents_rotation_and_no_key_in_the_panels_url():
+    from tests.accounts.test_openapi import _generate
+
+    schema, problems = _generate("clinico.urls_tenant")
+
+    rotate = schema["paths"]["/api/v1/panel/key/rotate/"]["post"]
+    assert rotate["responses"]["200"]["content"]["application/json"]["examples"]
+    assert "Clinic admins only" in rotate["description"]
+    panel = schema["paths"]["/api/v1/panel/"]["get"]
+    assert {(p["in"], p["name"]) for p in panel["parameters"]} == {
+        ("header", "X-Panel-Key"),
+        ("query", "limit"),
+    }
+    assert [p for p in problems if "panel" in p.lower() or "api_clinic" in p] == []
