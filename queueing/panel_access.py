@@ -49,7 +49,7 @@ def panel_cookie_set(response: HttpResponse, *, request: HttpRequest, clinic) ->
         salt=_COOKIE_SALT,
         max_age=int(max_age.total_seconds()),
         path="/",
-        secure=request.is_secure(),
+        secure=settings.SESSION_COOKIE_SECURE or request.is_secure(),
         httponly=True,
         samesite="Strict",
     )
