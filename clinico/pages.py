@@ -7,18 +7,18 @@ the product in Portuguese.
 """
 
 import functools
-import secrets
 
 from django import forms
 from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.forms import AuthenticationForm
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.http import require_http_methods
 from rest_framework.exceptions import Throttled
 
 from accounts.models import User
@@ -31,6 +31,13 @@ from accounts.throttles import (
 )
 from queueing.clock import service_day_today
 from queueing.models import PriorityReason, TicketStatus
+from queueing.panel_access import (
+    panel_cookie_set,
+    panel_cookie_state,
+    panel_key_current,
+    panel_key_matches,
+    panel_link,
+)
 from queueing.selectors.queue import day_figures, desk_list, service_list
 from queueing.services.checkins import DECLARABLE_PRIORITY_REASONS
 from tenants.models import Clinic
@@ -207,6 +214,10 @@ def _js_strings() -> dict:
         "genericError": _("Something went wrong (%(status)s). Try again."),
         "updatedAt": _("Updated at %(time)s"),
         "copied": _("Link copied."),
+        "rotateConfirm": _(
+            "Make a new panel key? The TV stops showing calls until the new link is opened on it."
+        ),
+        "panelKeyRotated": _("New panel key made. Open the new link on the TV."),
     }
 
 
@@ -242,7 +253,7 @@ def console(request: HttpRequest, role: str) -> HttpResponse:
     ]
     panel_url = None
     if role in ADMIN:
-        panel_url = request.build_absolute_uri(f"{reverse('panel')}?key={clinic.panel_key}")
+        panel_url = panel_link(request=request, key=panel_key_current(clinic=clinic))
     context = {
         "clinic": clinic,
         "role": role,
@@ -265,20 +276,33 @@ def console(request: HttpRequest, role: str) -> HttpResponse:
     return render(request, "pages/console.html", context)
 
 
+def _panel_refused(request: HttpRequest, reason: str, status: int = 403) -> HttpResponse:
+    """The panel's sign-in page: why the panel is not shown, and a field for the key.
+
+    Its script posts the key of a `#key=` link; the key is never part of a URL sent here.
+    """
+    context = {"clinic": _clinic(request), "reason": reason}
+    return render(request, "pages/panel_error.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
 @page_language
 def panel(request: HttpRequest) -> HttpResponse:
-    """The waiting-room TV: opened with the clinic's panel key, no login."""
+    """The waiting-room TV: no login; the panel key, posted once, becomes a panel cookie."""
     clinic = _clinic(request)
-    key = request.GET.get("key", "")
-    if not key or not secrets.compare_digest(key.encode(), (clinic.panel_key or "").encode()):
-        return render(
-            request,
-            "pages/panel_error.html",
-            {"clinic": clinic, "missing": not key},
-            status=403,
-        )
+    if "key" in request.GET:
+        return _panel_refused(request, "key_in_url", status=400)
+    if request.method == "POST":
+        key = request.POST.get("key", "").strip()
+        if not panel_key_matches(clinic=clinic, key=key):
+            return _panel_refused(request, "invalid" if key else "missing")
+        answer = HttpResponseRedirect(reverse("panel"), status=303)
+        panel_cookie_set(answer, request=request, clinic=clinic)
+        return answer
+    cookie = panel_cookie_state(request=request, clinic=clinic)
+    if cookie != "valid":
+        return _panel_refused(request, "changed" if cookie == "stale" else "missing")
     config = {
-        "key": key,
         "strings": {
             "offline": _("No connection. Trying again…"),
             "keyRefused": _(
@@ -287,7 +311,9 @@ def panel(request: HttpRequest) -> HttpResponse:
             "waiting": _("Please wait to be called"),
         },
     }
-    return render(request, "pages/panel.html", {"clinic": clinic, "panel_config": config})
+    answer = render(request, "pages/panel.html", {"clinic": clinic, "panel_config": config})
+    panel_cookie_set(answer, request=request, clinic=clinic)  # a TV that runs for years
+    return answer
 
 
 # --- public host: chain dashboard --------------------------------------------------------------

@@ -1,4 +1,7 @@
-"""gunicorn settings for production-like runs (the development stack passes its own flags)."""
+"""gunicorn settings for every run: production-like (Dockerfile, docker-compose) and `make run`.
+
+deploy/stack.sh loads this file and overrides the bind address and the process counts with flags.
+"""
 
 import multiprocessing
 import os
@@ -10,4 +13,9 @@ worker_class = "gthread"
 timeout = 60
 graceful_timeout = 30
 accesslog = "-"
+# The request's path without its query string, and no Referer: a query string or a referring
+# page's address may carry personal data or a key, and access logs are kept and shipped around.
+# CPFs travel in request bodies and the panel key in a cookie or header, never in a URL; this
+# keeps a client that still puts one in a URL from writing it to the log.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s" %(M)sms'
 forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -41,7 +41,9 @@ stop_one() {
 
 case "${1:-start}" in
   start)
+    # deploy/gunicorn.conf.py holds the access log format (paths without query strings).
     start_one web "$VENV/bin/gunicorn" clinico.wsgi:application \
+      --config "$ROOT/deploy/gunicorn.conf.py" \
       --bind "127.0.0.1:$PORT" --workers "${CLINICO_WEB_WORKERS:-4}" \
       --threads "${CLINICO_WEB_THREADS:-2}" --worker-class gthread --access-logfile - --timeout 60
     # Web and worker share this machine's CPUs: in a burst the receptionist's request is answered

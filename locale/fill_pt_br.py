@@ -168,6 +168,30 @@ PT_BR = {
         "A chave do painel neste link não é válida para esta clínica. Abra o link atual do "
         "painel a partir do console."
     ),
+    "The clinic's panel key was changed. Open the new panel link from the console on this "
+    "screen.": (
+        "A chave do painel da clínica foi trocada. Abra nesta tela o novo link do painel a "
+        "partir do console."
+    ),
+    "Panel links no longer carry the key after “?key=”. Open the current panel link from the "
+    "console: it ends in “#key=…”.": (
+        "Os links do painel não levam mais a chave depois de “?key=”. Abra o link atual do "
+        "painel a partir do console: ele termina em “#key=…”."
+    ),
+    "Opening the panel…": "Abrindo o painel…",
+    "Panel key": "Chave do painel",
+    "Open panel": "Abrir painel",
+    "A new key signs the current TV out: then open the new link on it.": (
+        "Uma nova chave desconecta a TV atual: depois abra nela o novo link."
+    ),
+    "New panel key": "Nova chave do painel",
+    "Make a new panel key? The TV stops showing calls until the new link is opened on it.": (
+        "Criar uma nova chave do painel? A TV deixa de mostrar as chamadas até que o novo link "
+        "seja aberto nela."
+    ),
+    "New panel key made. Open the new link on the TV.": (
+        "Nova chave do painel criada. Abra o novo link na TV."
+    ),
     # dashboard
     "Today, live": "Hoje, ao vivo",
     "Clinic": "Clínica",

@@ -1,20 +1,42 @@
-"""Patients on a clinic host: search by CPF, read and correct a record."""
+"""Patients on a clinic host: search by CPF, read and correct a record.
+
+Patient data by need (docs/roles.md): reception (receptionist, clinic admin) reads and corrects
+whole records; a partner with check-in (write) scope only learns whether a CPF it already holds
+belongs to a patient of the clinic, and the name to greet; clinicians, chain managers and
+read-only partners reach no patient record here (clinic staff see the name of each ticket's
+patient in the queue). A CPF travels in request bodies only, never in a URL, and every look-up
+counts against its principal's rate (patients/throttles.py).
+"""
 
 import datetime
+import math
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    PolymorphicProxySerializer,
+    extend_schema,
+)
+from drf_standardized_errors.openapi_serializers import (
+    ErrorResponse429Serializer,
+    ValidationErrorResponseSerializer,
+)
 from rest_framework import serializers, status
+from rest_framework.exceptions import Throttled
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import User
-from accounts.permissions import ALL_STAFF, RECEPTION, ClinicAccess, actor_fields, clinic_role_of
+from accounts.permissions import RECEPTION, ClinicAccess, actor_fields
+from accounts.throttles import PartnerClientRateThrottle
 from patients.cpf import cpf_mask, cpf_validate
 from patients.selectors import patient_find_by_cpf, patient_get
 from patients.services import patient_update
+from patients.throttles import PatientLookupThrottle
 
 
 class CPFField(serializers.CharField):
@@ -62,14 +84,6 @@ class PatientRegistrationSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
 
 
-def shows_full_cpf(request) -> bool:
-    """Receptionists and clinic admins see full CPFs; clinicians, managers, partners masked."""
-    user = request.user
-    if not isinstance(user, User) or request.tenant is None:
-        return False
-    return clinic_role_of(user=user, clinic=request.tenant) in RECEPTION
-
-
 def django_validation_to_api(error: DjangoValidationError) -> serializers.ValidationError:
     """A service's ValidationError as the API's 400, keeping the field names."""
     if hasattr(error, "error_dict"):
@@ -77,11 +91,11 @@ def django_validation_to_api(error: DjangoValidationError) -> serializers.Valida
     return serializers.ValidationError({"non_field_errors": error.messages})
 
 
-class PatientOutputSerializer(serializers.Serializer):
+class PatientRecordSerializer(serializers.Serializer):
+    """A whole patient record, as reception sees it."""
+
     id = serializers.IntegerField()
-    cpf = serializers.SerializerMethodField(
-        help_text="11 digits for reception and clinic admins; masked (***.456.789-**) otherwise."
-    )
+    cpf = serializers.CharField(help_text="11 digits.")
     cpf_masked = serializers.SerializerMethodField()
     full_name = serializers.CharField()
     social_name = serializers.CharField()
@@ -92,8 +106,15 @@ class PatientOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
-    def get_cpf(self, patient) -> str:
-        return patient.cpf if self.context.get("full_cpf") else cpf_mask(patient.cpf)
+    def get_cpf_masked(self, patient) -> str:
+        return cpf_mask(patient.cpf)
+
+
+class PatientMatchSerializer(serializers.Serializer):
+    """What a partner learns from a search: the CPF is a patient here, and the name to greet."""
+
+    cpf_masked = serializers.SerializerMethodField()
+    display_name = serializers.CharField()
 
     def get_cpf_masked(self, patient) -> str:
         return cpf_mask(patient.cpf)
@@ -112,59 +133,126 @@ PATIENT_EXAMPLE = {
     "created_at": "2026-03-02T12:00:00Z",
     "updated_at": "2026-03-02T12:00:00Z",
 }
+PATIENT_MATCH_EXAMPLE = {"cpf_masked": "***.982.247-**", "display_name": "Maria da Silva"}
+LOOKUP_LIMITED = OpenApiResponse(
+    response=ErrorResponse429Serializer,
+    description="Too many patient look-ups by this user or partner client "
+    "(`CLINICO_PATIENT_LOOKUP_RATE`, 60 a minute by default); `Retry-After` gives the seconds "
+    "to wait.",
+)
 
 
-class PatientSearchApi(APIView):
-    """Find the clinic's patient by CPF."""
+class PatientLookupLimited:
+    """Every request counts against the principal's patient look-up rate (and a partner's own)."""
 
-    allowed_roles = ALL_STAFF
-    manager_access = True
-    partner_access = "read"
+    throttle_classes = [PartnerClientRateThrottle, PatientLookupThrottle]
+
+    def throttled(self, request, wait):
+        seconds = max(1, math.ceil(wait or 1))
+        raise Throttled(
+            wait=seconds,
+            detail=f"Too many patient look-ups. Wait {seconds} seconds and try again.",
+        )
+
+
+def _search_answer(request, patients: list) -> list:
+    if isinstance(request.user, User):
+        return PatientRecordSerializer(patients, many=True).data
+    return PatientMatchSerializer(patients, many=True).data
+
+
+class PatientSearchApi(PatientLookupLimited, APIView):
+    """Find the clinic's patient by CPF, sent in the request body."""
+
+    allowed_roles = RECEPTION
+    manager_access = False
+    partner_access = "write"
     permission_classes = [ClinicAccess]
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "PatientSearch"
+
         cpf = CPFField(help_text="With or without punctuation.")
 
     @extend_schema(
         operation_id="patients_search",
-        parameters=[
-            OpenApiParameter(
-                "cpf",
-                OpenApiTypes.STR,
-                required=True,
-                examples=[
-                    OpenApiExample("formatted", value="529.982.247-25"),
-                    OpenApiExample("digits only", value="52998224725"),
-                ],
-            )
+        request=InputSerializer,
+        responses={
+            200: PolymorphicProxySerializer(
+                component_name="PatientSearchResult",
+                serializers=[PatientRecordSerializer, PatientMatchSerializer],
+                resource_type_field_name=None,
+                many=True,
+            ),
+            429: LOOKUP_LIMITED,
+        },
+        examples=[
+            OpenApiExample("formatted", value={"cpf": "529.982.247-25"}, request_only=True),
+            OpenApiExample("digits only", value={"cpf": "52998224725"}, request_only=True),
+            OpenApiExample(
+                "found (receptionist, clinic admin)", value=[PATIENT_EXAMPLE], response_only=True
+            ),
+            OpenApiExample(
+                "found (partner with check-in scope)",
+                value=[PATIENT_MATCH_EXAMPLE],
+                response_only=True,
+            ),
+            OpenApiExample("not a patient here", value=[], response_only=True),
         ],
-        responses={200: PatientOutputSerializer(many=True)},
-        examples=[OpenApiExample("found", value=[PATIENT_EXAMPLE], response_only=True)],
-        description="A list with the patient holding this CPF, or an empty list.",
+        description=(
+            "A list with the patient holding this CPF, or an empty list. Receptionists and "
+            "clinic admins get the whole record; partners with check-in (`read_write`) scope "
+            "only the masked CPF and the name to greet. Clinicians, chain managers and "
+            "read-only partners may not search (403). The CPF goes in the body, never in the "
+            "URL, so that it stays out of access logs."
+        ),
     )
-    def get(self, request):
-        serializer = self.InputSerializer(data={"cpf": request.query_params.get("cpf", "")})
+    def post(self, request):
+        serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         patient = patient_find_by_cpf(cpf=serializer.validated_data["cpf"])
-        patients = [patient] if patient is not None else []
-        context = {"full_cpf": shows_full_cpf(request)}
-        return Response(PatientOutputSerializer(patients, many=True, context=context).data)
+        return Response(_search_answer(request, [patient] if patient is not None else []))
 
 
-class PatientDetailApi(APIView):
-    """Read a patient's record (staff, managers, partners) or correct it (reception)."""
+class PatientSearchInUrlApi(PatientLookupLimited, APIView):
+    """The former `GET patients/?cpf=`: refused, so that no client keeps putting CPFs in URLs."""
 
+    allowed_roles = RECEPTION
+    manager_access = False
+    partner_access = "write"
     permission_classes = [ClinicAccess]
-    manager_access = True
 
-    # GET and PATCH share the URL; what each method allows is decided per request.
-    @property
-    def allowed_roles(self):
-        return ALL_STAFF if self.request.method in ("GET", "HEAD", "OPTIONS") else RECEPTION
+    @extend_schema(
+        operation_id="patients_search_in_url",
+        deprecated=True,
+        parameters=[OpenApiParameter("cpf", OpenApiTypes.STR, description="Refused.")],
+        responses={
+            400: OpenApiResponse(
+                response=ValidationErrorResponseSerializer,
+                description="Always: `cpf_in_url`; search with POST patients/search/.",
+            )
+        },
+        description="Refused with 400: search with `POST /api/v1/patients/search/` and the CPF "
+        "in the body. A CPF in a URL ends up in access logs, proxies and browser history.",
+    )
+    def get(self, request):
+        raise serializers.ValidationError(
+            {
+                "cpf": "A CPF never goes in a URL: search with POST /api/v1/patients/search/ and "
+                '{"cpf": "..."} in the body.'
+            },
+            code="cpf_in_url",
+        )
 
-    @property
-    def partner_access(self):
-        return "read" if self.request.method in ("GET", "HEAD", "OPTIONS") else "write"
+
+class PatientDetailApi(PatientLookupLimited, APIView):
+    """Read or correct a patient's record: reception only."""
+
+    allowed_roles = RECEPTION
+    manager_access = False
+    partner_access = None
+    permission_classes = [ClinicAccess]
 
     class UpdateInputSerializer(PatientRegistrationSerializer):
         cpf = CPFField(required=False, help_text="Correct a mistyped CPF.")
@@ -177,18 +265,17 @@ class PatientDetailApi(APIView):
 
     @extend_schema(
         operation_id="patients_retrieve",
-        responses={200: PatientOutputSerializer},
+        responses={200: PatientRecordSerializer, 429: LOOKUP_LIMITED},
         examples=[OpenApiExample("patient", value=PATIENT_EXAMPLE, response_only=True)],
+        description="Receptionists and clinic admins only.",
     )
     def get(self, request, patient_id: int):
-        patient = self._patient(patient_id)
-        context = {"full_cpf": shows_full_cpf(request)}
-        return Response(PatientOutputSerializer(patient, context=context).data)
+        return Response(PatientRecordSerializer(self._patient(patient_id)).data)
 
     @extend_schema(
         operation_id="patients_partial_update",
         request=UpdateInputSerializer,
-        responses={200: PatientOutputSerializer},
+        responses={200: PatientRecordSerializer, 429: LOOKUP_LIMITED},
         examples=[
             OpenApiExample(
                 "correct the name",
@@ -197,7 +284,8 @@ class PatientDetailApi(APIView):
             ),
             OpenApiExample("patient", value=PATIENT_EXAMPLE, response_only=True),
         ],
-        description="Correct a patient's record; the change (who, which fields) is recorded.",
+        description="Correct a patient's record (receptionists and clinic admins); the change "
+        "(who, which fields) is recorded.",
     )
     def patch(self, request, patient_id: int):
         patient = self._patient(patient_id)
@@ -210,5 +298,4 @@ class PatientDetailApi(APIView):
             patient = patient_update(patient=patient, data=data, **actor_fields(request))
         except DjangoValidationError as error:
             raise django_validation_to_api(error) from None
-        context = {"full_cpf": shows_full_cpf(request)}
-        return Response(PatientOutputSerializer(patient, context=context).data, status.HTTP_200_OK)
+        return Response(PatientRecordSerializer(patient).data, status.HTTP_200_OK)

@@ -1,6 +1,7 @@
 """Writes of chains and clinics: provisioning, settings, deactivation."""
 
 import datetime
+import logging
 import re
 import zoneinfo
 
@@ -18,6 +19,8 @@ from tenants.selectors import (
     clinic_hostname,
     clinic_last_closed_day,
 )
+
+logger = logging.getLogger(__name__)
 
 DAY_SUMMARY_FIELDS = (
     "tickets",
@@ -169,3 +172,18 @@ def clinic_days_close(*, clinic: Clinic) -> list[ClinicDaySummary]:
         )
         summaries.append(summary)
     return summaries
+
+
+@transaction.atomic
+def clinic_panel_key_rotate(*, clinic: Clinic, actor=None) -> Clinic:
+    """Give the clinic a new panel key: screens holding the old key or its cookie are refused."""
+    clinic = Clinic.objects.select_for_update().get(pk=clinic.pk)
+    clinic.panel_key = Clinic._meta.get_field("panel_key").get_default()
+    clinic.save(update_fields=["panel_key"])
+    logger.info(
+        "Panel key of clinic %s rotated by user %s.",
+        clinic.schema_name,
+        getattr(actor, "pk", None),
+    )
+    transaction.on_commit(clinic_host_cache_clear)
+    return clinic

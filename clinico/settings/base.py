@@ -255,3 +255,10 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Patient data by need, the waiting-room panel ----------------------------------------------
+# Patient look-ups (search, read, correct) allowed per staff user or partner client, counted in
+# the "throttle" cache (patients/throttles.py); more answer 429 with Retry-After.
+CLINICO_PATIENT_LOOKUP_RATE = env("CLINICO_PATIENT_LOOKUP_RATE", default="60/min")
+# The TV's panel cookie lives this long and is renewed each time the panel page loads.
+CLINICO_PANEL_COOKIE_MAX_AGE = datetime.timedelta(days=365)

@@ -1,7 +1,5 @@
 """The waiting-room panel (TV): who is called to which desk. Codes and desk names only."""
 
-import secrets
-
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
@@ -12,34 +10,64 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import ALL_STAFF, ClinicAccess
+from queueing.panel_access import (
+    PANEL_COOKIE,
+    PANEL_KEY_HEADER,
+    panel_cookie_state,
+    panel_key_matches,
+)
 from queueing.selectors.queue import PANEL_RECENT_CALLS, panel_state
-
-PANEL_KEY_HEADER = "X-Panel-Key"
 
 
 class PanelKeyOrStaff(BasePermission):
-    """The clinic's panel key (`?key=` or the X-Panel-Key header), or a staff login."""
+    """The TV's panel cookie, the clinic's panel key in the X-Panel-Key header, or staff.
+
+    A key in the query string is refused: it would be written to every access log line.
+    """
 
     def has_permission(self, request, view) -> bool:
         clinic = getattr(request, "tenant", None)
-        key = request.query_params.get("key") or request.headers.get(PANEL_KEY_HEADER)
-        if clinic is not None and key:
-            if secrets.compare_digest(key.encode(), (clinic.panel_key or "").encode()):
+        if "key" in request.query_params:
+            raise serializers.ValidationError(
+                {
+                    "key": "The panel key never goes in a URL: send it in the X-Panel-Key "
+                    "header, or open the panel from the link in the console."
+                },
+                code="key_in_url",
+            )
+        if clinic is None:
+            return False
+        key = request.headers.get(PANEL_KEY_HEADER)
+        if key:
+            if panel_key_matches(clinic=clinic, key=key):
                 return True
             raise PermissionDenied(
-                detail="This panel key is not valid for this clinic; copy the current key from "
-                "the clinic's settings.",
+                detail="This panel key is not valid for this clinic; a clinic admin finds the "
+                "current one in the console.",
                 code="invalid_panel_key",
             )
-        return ClinicAccess().has_permission(request, view)
+        cookie = panel_cookie_state(request=request, clinic=clinic)
+        if cookie == "valid":
+            return True
+        if ClinicAccess().has_permission(request, view):
+            return True
+        if cookie == "stale":
+            raise PermissionDenied(
+                detail="The clinic's panel key was changed: open the new panel link from the "
+                "console on this screen.",
+                code="panel_key_changed",
+            )
+        return False
 
 
 class PanelApi(APIView):
     """Each active desk's current ticket and today's latest calls, newest first.
 
-    For the waiting-room TV: open it with the clinic's panel key instead of a staff login.
-    Nothing identifies a patient: ticket codes and desk names only. `event_id` grows with each
-    call, so the display can chime when a new one appears.
+    For the waiting-room TV, without a staff login: the panel page's cookie (set when the TV
+    opens the console's panel link) or the clinic's panel key in the X-Panel-Key header; a
+    rotated key refuses both at once (`POST panel/key/rotate/`). Nothing identifies a patient:
+    ticket codes and desk names only. `event_id` grows with each call, so the display can chime
+    when a new one appears.
     """
 
     allowed_roles = ALL_STAFF
@@ -87,12 +115,13 @@ class PanelApi(APIView):
         operation_id="panel_retrieve",
         auth=[],
         parameters=[
-            OpenApiParameter("key", OpenApiTypes.STR, description="The clinic's panel key."),
             OpenApiParameter(
                 PANEL_KEY_HEADER,
                 OpenApiTypes.STR,
                 OpenApiParameter.HEADER,
-                description="The clinic's panel key (instead of ?key=).",
+                description="The clinic's panel key, for displays other than the panel page "
+                f"(which holds the `{PANEL_COOKIE}` cookie instead). A `?key=` query parameter "
+                "is refused with 400: keys stay out of URLs and logs.",
             ),
             OpenApiParameter(
                 "limit", OpenApiTypes.INT, description="Latest calls to show (1–50, default 10)."

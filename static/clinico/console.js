@@ -237,7 +237,8 @@
       return;
     }
     showResult(`<p class="spinner">${esc(T.checkingCpf)}</p>`, "pending");
-    const answer = await api("GET", `/api/v1/patients/?cpf=${digits}`);
+    // The CPF goes in the body: URLs end up in access logs.
+    const answer = await api("POST", "/api/v1/patients/search/", { cpf: digits });
     if (!answer.ok) {
       const byField = fieldErrors(answer);
       if (byField.cpf) {
@@ -511,6 +512,23 @@
         document.execCommand("copy");
       }
       flash(T.copied, "success");
+    });
+  }
+
+  const rotateButton = $("rotate-panel-key");
+  if (rotateButton) {
+    rotateButton.addEventListener("click", async () => {
+      if (!window.confirm(T.rotateConfirm)) return;
+      rotateButton.disabled = true;
+      const answer = await api("POST", "/api/v1/panel/key/rotate/");
+      rotateButton.disabled = false;
+      if (!answer.ok) {
+        flash(errorText(answer), "error");
+        return;
+      }
+      $("panel-link").value = answer.data.panel_url;
+      $("open-panel-link").href = answer.data.panel_url;
+      flash(T.panelKeyRotated, "success");
     });
   }
 

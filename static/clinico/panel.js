@@ -2,6 +2,14 @@
 // Shows ticket codes and desk names only.
 "use strict";
 
+// A console link's "#key=…" has done its work (the cookie holds the panel): keep it off the
+// screen. A new link opened on this TV changes only the fragment: load the page again, which
+// takes the new key if the cookie's has been replaced.
+if (location.hash) history.replaceState(null, "", location.pathname);
+window.addEventListener("hashchange", () => {
+  if (/(?:^#|&)key=/.test(location.hash)) location.reload();
+});
+
 (function () {
   const config = JSON.parse(document.getElementById("panel-config").textContent);
   const T = config.strings;
@@ -102,13 +110,18 @@
     else if (lastEventId === null) lastEventId = 0;
   }
 
+  // The panel cookie (HttpOnly, set when this TV opened the console's link) authenticates the
+  // polls: the key itself is in no request.
   async function poll() {
     try {
-      const response = await fetch(`/api/v1/panel/?key=${encodeURIComponent(config.key)}`, {
-        headers: { Accept: "application/json" }, cache: "no-store", credentials: "omit",
+      const response = await fetch("/api/v1/panel/", {
+        headers: { Accept: "application/json" }, cache: "no-store", credentials: "same-origin",
       });
       if (response.status === 403) {
+        // The key was rotated: the page now explains it and asks for the new link.
         status(T.keyRefused);
+        setTimeout(() => location.reload(), POLL_MS);
+        return;
       } else if (response.ok) {
         status("");
         render(await response.json());

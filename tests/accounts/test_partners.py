@@ -98,10 +98,13 @@ def test_a_partner_is_never_shown_a_full_cpf(clinic_a):
         Patient.objects.create(cpf=CPF, full_name="Maria da Silva")
     _client, access = partner([clinic_a], scope="read_write")
 
-    found = bearer(host_client(clinic_a), access).get(f"/api/v1/patients/?cpf={CPF}")
+    found = bearer(host_client(clinic_a), access).post(
+        "/api/v1/patients/search/", {"cpf": CPF}, format="json"
+    )
 
     assert found.status_code == 200
-    assert found.json()[0]["cpf"] != CPF
+    assert found.json() == [{"cpf_masked": "***.982.247-**", "display_name": "Maria da Silva"}]
+    assert CPF not in found.content.decode()
 
 
 def test_a_partner_cannot_manage_staff(clinic_a):

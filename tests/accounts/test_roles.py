@@ -21,9 +21,10 @@ MATRIX = [
     # method, url, who may
     ("POST", "/api/v1/check-ins/", {R, A, PW}),
     ("GET", f"/api/v1/check-ins/{UUID}/", READERS),
-    ("GET", "/api/v1/patients/?cpf=52998224725", READERS),
-    ("GET", "/api/v1/patients/1/", READERS),
-    ("PATCH", "/api/v1/patients/1/", {R, A, PW}),
+    ("POST", "/api/v1/patients/search/", {R, A, PW}),
+    ("GET", "/api/v1/patients/?cpf=52998224725", {R, A, PW}),  # then 400: CPFs go in bodies
+    ("GET", "/api/v1/patients/1/", {R, A}),
+    ("PATCH", "/api/v1/patients/1/", {R, A}),
     ("GET", "/api/v1/queue/", READERS),
     ("GET", "/api/v1/stats/today/", READERS),
     ("GET", "/api/v1/tickets/1/", READERS),
@@ -44,6 +45,7 @@ MATRIX = [
     ("POST", "/api/v1/tickets/1/transfer/", STAFF),
     ("POST", "/api/v1/tickets/1/cancel/", {R, A}),
     ("GET", "/api/v1/panel/", {R, C, A, M}),
+    ("POST", "/api/v1/panel/key/rotate/", {A}),
     ("GET", "/api/v1/staff/", {A}),
     ("POST", "/api/v1/staff/", {A}),
     ("PATCH", "/api/v1/staff/1/", {A}),

@@ -19,30 +19,37 @@ def patient(clinic_a):
     return patient
 
 
+def _search(client, cpf):
+    return client.post("/api/v1/patients/search/", {"cpf": cpf}, format="json")
+
+
 @pytest.mark.parametrize("typed", ["529.982.247-25", "52998224725"])
 def test_reception_finds_a_patient_by_cpf_and_sees_it_in_full(clinic_a, patient, typed):
-    response = staff_client(clinic_a, "receptionist").get("/api/v1/patients/", {"cpf": typed})
+    response = _search(staff_client(clinic_a, "receptionist"), typed)
     assert response.status_code == 200
     assert [(p["id"], p["cpf"]) for p in response.json()] == [(patient.pk, CPF)]
 
 
-def test_a_clinician_sees_the_cpf_masked(clinic_a, patient):
-    response = staff_client(clinic_a, "clinician").get(f"/api/v1/patients/{patient.pk}/")
-    assert response.status_code == 200
-    assert response.json()["cpf"] == "***.982.247-**"
-    assert CPF not in response.content.decode()
-
-
 def test_an_unknown_cpf_finds_nobody(clinic_a, patient):
-    response = staff_client(clinic_a).get("/api/v1/patients/", {"cpf": "153.509.460-56"})
+    response = _search(staff_client(clinic_a), "153.509.460-56")
     assert (response.status_code, response.json()) == (200, [])
 
 
-@pytest.mark.parametrize("typed", ["", "111.111.111-11", "529.982.247-26", "abc"])
+@pytest.mark.parametrize("typed", ["", "111.111.111-11", "529.982.247-26", "abc", None, 52])
 def test_searching_with_an_invalid_cpf_names_the_field(clinic_a, typed):
-    response = staff_client(clinic_a).get("/api/v1/patients/", {"cpf": typed})
+    response = _search(staff_client(clinic_a), typed)
     assert response.status_code == 400
     assert response.json()["errors"][0]["attr"] == "cpf"
+
+
+def test_a_cpf_in_the_url_is_refused_with_the_way_to_search(clinic_a, patient):
+    response = staff_client(clinic_a).get("/api/v1/patients/", {"cpf": CPF})
+
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert (error["attr"], error["code"]) == ("cpf", "cpf_in_url")
+    assert "POST /api/v1/patients/search/" in error["detail"]
+    assert "Maria" not in response.content.decode()
 
 
 def test_reception_corrects_a_record_and_the_change_is_recorded(clinic_a, patient):

@@ -1,4 +1,8 @@
-"""The waiting-room panel: codes and desk names only, opened with the clinic's panel key."""
+"""The waiting-room panel API: codes and desk names only, for the panel key or staff.
+
+The panel page's cookie and key rotation: tests/clinico/test_panel_page.py and
+tests/tenants/test_panel_key.py.
+"""
 
 import pytest
 
@@ -27,7 +31,7 @@ def busy_morning(clinic_a):
 
 
 def test_the_panel_key_shows_each_desks_call_and_the_latest_calls(clinic_a, busy_morning):
-    answer = client_for(clinic_a).get(f"/api/v1/panel/?key={clinic_a.panel_key}")
+    answer = client_for(clinic_a).get("/api/v1/panel/", HTTP_X_PANEL_KEY=clinic_a.panel_key)
     body = answer.json()
     assert answer.status_code == 200
     assert answer["Cache-Control"] == "no-store"
@@ -58,7 +62,7 @@ def test_the_panel_never_shows_a_name_or_cpf(clinic_a, busy_morning):
 
 
 def test_a_wrong_or_missing_panel_key_is_refused(clinic_a, clinic_c, busy_morning):
-    wrong = client_for(clinic_a).get("/api/v1/panel/?key=not-the-key")
+    wrong = client_for(clinic_a).get("/api/v1/panel/", HTTP_X_PANEL_KEY="not-the-key")
     other_clinics = client_for(clinic_a).get("/api/v1/panel/", HTTP_X_PANEL_KEY=clinic_c.panel_key)
     missing = client_for(clinic_a).get("/api/v1/panel/")
     assert wrong.status_code == 403
@@ -68,7 +72,19 @@ def test_a_wrong_or_missing_panel_key_is_refused(clinic_a, clinic_c, busy_mornin
     assert "R001" not in missing.content.decode()
 
 
+def test_a_panel_key_in_the_url_is_refused_even_when_right(clinic_a, busy_morning):
+    answer = client_for(clinic_a).get(f"/api/v1/panel/?key={clinic_a.panel_key}")
+
+    assert answer.status_code == 400
+    error = answer.json()["errors"][0]
+    assert (error["attr"], error["code"]) == ("key", "key_in_url")
+    assert "X-Panel-Key" in error["detail"]
+    assert "R001" not in answer.content.decode()
+
+
 def test_the_panel_limit_is_checked(clinic_a):
-    answer = client_for(clinic_a).get(f"/api/v1/panel/?key={clinic_a.panel_key}&limit=500")
+    answer = client_for(clinic_a).get(
+        "/api/v1/panel/?limit=500", HTTP_X_PANEL_KEY=clinic_a.panel_key
+    )
     assert answer.status_code == 400
     assert answer.json()["errors"][0]["attr"] == "limit"

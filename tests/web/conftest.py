@@ -171,6 +171,7 @@ def celery_worker(django_db_setup):
             ],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )  # fmt: skip
+        process.log_path = log_path
         deadline = time.monotonic() + 60
         while " ready." not in log_path.read_text():
             if process.poll() is not None or time.monotonic() > deadline:

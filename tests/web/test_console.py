@@ -6,6 +6,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tenants.models import Clinic
 from tests.queueing import factories
 from tests.web.conftest import PASSWORD, console_ready, sign_in, staff_user
 
@@ -95,6 +96,8 @@ def test_new_cpf_registers_the_patient_and_shows_the_ticket(
     staff_user(clinic_a, "receptionist", "rita@sol.test")
     sign_in(page, clinic_url(clinic_a, "/login/"), "rita@sol.test")
     console_ready(page)
+    requests = []
+    page.on("request", lambda request: requests.append((request.method, request.url)))
 
     # When she types a CPF the clinic does not know and presses Enter
     cpf = page.get_by_label("CPF do paciente")
@@ -134,6 +137,10 @@ def test_new_cpf_registers_the_patient_and_shows_the_ticket(
     cpf.press("Enter")
     expect(page.get_by_test_id("issued-code")).to_have_text("R001", timeout=30_000)
     expect(page.locator("#registration")).to_be_hidden()
+    # and the CPF was looked up in request bodies only, never in a URL
+    searches = [r for r in requests if r[1].endswith("/api/v1/patients/search/")]
+    assert [method for method, _url in searches] == ["POST", "POST"]
+    assert not [url for _method, url in requests if "52998224725" in url or "529.982" in url]
 
 
 def test_server_issued_tickets_appear_in_the_queue_with_their_tier(page, clinic_a, clinic_url):
@@ -232,7 +239,18 @@ def test_only_clinic_admins_see_the_panel_link(page, clinic_a, clinic_url, new_p
 
     sign_in(page, clinic_url(clinic_a, "/login/"), "ana@sol.test")
     link = page.get_by_label("Link do painel")
-    expect(link).to_have_value(re.compile(rf"/panel/\?key={clinic_a.panel_key}$"))
+    expect(link).to_have_value(re.compile(rf"/panel/#key={re.escape(clinic_a.panel_key)}$"))
+
+    # A new key replaces the link (after the admin confirms)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Nova chave do painel").click()
+    expect(page.locator("#flash")).to_contain_text("Nova chave do painel criada")
+    new_key = Clinic.objects.get(pk=clinic_a.pk).panel_key
+    assert new_key != clinic_a.panel_key
+    expect(link).to_have_value(re.compile(rf"/panel/#key={re.escape(new_key)}$"))
+    expect(page.locator("#open-panel-link")).to_have_attribute(
+        "href", re.compile(rf"#key={re.escape(new_key)}$")
+    )
 
     other = new_page()
     sign_in(other, clinic_url(clinic_a, "/login/"), "rita@sol.test", PASSWORD)

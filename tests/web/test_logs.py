@@ -1,0 +1,151 @@
+"""Logs hold no CPF and no panel key.
+
+A receptionist checks patients in at the console and the TV polls the panel, in Chromium,
+against a real gunicorn started with deploy/gunicorn.conf.py and a real Celery worker; then
+the web process's and the worker's captured logs are read.
+"""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings
+from playwright.sync_api import expect
+
+from clinico.celery import app as celery_app
+from patients.models import Patient
+from tenants.models import Clinic
+from tenants.selectors import clinic_hostname
+from tests.checkin_factories import cpf_from_number
+from tests.database import database_url
+from tests.web.conftest import ROOT, console_ready, sign_in, staff_user
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.integration,
+    pytest.mark.django_db(transaction=True),
+]
+
+GUNICORN = Path(sys.executable).with_name("gunicorn")
+# A CPF anywhere in a line: 11 digits alone, or formatted; not part of a longer number, a
+# decimal fraction (task run times) or a hexadecimal id.
+CPF_LIKE = re.compile(r"(?<![\w.])(?:\d{11}|\d{3}\.\d{3}\.\d{3}-\d{2})(?!\w)")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def gunicorn_web(clinic_a, celery_worker):
+    """gunicorn with the deployment's config file, on the test database and this run's broker."""
+    port = _free_port()
+    log_path = ROOT / ".run" / f"web-test-gunicorn-{os.getpid()}.log"
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "clinico.settings.test",
+        "DATABASE_URL": database_url(),
+        "CELERY_BROKER_URL": celery_app.conf.broker_write_url or celery_app.conf.broker_url,
+        "CLINICO_SHARD_QUEUES": str(settings.CLINICO_SHARD_QUEUES),
+        "GUNICORN_BIND": f"127.0.0.1:{port}",
+        "GUNICORN_WORKERS": "1",
+        "GUNICORN_THREADS": "4",
+    }
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            # (no control socket: its default path is shared by every gunicorn of this user)
+            [
+                str(GUNICORN), "clinico.wsgi:application", "--config", "deploy/gunicorn.conf.py",
+                "--no-control-socket",
+            ],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        health = f"http://127.0.0.1:{port}/healthz"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if requests.get(health, headers={"Host": "localhost"}, timeout=2).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail(f"gunicorn did not start:\n{log_path.read_text()}")
+            time.sleep(0.2)
+        yield port, process, log_path
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def test_a_console_check_in_and_the_panel_leave_no_cpf_or_key_in_the_logs(
+    page, new_page, clinic_a, gunicorn_web, celery_worker
+):
+    port, web, web_log = gunicorn_web
+    base = f"http://{clinic_hostname(clinic=clinic_a)}:{port}"
+    key = Clinic.objects.get(pk=clinic_a.pk).panel_key
+    cpf = cpf_from_number(424_242_424)
+    formatted = f"{cpf[:3]}.{cpf[3:6]}.{cpf[6:9]}-{cpf[9:]}"
+
+    # Given the TV showing the panel from the console's link
+    tv = new_page(locale="pt-BR")
+    tv.goto(f"{base}/panel/#key={key}")
+    expect(tv.locator("#now-desk")).to_have_text("Aguarde ser chamado")
+
+    # When a receptionist checks a new patient in, then the same patient again, as typed
+    staff_user(clinic_a, "receptionist", "rita@sol.test")
+    sign_in(page, f"{base}/login/", "rita@sol.test")
+    console_ready(page)
+    cpf_field = page.get_by_label("CPF do paciente")
+    cpf_field.press_sequentially(cpf)
+    cpf_field.press("Enter")
+    page.get_by_label("Nome completo").fill("Maria Aparecida da Silva")
+    page.get_by_label("Data de nascimento").fill("1990-03-14")
+    page.get_by_role("button", name="Fazer check-in").click()
+    expect(page.get_by_test_id("issued-code")).to_have_text("R001", timeout=30_000)
+    cpf_field.press_sequentially(formatted)
+    cpf_field.press("Enter")
+    expect(page.locator("#checkin-result")).to_contain_text("Senha emitida", timeout=30_000)
+    # and an outdated client still puts the CPF and the key in URLs (both refused)
+    # (Python's resolver does not know *.localhost: connect to 127.0.0.1 with a Host header)
+    host = {"Host": clinic_hostname(clinic=clinic_a)}
+    direct = f"http://127.0.0.1:{port}"
+    old_search = requests.get(f"{direct}/api/v1/patients/?cpf={cpf}", headers=host, timeout=10)
+    old_panel = requests.get(f"{direct}/api/v1/panel/?key={key}", headers=host, timeout=10)
+    old_link = requests.get(f"{direct}/panel/?key={key}", headers=host, timeout=10)
+    assert (old_search.status_code, old_panel.status_code, old_link.status_code) in [
+        (401, 400, 400),
+        (403, 400, 400),
+    ]
+    tv.wait_for_timeout(4_500)  # two more panel polls
+    with clinic_a:
+        assert Patient.objects.filter(cpf=cpf).count() == 1
+
+    # Then the logs of the web process (stopped, so flushed) and of the worker ...
+    web.terminate()
+    web.wait(timeout=30)
+    logs = {"web": web_log.read_text(), "worker": celery_worker.log_path.read_text()}
+    # ... recorded what happened
+    assert logs["web"].count('"POST /api/v1/patients/search/ HTTP/1.1" 200') == 2
+    assert '"POST /api/v1/check-ins/ HTTP/1.1" 202' in logs["web"]
+    assert '"POST /panel/ HTTP/1.1" 303' in logs["web"]
+    assert logs["web"].count('"GET /api/v1/panel/ HTTP/1.1" 200') >= 2
+    assert "queueing.checkin_process_task" in logs["worker"]
+    assert "succeeded" in logs["worker"]
+    # ... and hold no CPF, in any form, and no panel key
+    for name, text in logs.items():
+        assert cpf not in text, name
+        assert formatted not in text, name
+        assert CPF_LIKE.findall(text) == [], name
+        assert key not in text, name
+    # though the outdated client's requests are there, by their paths
+    assert '"GET /api/v1/patients/ HTTP/1.1"' in logs["web"]
+    assert logs["web"].count('"GET /api/v1/panel/ HTTP/1.1" 400') == 1
