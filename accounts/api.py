@@ -176,14 +176,19 @@ def _bad_credentials() -> AuthenticationFailed:
     )
 
 
+class SignInThrottled(Throttled):
+    # DRF appends the wait in the request's language to a detail that is English here.
+    extra_detail_singular = "Try again in {wait} second."
+    extra_detail_plural = "Try again in {wait} seconds."
+
+
 def _sign_in_attempt_start(request, *, kind: str, account: str):
     """The sign-in limits' count of this attempt, or 429 `throttled` with Retry-After."""
     try:
         return sign_in_attempt_start(kind=kind, account=account, address=client_address(request))
     except SignInLimited as refusal:
-        raise Throttled(
-            wait=refusal.retry_after,
-            detail="Too many failed sign-in attempts. Wait before trying again.",
+        raise SignInThrottled(
+            wait=refusal.retry_after, detail="Too many failed sign-in attempts."
         ) from None
 
 

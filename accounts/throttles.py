@@ -90,11 +90,11 @@ def rate_counters_hit(*, counters: Sequence[Counter], now: float) -> dict[Counte
         return {(kind, key): count for kind, key, count in cursor.fetchall()}
 
 
-def _rate_counters_give_back(*, counters: Sequence[Counter], window: datetime.datetime) -> None:
-    for kind, key in counters:
-        RateCounter.objects.filter(kind=kind, key=key, window_start=window, count__gt=0).update(
-            count=F("count") - 1
-        )
+def _rate_counter_give_back(*, counter: Counter, window: datetime.datetime) -> None:
+    kind, key = counter
+    RateCounter.objects.filter(kind=kind, key=key, window_start=window, count__gt=0).update(
+        count=F("count") - 1
+    )
 
 
 # --- sign-in ---------------------------------------------------------------------------------
@@ -156,24 +156,27 @@ def sign_in_attempt_start(*, kind: str, account: str, address: str) -> SignInAtt
     # Not tried, so not a failure: a locked-out person retrying must not use up the failures
     # their colleagues behind the same address may still make. (Their own account+address
     # count may grow: it is over its limit until the window ends anyway.)
-    _rate_counters_give_back(counters=[address_counter], window=attempt.window)
+    _rate_counter_give_back(counter=address_counter, window=attempt.window)
     raise SignInLimited(retry_after=_seconds_left(now))
 
 
 def sign_in_attempt_fail(*, attempt: SignInAttempt) -> None:
     """A wrong password or no access here: the attempt stays counted."""
-    if any(count == limit for count, limit in zip(attempt.counts, _limits(), strict=True)):
+    account_full, address_full = (
+        count == limit for count, limit in zip(attempt.counts, _limits(), strict=True)
+    )
+    if account_full or address_full:
         logger.warning(
-            "Sign-in limit reached (%s accounts): refusing attempts from %s until %s",
-            attempt.kind,
+            "Sign-in limit reached: %s from %s refused until %s UTC",
+            "every attempt" if address_full else f"attempts on one {attempt.kind} account",
             attempt.address,
-            (attempt.window + datetime.timedelta(seconds=WINDOW_SECONDS)).strftime("%H:%M:%S"),
+            f"{attempt.window + datetime.timedelta(seconds=WINDOW_SECONDS):%H:%M:%S}",
         )
 
 
 def sign_in_attempt_succeed(*, attempt: SignInAttempt) -> None:
     """A good sign-in is no failure, and clears its own account+address failures."""
-    _rate_counters_give_back(counters=[attempt.address_counter], window=attempt.window)
+    _rate_counter_give_back(counter=attempt.address_counter, window=attempt.window)
     kind, key = attempt.account_counter
     RateCounter.objects.filter(kind=kind, key=key).delete()
 

@@ -10,4 +10,7 @@ worker_class = "gthread"
 timeout = 60
 graceful_timeout = 30
 accesslog = "-"
-forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn sets REMOTE_ADDR to the TCP peer and passes X-Forwarded-For through untouched;
+# Clinico reads that header only from CLINICO_TRUSTED_PROXIES (common/net.py). The same peers,
+# and no others, may set the scheme headers (X-Forwarded-Proto) here. Empty: nobody.
+forwarded_allow_ips = os.environ.get("CLINICO_TRUSTED_PROXIES", "")
