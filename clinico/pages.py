@@ -101,6 +101,8 @@ class SignInView(auth_views.LoginView):
         context = super().get_context_data(**kwargs)
         clinic = _clinic(self.request)
         context["place"] = clinic.name if clinic else _("Chain dashboard")
+        if clinic is None:  # said to everyone: refusals do not tell who has access where
+            context["hint"] = _("Clinic staff sign in at their clinic's address.")
         return context
 
 

@@ -27,6 +27,9 @@ PT_BR = {
         "Esta conta está desativada. Fale com o administrador da clínica."
     ),
     "Chain dashboard": "Painel da rede",
+    "Clinic staff sign in at their clinic's address.": (
+        "A equipe de uma clínica entra pelo endereço da própria clínica."
+    ),
     "No access": "Sem acesso",
     "Your account has no access to %(clinic)s.": "Sua conta não tem acesso a %(clinic)s.",
     "Your account does not manage any chain.": "Sua conta não gerencia nenhuma rede.",

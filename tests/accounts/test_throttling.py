@@ -12,7 +12,7 @@ from django.conf import settings
 from django.test import Client, override_settings
 from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import RateCounter, User
 from accounts.services import partner_client_create
 from tenants.selectors import clinic_hostname
 from tests.accounts.conftest import PASSWORD, host_client, manager, person, staff
@@ -22,6 +22,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("minute_start")]
 
 ATTACKER = "203.0.113.9"
 OFFICE = "198.51.100.20"
+WINDOW = datetime.timedelta(minutes=1)
 PROXY = "10.0.0.7"  # the load balancer, in the tests that configure one
 
 
@@ -222,6 +223,20 @@ def test_four_hundred_other_keys_do_not_erase_a_victims_count(clinic_a):
 
     # Then the victim's account is still throttled for the attacker
     assert_limited(_sign_in(clinic_a, victim.email, PASSWORD, ATTACKER), api=True)
+
+
+def test_counts_of_finished_minutes_are_deleted_in_passing(clinic_a):
+    user = staff(clinic_a)
+    with time_machine.travel(timezone.now(), tick=False) as traveller:
+        for _ in range(3):
+            _sign_in(clinic_a, user.email, "wrong", ATTACKER)
+        assert RateCounter.objects.count() == 2  # the account's and the address's
+
+        traveller.shift(datetime.timedelta(minutes=10))
+        _sign_in(clinic_a, user.email, "wrong", OFFICE)
+
+        assert RateCounter.objects.filter(window_start__lt=timezone.now() - WINDOW).count() == 0
+        assert RateCounter.objects.count() == 2  # only the office's, this minute
 
 
 # --- the rules (unchanged) ---------------------------------------------------------------------
