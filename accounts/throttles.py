@@ -5,10 +5,10 @@ Counts live in `RateCounter`, a public-schema table shared by every web process 
 one row per limit, key and fixed minute, moved by a single atomic statement, so parallel hits
 are all counted, and no row of a live window is ever evicted to make room for others.
 
-Sign-in attempts take their place in the counts *before* the password is checked and give it
-back when the attempt succeeds: parallel guesses cannot all slip past a count that has not been
-written yet. The doors run outside a transaction (Django's default, no ATOMIC_REQUESTS), so a
-failure is committed even though the view answers with an error.
+Sign-in attempts take their place in the counts *before* the password is checked, and give it
+back when they succeed (or are refused unchecked): parallel guesses cannot all slip past a count
+that has not been written yet. The doors run outside a transaction (Django's default, no
+ATOMIC_REQUESTS), so a failure is committed even though the view answers with an error.
 """
 
 import datetime
