@@ -220,21 +220,42 @@ def call_next_explained(*, desk_id: int) -> list[dict]:
             "call-next no longer runs queueing.services.workflow._CALL_SQL: "
             "update benchmarks/queue.py to explain the statement it runs now."
         )
-    explained = []
-    with transaction.atomic(), connection.cursor() as cursor:
-        for sql, params in statements:
-            text = cursor.cursor.mogrify(sql, params).decode()
-            cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
-            plan = "\n".join(row[0] for row in cursor.fetchall())
-            explained.append({"label": _statement_label(sql), "sql": text, "plan": plan})
-        transaction.set_rollback(True)
+    explained = [{"label": _statement_label(sql)} for sql, _ in statements]
+    # Twice, each replay rolled back: the text plan to read, the JSON plan to count sorted rows.
+    for form in ("TEXT", "JSON"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            for entry, (sql, params) in zip(explained, statements, strict=True):
+                cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT {form}) {sql}", params)
+                rows = cursor.fetchall()
+                if form == "TEXT":
+                    entry["sql"] = cursor.cursor.mogrify(sql, params).decode()
+                    entry["plan"] = "\n".join(row[0] for row in rows)
+                else:
+                    entry["sorted_rows"] = list(_sort_inputs(rows[0][0][0]["Plan"]))
+            transaction.set_rollback(True)
     return explained
+
+
+def _sort_inputs(node: dict):
+    """For each Sort node of a JSON plan, the rows it was fed (all, however few LIMIT keeps)."""
+    if node["Node Type"] == "Sort":
+        yield sum(
+            child.get("Actual Rows", 0) * child.get("Actual Loops", 1)
+            for child in node.get("Plans", [])
+        )
+    for child in node.get("Plans", []):
+        yield from _sort_inputs(child)
 
 
 def pick_walks_index(explained: list[dict]) -> bool:
     """Every pick's plan reads ticket_waiting_call_order in call order (no Sort node)."""
-    picks = [s["plan"] for s in explained if s["label"].startswith("pick")]
-    return all("ticket_waiting_call_order" in plan and "Sort" not in plan for plan in picks)
+    picks = [s for s in explained if s["label"].startswith("pick")]
+    return all("ticket_waiting_call_order" in s["plan"] and not s["sorted_rows"] for s in picks)
+
+
+def rows_sorted(explained: list[dict]) -> dict[str, int]:
+    """Per statement that sorts, the rows it sorts: a cost that grows with the queue or the day."""
+    return {s["label"].split(" (")[0]: sum(s["sorted_rows"]) for s in explained if s["sorted_rows"]}
 
 
 def print_explained(explained: list[dict], *, with_sql: bool) -> None:
@@ -389,6 +410,8 @@ def run_case(*, case: str, clinic, auth: ClinicAuth, client: KeepAliveClient, ar
         "called_by_two_desks": in_db["two_desks"],
         "calls_without_event": len(set(called) - in_db["tickets"]),
         "index_driven": pick_walks_index(before) and pick_walks_index(after),
+        # After the timed calls: what each sorting statement sorts by now.
+        "rows_sorted_per_call": rows_sorted(after),
     }
     if violations is not None:
         figures["interleave_after"] = args.interleave_after
@@ -404,7 +427,8 @@ def run_case(*, case: str, clinic, auth: ClinicAuth, client: KeepAliveClient, ar
         f"{case}: double calls {figures['double_calls']} (called twice {in_db['called_twice']}, "
         f"by two desks {in_db['two_desks']}, answers without a CALLED event "
         f"{figures['calls_without_event']}); pick walks ticket_waiting_call_order without a "
-        f"sort: {figures['index_driven']}"
+        f"sort: {figures['index_driven']}; rows sorted per call after the timed calls: "
+        + (", ".join(f"{k} {v:,}" for k, v in figures["rows_sorted_per_call"].items()) or "none")
         + (f"; calls off the interleave pattern: {violations}" if violations is not None else "")
     )
     return figures
