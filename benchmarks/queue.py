@@ -428,7 +428,7 @@ def run_case(*, case: str, clinic, auth: ClinicAuth, client: KeepAliveClient, ar
         f"by two desks {in_db['two_desks']}, answers without a CALLED event "
         f"{figures['calls_without_event']}); pick walks ticket_waiting_call_order without a "
         f"sort: {figures['index_driven']}; rows sorted per call after the timed calls: "
-        + (", ".join(f"{k} {v:,}" for k, v in figures["rows_sorted_per_call"].items()) or "none")
+        + ("; ".join(f"{k}: {v:,}" for k, v in figures["rows_sorted_per_call"].items()) or "none")
         + (f"; calls off the interleave pattern: {violations}" if violations is not None else "")
     )
     return figures
