@@ -237,8 +237,8 @@ def call_next_explained(*, desk_id: int) -> list[dict]:
 
 
 def _sort_inputs(node: dict):
-    """For each Sort node of a JSON plan, the rows it was fed (all, however few LIMIT keeps)."""
-    if node["Node Type"] == "Sort":
+    """For each (incremental) sort of a JSON plan, the rows it was fed, however few LIMIT keeps."""
+    if node["Node Type"] in ("Sort", "Incremental Sort"):
         yield sum(
             child.get("Actual Rows", 0) * child.get("Actual Loops", 1)
             for child in node.get("Plans", [])
@@ -250,7 +250,9 @@ def _sort_inputs(node: dict):
 def pick_walks_index(explained: list[dict]) -> bool:
     """Every pick's plan reads ticket_waiting_call_order in call order (no Sort node)."""
     picks = [s for s in explained if s["label"].startswith("pick")]
-    return all("ticket_waiting_call_order" in s["plan"] and not s["sorted_rows"] for s in picks)
+    return all(
+        "ticket_waiting_call_order" in s["plan"] and not any(s["sorted_rows"]) for s in picks
+    )
 
 
 def rows_sorted(explained: list[dict]) -> dict[str, int]:
