@@ -63,7 +63,7 @@ lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
-	DJANGO_SETTINGS_MODULE=clinico.settings.test $(VENV)/bin/mypy .
+	DJANGO_SETTINGS_MODULE=clinico.settings.test $(VENV)/bin/mypy
 
 format: venv
 	$(VENV)/bin/ruff format .
