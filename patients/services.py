@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from clinico.rows import columns, from_row
+from common.rows import columns, from_row
 from patients.cpf import cpf_validate
 from patients.models import Patient, PatientRecordChange
 

@@ -19,7 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from clinico.rows import columns, from_row
+from common.rows import columns, from_row
 from patients.selectors import patient_exists
 from patients.services import patient_lock_or_register
 from queueing.models import (

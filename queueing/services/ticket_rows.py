@@ -11,7 +11,7 @@ from functools import cache
 
 from django.db import connection
 
-from clinico.rows import columns, from_row
+from common.rows import columns, from_row
 from patients.models import Patient
 from queueing.models import Desk, Service, Ticket
 

@@ -6,7 +6,7 @@ import json
 from django.db import connection
 from django.utils import timezone
 
-from clinico.rows import columns, from_row
+from common.rows import columns, from_row
 from queueing.clock import service_day_of
 from queueing.models import (
     OPEN_STATUSES,

@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from clinico.rows import from_row
+from common.rows import from_row
 from queueing.clock import clinic_timezone, service_day_today
 from queueing.models import (
     Desk,
