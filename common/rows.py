@@ -6,9 +6,13 @@ instance: the values pass through the fields' database converters (a JSONField's
 a dict, as with the ORM) and the instance is marked as loaded from the database.
 """
 
+from dataclasses import dataclass
 from functools import cache
 
 from django.db import connection, models
+
+# Every ColumnList made, so that the tests can check each one against its model.
+COLUMN_LISTS: list["ColumnList"] = []
 
 
 def columns(model: type[models.Model], alias: str = "") -> tuple[str, tuple[str, ...]]:
@@ -22,6 +26,28 @@ def columns(model: type[models.Model], alias: str = "") -> tuple[str, tuple[str,
         ", ".join(f'{prefix}"{field.column}"' for field in fields),
         tuple(field.attname for field in fields),
     )
+
+
+@dataclass(frozen=True)
+class ColumnList:
+    """Some of a model's columns, named by attribute, for a hand-written INSERT or SELECT list.
+
+    The SQL text comes from the model's metadata. An `insert` list must name every column the
+    database has no value for otherwise; the tests check every list against its model.
+    """
+
+    model: type[models.Model]
+    names: tuple[str, ...]
+    insert: bool = False
+
+    def __post_init__(self) -> None:
+        COLUMN_LISTS.append(self)
+
+    def sql(self, alias: str = "") -> str:
+        """`"a", "b"` (each qualified by `alias`), in the order of `names`."""
+        prefix = f"{alias}." if alias else ""
+        by_attname = {field.attname: field for field in self.model._meta.concrete_fields}
+        return ", ".join(f'{prefix}"{by_attname[name].column}"' for name in self.names)
 
 
 @cache
