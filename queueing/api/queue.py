@@ -20,8 +20,8 @@ from accounts.permissions import (
 from patients.api import django_validation_to_api
 from queueing.clock import service_day_today
 from queueing.models import Desk, Ticket
+from queueing.selectors.figures import day_figures_get
 from queueing.selectors.queue import (
-    day_figures,
     queue_today,
     ticket_get,
     ticket_position_and_estimate,
@@ -748,7 +748,7 @@ class StatsTodayApi(APIView):
     )
     def get(self, request):
         today = service_day_today()
-        data = {"service_day": today, "services": day_figures(service_day=today)}
+        data = {"service_day": today, "services": day_figures_get(service_day=today).services}
         return Response(self.OutputSerializer(data).data)
 
 
