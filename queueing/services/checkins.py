@@ -13,6 +13,7 @@ import time
 import uuid
 
 from amqp.exceptions import AMQPError
+from celery import current_app
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
@@ -32,6 +33,9 @@ from queueing.services.ticket_sql import CheckInQueued
 from queueing.services.tickets import ticket_issue_unless_open
 
 logger = logging.getLogger(__name__)
+
+# The registered name of the task that runs `checkin_process` (queueing.tasks).
+CHECKIN_PROCESS_TASK = "queueing.checkin_process_task"
 
 # Reasons a receptionist may declare; the age tiers (60+, 80+) come from the birth date.
 DECLARABLE_PRIORITY_REASONS = tuple(
@@ -276,10 +280,10 @@ def checkin_publish(
     global _broker_down_until
     if honour_backoff and time.monotonic() < _broker_down_until:
         return False
-    from queueing.tasks import checkin_process_task
-
     try:
-        checkin_process_task.apply_async(args=[str(checkin_id)])
+        # By name: the task module imports this one, never the other way round. The tenant-aware
+        # app adds the clinic's schema header, as it does for apply_async.
+        current_app.send_task(CHECKIN_PROCESS_TASK, args=[str(checkin_id)])
     except BROKER_ERRORS as error:
         _broker_down_until = time.monotonic() + BROKER_RETRY_AFTER_SECONDS
         logger.warning(
