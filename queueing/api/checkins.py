@@ -12,8 +12,9 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from accounts.permissions import ALL_STAFF, RECEPTION, ClinicAccess, actor_fields
-from patients.api import CPFField, PatientRegistrationSerializer, django_validation_to_api
+from common.api import django_validation_to_api
 from patients.cpf import cpf_mask
+from patients.serializers import CPFField, PatientRegistrationSerializer
 from queueing.selectors.checkins import checkin_get
 from queueing.selectors.queue import ticket_position_and_estimate
 from queueing.services.checkins import (

@@ -17,7 +17,7 @@ from accounts.permissions import (
     actor_fields,
     clinic_role_of,
 )
-from patients.api import django_validation_to_api
+from common.api import django_validation_to_api
 from queueing.clock import service_day_today
 from queueing.models import Desk, Ticket
 from queueing.selectors.figures import day_figures_get

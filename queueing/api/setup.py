@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import ADMIN, ALL_STAFF, ClinicAccess
-from patients.api import django_validation_to_api
+from common.api import django_validation_to_api
 from queueing.models import Desk, PriorityPolicy, Service
 from queueing.selectors.queue import desk_list, service_list
 from queueing.services.setup import desk_create, desk_update, service_create, service_update
