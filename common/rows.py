@@ -6,10 +6,14 @@ instance: the values pass through the fields' database converters (a JSONField's
 a dict, as with the ORM) and the instance is marked as loaded from the database.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import Any, TypeVar
 
 from django.db import connection, models
+
+M = TypeVar("M", bound=models.Model)
 
 # Every ColumnList made, so that the tests can check each one against its model.
 COLUMN_LISTS: list["ColumnList"] = []
@@ -60,7 +64,7 @@ def _converters(model: type[models.Model], names: tuple[str, ...]) -> tuple:
     )
 
 
-def from_row(model: type[models.Model], names: tuple[str, ...], values) -> models.Model:
+def from_row(model: type[M], names: tuple[str, ...], values: Sequence[Any]) -> M:
     """`model` loaded from `values`, one per attribute name in `names` (others deferred)."""
     converters = _converters(model, names)
     if converters:

@@ -32,12 +32,11 @@ class CPFField(serializers.CharField):
             raise serializers.ValidationError(error.messages[0], code=error.code) from None
 
 
-def validate_birth_date(value: datetime.date) -> datetime.date:
+def validate_birth_date(value: datetime.date) -> None:
     if value > datetime.date.today() + datetime.timedelta(days=1):
         raise serializers.ValidationError("The birth date is in the future.", code="future")
     if value < datetime.date(1900, 1, 1):
         raise serializers.ValidationError("The birth date is before 1900.", code="too_old")
-    return value
 
 
 class PatientRegistrationSerializer(serializers.Serializer):

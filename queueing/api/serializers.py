@@ -53,7 +53,7 @@ class ConflictSerializer(serializers.Serializer):
         attr = serializers.CharField(allow_null=True)
 
     type = serializers.CharField()
-    errors = ErrorSerializer(many=True)
+    errors = ErrorSerializer(many=True)  # type: ignore[assignment]  # a field, not .errors
     current_status = serializers.CharField(allow_null=True)
     ticket = TicketRefSerializer(allow_null=True)
 

@@ -43,7 +43,7 @@ class _TicketActionApi(APIView):
     manager_access = False
     partner_access = None
     permission_classes = [ClinicAccess]
-    success_status = status.HTTP_200_OK
+    success_status: int = status.HTTP_200_OK
 
     def perform(self, request, ticket_id: int):
         raise NotImplementedError

@@ -11,7 +11,7 @@ with one decimal; the share has four decimals and is None while nobody was calle
 import datetime
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from django.db import connection
 
@@ -63,7 +63,6 @@ _COUNTS = {
     "expired": TicketStatus.EXPIRED,
 }
 _SECONDS = ("wait_avg_s", "wait_p90_s", "service_avg_s")
-_SERVICE_KEYS = ("service_id", "service", "prefix", "target_wait_minutes")
 
 
 def _figures_sql(*, params: Params, service_days: list[datetime.date], idle_services: bool) -> str:
@@ -114,22 +113,40 @@ ORDER BY d.service_day, is_clinic DESC, s.name
 """
 
 
-def _figures(row: dict) -> Figures:
-    figures = {key: row[key] for key in Figures.__annotations__ if key != "within_target_share"}
-    for key in _SECONDS:
-        figures[key] = None if row[key] is None else round(float(row[key]), 1)
+def _seconds(value: Any) -> float | None:
+    return None if value is None else round(float(value), 1)
+
+
+def _figures(row: dict[str, Any]) -> Figures:
     called = row["called"]
-    figures["within_target_share"] = round(row["within_target"] / called, 4) if called else None
-    return figures
+    return Figures(
+        tickets=row["tickets"],
+        waiting=row["waiting"],
+        called_now=row["called_now"],
+        in_service=row["in_service"],
+        served=row["served"],
+        no_shows=row["no_shows"],
+        cancelled=row["cancelled"],
+        transferred=row["transferred"],
+        expired=row["expired"],
+        called=called,
+        wait_avg_s=_seconds(row["wait_avg_s"]),
+        wait_p90_s=_seconds(row["wait_p90_s"]),
+        service_avg_s=_seconds(row["service_avg_s"]),
+        within_target_share=round(row["within_target"] / called, 4) if called else None,
+    )
 
 
-_NO_TICKETS = Figures(
-    **{key: 0 for key in ("tickets", "called", *_COUNTS)},
-    **{key: None for key in (*_SECONDS, "within_target_share")},
-)
+def _no_tickets() -> Figures:
+    return _figures(
+        {key: 0 for key in ("tickets", "called", "within_target", *_COUNTS)}
+        | {key: None for key in _SECONDS}
+    )
 
 
-def _day_figures(*, service_days: Collection[datetime.date], idle_services: bool):
+def _day_figures(
+    *, service_days: Collection[datetime.date], idle_services: bool
+) -> dict[datetime.date, DayFigures]:
     params = Params()
     sql = _figures_sql(
         params=params, service_days=sorted(service_days), idle_services=idle_services
@@ -144,8 +161,14 @@ def _day_figures(*, service_days: Collection[datetime.date], idle_services: bool
         if row["is_clinic"]:
             days[day] = DayFigures(service_day=day, clinic=_figures(row), services=[])
         else:
-            service = {key: row[key] for key in _SERVICE_KEYS}
-            days[day].services.append(ServiceFigures(**service, **_figures(row)))
+            service = ServiceFigures(
+                service_id=row["service_id"],
+                service=row["service"],
+                prefix=row["prefix"],
+                target_wait_minutes=row["target_wait_minutes"],
+                **_figures(row),
+            )
+            days[day].services.append(service)
     return days
 
 
@@ -153,7 +176,7 @@ def day_figures_get(*, service_day: datetime.date) -> DayFigures:
     """One day's figures: the clinic's, and each active service's or any with tickets that day."""
     days = _day_figures(service_days=[service_day], idle_services=True)
     return days.get(service_day) or DayFigures(
-        service_day=service_day, clinic=dict(_NO_TICKETS), services=[]
+        service_day=service_day, clinic=_no_tickets(), services=[]
     )
 
 

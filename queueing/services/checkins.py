@@ -11,6 +11,7 @@ import json
 import logging
 import time
 import uuid
+from typing import Any
 
 from amqp.exceptions import AMQPError
 from celery import current_app
@@ -20,6 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
+from accounts.models import User
 from common.rows import ColumnList, columns, from_row
 from patients.selectors import patient_exists
 from patients.services import patient_lock_or_register
@@ -191,7 +193,7 @@ def checkin_create(
     service_id: int | None = None,
     priority_reason: str = "",
     idempotency_key: str | None = None,
-    actor=None,
+    actor: User | None = None,
     partner_client_id: str = "",
 ) -> tuple[CheckIn, bool]:
     """Store a pending check-in and publish its task after commit; (check-in, created).
@@ -253,7 +255,7 @@ def checkin_create(
     return checkin, True
 
 
-def _replayed(existing: CheckIn, **request) -> tuple[CheckIn, bool]:
+def _replayed(existing: CheckIn, **request: Any) -> tuple[CheckIn, bool]:
     stored = existing.registration
     request_registration = request["registration"]
     # A replay without registration (or with what was stored) is the same request.
@@ -318,7 +320,7 @@ _CHECKIN_LOCK_SQL = f"""
 """
 
 
-def _checkin_lock(*, checkin_id) -> CheckIn | None:
+def _checkin_lock(*, checkin_id: uuid.UUID) -> CheckIn | None:
     """The check-in, row-locked, with its service (the fields issuing needs); None if unknown."""
     with connection.cursor() as cursor:
         cursor.execute(_CHECKIN_LOCK_SQL, [str(checkin_id)])

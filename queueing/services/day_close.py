@@ -5,7 +5,9 @@ Runs inside the clinic's schema; the clinic's timezone comes from `connection.te
 """
 
 import datetime
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -53,17 +55,21 @@ class DaySummary:
     by_service: list[dict] = field(default_factory=list)
 
 
+def _kept(figures: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: figures[key] for key in SUMMARY_KEYS}
+
+
 def _summary(day: DayFigures) -> DaySummary:
     """The day's figures as kept once it is closed: services by prefix, the kept keys only."""
     return DaySummary(
         service_day=day.service_day,
-        **{key: day.clinic[key] for key in SUMMARY_KEYS},
+        **_kept(day.clinic),
         by_service=[
             {
                 "service_id": service["service_id"],
                 "service": service["service"],
                 "prefix": service["prefix"],
-                **{key: service[key] for key in SUMMARY_KEYS},
+                **_kept(service),
             }
             for service in sorted(day.services, key=lambda service: service["prefix"])
         ],

@@ -4,6 +4,8 @@ import datetime
 
 from django.utils import timezone
 
+from accounts.models import User
+from patients.models import Patient
 from queueing.clock import service_day_of
 from queueing.models import PriorityReason, PriorityTier, Service, Ticket
 from queueing.services.ticket_sql import CheckInQueued, ticket_insert
@@ -45,7 +47,7 @@ def priority_tier_for(
 
 def _issue(
     *,
-    patient,
+    patient: Patient,
     service: Service,
     priority_reason: str,
     arrived_at: datetime.datetime | None,
@@ -81,11 +83,11 @@ def _issue(
 
 def ticket_issue(
     *,
-    patient,
+    patient: Patient,
     service: Service,
     priority_reason: str = "",
     arrived_at: datetime.datetime | None = None,
-    actor=None,
+    actor: User | None = None,
     partner_client_id: str = "",
     transferred_from: Ticket | None = None,
 ) -> Ticket:
@@ -104,7 +106,7 @@ def ticket_issue(
 
 def ticket_issue_unless_open(
     *,
-    patient,
+    patient: Patient,
     service: Service,
     priority_reason: str = "",
     arrived_at: datetime.datetime | None = None,

@@ -12,11 +12,13 @@ Django's ValidationError naming the field (the API answers 400).
 """
 
 import datetime
+import functools
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
 from common.sql import advisory_xact_lock
 from queueing.clock import clinic_timezone, service_day_today
 from queueing.models import (
@@ -141,7 +143,9 @@ def _services_due_a_normal_call(
 
 
 @transaction.atomic
-def ticket_call_next(*, desk_id: int, actor=None, partner_client_id: str = "") -> Ticket | None:
+def ticket_call_next(
+    *, desk_id: int, actor: User | None = None, partner_client_id: str = ""
+) -> Ticket | None:
     """Give the desk the next waiting ticket of its active services today; None when none waits.
 
     Order: priority tier, then arrival, then id, across the desk's services. An interleaved
@@ -174,21 +178,20 @@ def ticket_call_next(*, desk_id: int, actor=None, partner_client_id: str = "") -
         )
     if not services:
         return None
-    call = {
-        "today": today,
-        "desk_id": desk.pk,
-        "now": timezone.now(),
-        "actor_id": actor.pk if actor is not None else None,
-        "partner_client_id": partner_client_id,
-    }
+    call = functools.partial(
+        ticket_call_first_waiting,
+        today=today,
+        desk_id=desk.pk,
+        now=timezone.now(),
+        actor_id=actor.pk if actor is not None else None,
+        partner_client_id=partner_client_id,
+    )
     due = _services_due_a_normal_call(services=list(services.values()), service_day=today)
     ticket = None
     if due:
-        ticket = ticket_call_first_waiting(
-            service_ids=due, normal_only=True, interleave_turn=True, **call
-        )
+        ticket = call(service_ids=due, normal_only=True, interleave_turn=True)
     if ticket is None:
-        ticket = ticket_call_first_waiting(service_ids=list(services), normal_only=False, **call)
+        ticket = call(service_ids=list(services), normal_only=False)
     return ticket
 
 
@@ -198,7 +201,7 @@ def _transition(
     action: str,
     kind: TicketEventKind,
     to_status: TicketStatus,
-    actor,
+    actor: User | None,
     partner_client_id: str,
     cancel_reason: str = "",
 ) -> Ticket:
@@ -209,19 +212,20 @@ def _transition(
     and the statement runs again.
     """
     (from_status,) = TRANSITIONS[action][0]
-    change = {
-        "ticket_id": ticket_id,
-        "kind": kind,
-        "from_status": from_status,
-        "to_status": to_status,
-        "today": service_day_today() if action in TODAY_ONLY_ACTIONS else None,
-        "now": timezone.now(),
-        "actor_id": actor.pk if actor is not None else None,
-        "partner_client_id": partner_client_id,
-        "cancel_reason": cancel_reason,
-    }
+    change = functools.partial(
+        ticket_change,
+        ticket_id=ticket_id,
+        kind=kind,
+        from_status=from_status,
+        to_status=to_status,
+        today=service_day_today() if action in TODAY_ONLY_ACTIONS else None,
+        now=timezone.now(),
+        actor_id=actor.pk if actor is not None else None,
+        partner_client_id=partner_client_id,
+        cancel_reason=cancel_reason,
+    )
     for _ in range(2):
-        ticket = ticket_change(**change)
+        ticket = change()
         if ticket is not None:
             return ticket
         _ticket_lock(ticket_id=ticket_id, action=action)  # raises unless allowed after all
@@ -229,7 +233,9 @@ def _transition(
 
 
 @transaction.atomic
-def ticket_recall(*, ticket_id: int, actor=None, partner_client_id: str = "") -> Ticket:
+def ticket_recall(
+    *, ticket_id: int, actor: User | None = None, partner_client_id: str = ""
+) -> Ticket:
     """Call the same ticket again (the panel shows it again); the count is kept."""
     return _transition(
         ticket_id=ticket_id,
@@ -242,7 +248,9 @@ def ticket_recall(*, ticket_id: int, actor=None, partner_client_id: str = "") ->
 
 
 @transaction.atomic
-def ticket_start(*, ticket_id: int, actor=None, partner_client_id: str = "") -> Ticket:
+def ticket_start(
+    *, ticket_id: int, actor: User | None = None, partner_client_id: str = ""
+) -> Ticket:
     """The patient arrived at the desk: service starts."""
     return _transition(
         ticket_id=ticket_id,
@@ -255,7 +263,9 @@ def ticket_start(*, ticket_id: int, actor=None, partner_client_id: str = "") -> 
 
 
 @transaction.atomic
-def ticket_finish(*, ticket_id: int, actor=None, partner_client_id: str = "") -> Ticket:
+def ticket_finish(
+    *, ticket_id: int, actor: User | None = None, partner_client_id: str = ""
+) -> Ticket:
     """Service is over: the ticket is done and the desk is free."""
     return _transition(
         ticket_id=ticket_id,
@@ -268,7 +278,9 @@ def ticket_finish(*, ticket_id: int, actor=None, partner_client_id: str = "") ->
 
 
 @transaction.atomic
-def ticket_no_show(*, ticket_id: int, actor=None, partner_client_id: str = "") -> Ticket:
+def ticket_no_show(
+    *, ticket_id: int, actor: User | None = None, partner_client_id: str = ""
+) -> Ticket:
     """The called patient did not come: the ticket closes and the desk is free."""
     return _transition(
         ticket_id=ticket_id,
@@ -282,7 +294,7 @@ def ticket_no_show(*, ticket_id: int, actor=None, partner_client_id: str = "") -
 
 @transaction.atomic
 def ticket_cancel(
-    *, ticket_id: int, reason: str, actor=None, partner_client_id: str = ""
+    *, ticket_id: int, reason: str, actor: User | None = None, partner_client_id: str = ""
 ) -> Ticket:
     """A waiting patient leaves the queue (gave up, wrong service...): the reason is kept."""
     reason = (reason or "").strip()
@@ -302,7 +314,9 @@ def ticket_cancel(
 
 
 @transaction.atomic
-def ticket_requeue(*, ticket_id: int, actor=None, partner_client_id: str = "") -> Ticket:
+def ticket_requeue(
+    *, ticket_id: int, actor: User | None = None, partner_client_id: str = ""
+) -> Ticket:
     """Return a called ticket to the queue; it keeps its arrival time, so it keeps its place."""
     return _transition(
         ticket_id=ticket_id,
@@ -316,7 +330,7 @@ def ticket_requeue(*, ticket_id: int, actor=None, partner_client_id: str = "") -
 
 @transaction.atomic
 def ticket_transfer(
-    *, ticket_id: int, service_id: int, actor=None, partner_client_id: str = ""
+    *, ticket_id: int, service_id: int, actor: User | None = None, partner_client_id: str = ""
 ) -> Ticket:
     """Close the ticket as transferred and open one in `service_id` with the same arrival time.
 

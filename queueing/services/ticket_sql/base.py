@@ -2,8 +2,10 @@
 
 import datetime
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 from django.db import connection
 
@@ -73,7 +75,7 @@ def event_cte(
 ) -> str:
     """`event AS (INSERT …)`: a `kind` event for each row of the CTE `source` (its `id`)."""
 
-    def value(name: str, given, cast: str = "") -> str:
+    def value(name: str, given: object, cast: str = "") -> str:
         if isinstance(given, FromRow):
             return given.sql
         return params.add(f"event_{name}", given) + cast
@@ -122,12 +124,12 @@ def select_sql(*, source: str = TICKET) -> str:
     )
 
 
-def _ticket_from_row(row) -> Ticket:
+def _ticket_from_row(row: Sequence[Any]) -> Ticket:
     """The Ticket of a `select_sql` row, its relations set (no further queries)."""
     ticket_names, service_names, desk_names, patient_names = _layout()[1]
     at = 0
 
-    def take(names):
+    def take(names: tuple[str, ...]) -> Sequence[Any]:
         nonlocal at
         values = row[at : at + len(names)]
         at += len(names)
@@ -145,7 +147,7 @@ def _ticket_from_row(row) -> Ticket:
     return ticket
 
 
-def fetch_ticket(sql: str, params) -> Ticket | None:
+def fetch_ticket(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> Ticket | None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
