@@ -49,9 +49,14 @@ class ColumnList:
 
     def sql(self, alias: str = "") -> str:
         """`"a", "b"` (each qualified by `alias`), in the order of `names`."""
-        prefix = f"{alias}." if alias else ""
-        by_attname = {field.attname: field for field in self.model._meta.concrete_fields}
-        return ", ".join(f'{prefix}"{by_attname[name].column}"' for name in self.names)
+        return _column_list_sql(self, alias)
+
+
+@cache
+def _column_list_sql(column_list: ColumnList, alias: str) -> str:
+    prefix = f"{alias}." if alias else ""
+    fields = {field.attname: field for field in column_list.model._meta.concrete_fields}
+    return ", ".join(f'{prefix}"{fields[name].column}"' for name in column_list.names)
 
 
 @cache
