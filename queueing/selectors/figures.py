@@ -66,50 +66,51 @@ _SECONDS = ("wait_avg_s", "wait_p90_s", "service_avg_s")
 
 
 def _figures_sql(*, params: Params, service_days: list[datetime.date], idle_services: bool) -> str:
-    """Per service and day, then per day (GROUPING SETS), over the days' tickets.
+    """Per service and day, and per day (GROUPING SETS), over the days' tickets.
 
+    Grouped by ids only, the services' names joined afterwards: as fast as one level of figures.
     With `idle_services`, active services without tickets have a row of zeros too; otherwise
     only services and days with tickets have rows.
     """
     statuses = {key: params.add(key, str(status)) for key, status in _COUNTS.items()}
-    counts = ",\n    ".join(
-        f"count(t.id) FILTER (WHERE t.status = {statuses[key]}) AS {key}" for key in _COUNTS
+    counts = ",\n        ".join(
+        f"count(*) FILTER (WHERE t.status = {statuses[key]}) AS {key}" for key in _COUNTS
     )
     days = params.add("days", service_days)
+    service = Service._meta.db_table
+    idle = ""
     if idle_services:
-        kept = "GROUPING(s.id) = 1 OR s.is_active OR count(t.id) > 0"
-    else:
-        kept = "count(t.id) > 0"
+        zeros = ", ".join("0" for _ in ("tickets", *_COUNTS, "called"))
+        idle = f"""UNION ALL
+SELECT d.service_day, false, s.id, {zeros}, NULL, NULL, NULL, 0,
+       s.name, s.prefix, s.target_wait_minutes
+FROM unnest({days}::date[]) AS d(service_day) JOIN {service} s ON s.is_active
+WHERE NOT EXISTS (SELECT FROM figures f WHERE f.service_id = s.id AND f.service_day = d.service_day)
+"""
     return f"""
-SELECT
-    d.service_day,
-    GROUPING(s.id) = 1 AS is_clinic,
-    s.id AS service_id,
-    s.name AS service,
-    s.prefix,
-    s.target_wait_minutes,
-    count(t.id) AS tickets,
-    {counts},
-    count(t.called_at) AS called,
-    avg(extract(epoch FROM t.called_at - t.issued_at)) AS wait_avg_s,
-    percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM t.called_at - t.issued_at))
-        AS wait_p90_s,
-    avg(extract(epoch FROM t.finished_at - t.started_at))
-        FILTER (WHERE t.status = {statuses["served"]}) AS service_avg_s,
-    count(t.id) FILTER (
-        WHERE t.called_at - t.issued_at <= s.target_wait_minutes * interval '1 minute'
-    ) AS within_target
-FROM unnest({days}::date[]) AS d(service_day)
-CROSS JOIN {Service._meta.db_table} s
-LEFT JOIN (
-    SELECT * FROM {Ticket._meta.db_table} WHERE service_day = ANY({days})
-) t ON t.service_id = s.id AND t.service_day = d.service_day
-GROUP BY GROUPING SETS (
-    (d.service_day, s.id, s.name, s.prefix, s.target_wait_minutes, s.is_active),
-    (d.service_day)
+WITH figures AS (
+    SELECT
+        t.service_day,
+        GROUPING(t.service_id) = 1 AS is_clinic,
+        t.service_id,
+        count(*) AS tickets,
+        {counts},
+        count(t.called_at) AS called,
+        avg(extract(epoch FROM t.called_at - t.issued_at)) AS wait_avg_s,
+        percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM t.called_at - t.issued_at))
+            AS wait_p90_s,
+        avg(extract(epoch FROM t.finished_at - t.started_at))
+            FILTER (WHERE t.status = {statuses["served"]}) AS service_avg_s,
+        count(*) FILTER (
+            WHERE t.called_at - t.issued_at <= s.target_wait_minutes * interval '1 minute'
+        ) AS within_target
+    FROM {Ticket._meta.db_table} t JOIN {service} s ON s.id = t.service_id
+    WHERE t.service_day = ANY({days})
+    GROUP BY GROUPING SETS ((t.service_day, t.service_id), (t.service_day))
 )
-HAVING {kept}
-ORDER BY d.service_day, is_clinic DESC, s.name
+SELECT f.*, s.name AS service, s.prefix, s.target_wait_minutes
+FROM figures f LEFT JOIN {service} s ON s.id = f.service_id
+{idle}ORDER BY service_day, is_clinic DESC, service
 """
 
 
@@ -168,6 +169,8 @@ def _day_figures(
                 target_wait_minutes=row["target_wait_minutes"],
                 **_figures(row),
             )
+            if day not in days:  # a day without tickets: no clinic row, only idle services
+                days[day] = DayFigures(service_day=day, clinic=_no_tickets(), services=[])
             days[day].services.append(service)
     return days
 
