@@ -2,12 +2,12 @@
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
-from django.db import connection
 from django.http import JsonResponse
 from django.urls import set_urlconf
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from clinico import health
+from common.tenancy import tenant_connection
 from tenants.selectors import clinic_for_host
 
 
@@ -22,7 +22,7 @@ class ClinicHostMiddleware(TenantMainMiddleware):
     """Chooses schema and URLconf from the Host header; health checks answer on every host."""
 
     def process_request(self, request):
-        connection.set_schema_to_public()
+        tenant_connection.set_schema_to_public()
         if request.path in ("/healthz", "/readyz"):
             return health.healthz(request) if request.path == "/healthz" else health.readyz(request)
         try:
@@ -43,7 +43,7 @@ class ClinicHostMiddleware(TenantMainMiddleware):
             return _not_found(f'The clinic at "{hostname}" is not active.', code="clinic_inactive")
         clinic.domain_url = hostname
         request.tenant = clinic
-        connection.set_tenant(clinic)
+        tenant_connection.set_tenant(clinic)
         request.urlconf = settings.ROOT_URLCONF
         set_urlconf(request.urlconf)
         return None

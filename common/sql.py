@@ -1,16 +1,18 @@
 """Small helpers for hand-written SQL: named parameters given once, advisory locks."""
 
+from typing import Any
+
 from django.db import connection
 
 
-class Params(dict):
+class Params(dict[str, Any]):
     """A statement's named parameters: each name can be given only once.
 
     A statement built from several parts cannot have one part silently overwrite a value
     another part relies on; it fails when built instead.
     """
 
-    def add(self, name: str, value) -> str:
+    def add(self, name: str, value: Any) -> str:
         """Add `value` as `name`; returns its placeholder, `%(name)s`."""
         if name in self:
             raise ValueError(f"The statement already has a parameter named {name!r}.")

@@ -1,11 +1,13 @@
 """Writes of patients: identify-or-register (safe under concurrency) and record corrections."""
 
 import datetime
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.models import User
 from common.rows import ColumnList, columns, from_row
 from patients.cpf import cpf_validate
 from patients.models import Patient, PatientRecordChange
@@ -78,7 +80,11 @@ def patient_lock_or_register(*, cpf: str, registration: dict) -> tuple[Patient |
 
 @transaction.atomic
 def patient_update(
-    *, patient: Patient, data: dict, actor=None, partner_client_id: str = ""
+    *,
+    patient: Patient,
+    data: dict[str, Any],
+    actor: User | None = None,
+    partner_client_id: str = "",
 ) -> Patient:
     """Correct a patient's record; records who changed which fields (not the values)."""
     unknown = set(data) - set(CORRECTABLE_FIELDS)

@@ -3,13 +3,14 @@
 import datetime
 import zoneinfo
 
-from django.db import connection
 from django.utils import timezone
+
+from common.tenancy import active_clinic
 
 
 def clinic_timezone() -> zoneinfo.ZoneInfo:
     """The timezone of the clinic whose schema is active."""
-    return zoneinfo.ZoneInfo(connection.tenant.timezone)
+    return zoneinfo.ZoneInfo(active_clinic().timezone)
 
 
 def service_day_of(moment: datetime.datetime) -> datetime.date:

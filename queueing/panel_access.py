@@ -17,6 +17,7 @@ from django.conf import settings
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.utils.crypto import salted_hmac
+from django_tenants.models import TenantMixin
 from django_tenants.utils import get_tenant_model
 
 PANEL_COOKIE = "clinico_panel"
@@ -25,22 +26,26 @@ PANEL_PAGE_PATH = "/panel/"
 _COOKIE_SALT = "clinico.panel-cookie"
 
 
-def panel_key_current(*, clinic) -> str:
+def panel_key_current(*, clinic: TenantMixin) -> str:
     """The clinic's panel key as stored now (another process may just have rotated it)."""
-    key = get_tenant_model().objects.filter(pk=clinic.pk).values_list("panel_key", flat=True)
+    # The tenant model's one manager (`objects`): queueing does not import tenants.Clinic.
+    clinics = get_tenant_model()._default_manager.filter(pk=clinic.pk)
+    # panel_key is a field of the concrete tenant model (settings.TENANT_MODEL); the Django plugin
+    # resolves get_tenant_model() only to the abstract TenantMixin, which lacks it.
+    key = clinics.values_list("panel_key", flat=True)  # type: ignore[misc]
     return key.first() or ""
 
 
-def panel_key_matches(*, clinic, key: str) -> bool:
+def panel_key_matches(*, clinic: TenantMixin, key: str) -> bool:
     current = panel_key_current(clinic=clinic)
     return bool(key and current) and secrets.compare_digest(key.encode(), current.encode())
 
 
-def _fingerprint(*, clinic, key: str) -> str:
+def _fingerprint(*, clinic: TenantMixin, key: str) -> str:
     return salted_hmac(_COOKIE_SALT, f"{clinic.schema_name}:{key}").hexdigest()
 
 
-def panel_cookie_set(response: HttpResponse, *, request: HttpRequest, clinic) -> None:
+def panel_cookie_set(response: HttpResponse, *, request: HttpRequest, clinic: TenantMixin) -> None:
     """Give this browser the clinic's panel cookie (host-only, HttpOnly, SameSite=Strict)."""
     max_age = settings.CLINICO_PANEL_COOKIE_MAX_AGE
     response.set_signed_cookie(
@@ -55,7 +60,7 @@ def panel_cookie_set(response: HttpResponse, *, request: HttpRequest, clinic) ->
     )
 
 
-def panel_cookie_state(*, request: HttpRequest, clinic) -> str | None:
+def panel_cookie_state(*, request: HttpRequest, clinic: TenantMixin) -> str | None:
     """None without a panel cookie; "valid" for the clinic's current key; else "stale"."""
     if PANEL_COOKIE not in request.COOKIES:
         return None
@@ -69,7 +74,8 @@ def panel_cookie_state(*, request: HttpRequest, clinic) -> str | None:
         return "stale"
     current = panel_key_current(clinic=clinic)
     expected = _fingerprint(clinic=clinic, key=current)
-    if current and secrets.compare_digest(value.encode(), expected.encode()):
+    # Without a default the cookie's value is a str or an exception; the stubs don't overload.
+    if current and secrets.compare_digest(value.encode(), expected.encode()):  # type: ignore[union-attr]
         return "valid"
     return "stale"
 

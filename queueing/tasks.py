@@ -3,8 +3,9 @@
 import logging
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError, connection
+from django.db import InterfaceError, OperationalError
 
+from common.tenancy import tenant_connection
 from queueing.services.checkins import CHECKIN_PROCESS_TASK, checkin_process
 
 logger = logging.getLogger(__name__)
@@ -25,7 +26,7 @@ def checkin_process_task(checkin_id: str) -> str | None:
     Idempotent, so a redelivery or a retry after a database error is harmless; a check-in
     still pending after the retries is republished by the sweeper.
     """
-    if connection.schema_name == "public":
+    if tenant_connection.schema_name == "public":
         logger.error("Check-in %s was published without a clinic schema; ignored.", checkin_id)
         return None
     checkin = checkin_process(checkin_id=checkin_id)

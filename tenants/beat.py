@@ -27,6 +27,8 @@ class ClinicDatabaseScheduler(DatabaseScheduler):
 
     _heap_built_from = None
     _loaded_once = False
+    # Set by DatabaseScheduler, which ships no types.
+    _heap_invalidated: bool
 
     def enabled_models_qs(self):
         if self._loaded_once:

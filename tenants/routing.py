@@ -3,8 +3,9 @@
 import zlib
 
 from django.conf import settings
-from django.db import connection
 from kombu import Exchange, Queue
+
+from common.tenancy import tenant_connection
 
 SHARD_QUEUE_FORMAT = "clinic.shard.{index}"
 DEDICATED_QUEUE_FORMAT = "clinic.dedicated.{name}"
@@ -35,11 +36,11 @@ def route_task(name, args, kwargs, options, task=None, **kw):
     if options.get("queue"):
         return None
     headers = options.get("headers") or {}
-    schema_name = headers.get("_schema_name") or connection.schema_name
+    schema_name = headers.get("_schema_name") or tenant_connection.schema_name
     if not schema_name or schema_name == "public":
         queue = settings.CLINICO_PLATFORM_QUEUE
     else:
-        tenant = getattr(connection, "tenant", None)
+        tenant = getattr(tenant_connection, "tenant", None)
         dedicated = ""
         if tenant is not None and getattr(tenant, "schema_name", None) == schema_name:
             dedicated = getattr(tenant, "dedicated_queue", "") or ""

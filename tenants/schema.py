@@ -5,8 +5,9 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
-from django.db import connection
 from django_tenants.utils import schema_exists
+
+from common.tenancy import tenant_connection
 
 CLONE_FUNCTION_SQL = (Path(__file__).parent / "clone.sql").read_text()
 
@@ -17,7 +18,7 @@ def template_schema_name() -> str:
 
 def clone_function_install() -> None:
     """(Re)create clinico_clone_schema() in the public schema."""
-    with connection.cursor() as cursor:
+    with tenant_connection.cursor() as cursor:
         cursor.execute(CLONE_FUNCTION_SQL)
 
 
@@ -25,15 +26,15 @@ def template_schema_ensure(*, verbosity: int = 0) -> bool:
     """Create the template schema if missing and bring it up to date; True when it was created."""
     name = template_schema_name()
     created = False
-    connection.set_schema_to_public()
+    tenant_connection.set_schema_to_public()
     if not schema_exists(name):
-        with connection.cursor() as cursor:
+        with tenant_connection.cursor() as cursor:
             cursor.execute(f'CREATE SCHEMA "{name}"')
         created = True
     call_command(
         "migrate_schemas", tenant=True, schema_name=name, interactive=False, verbosity=verbosity
     )
-    connection.set_schema_to_public()
+    tenant_connection.set_schema_to_public()
     clone_function_install()
     return created
 
@@ -46,15 +47,15 @@ def clone_template_schema(schema_name: str) -> None:
     tables, constraints and indexes by name in a fraction of the time.
     """
     template = template_schema_name()
-    connection.set_schema_to_public()
+    tenant_connection.set_schema_to_public()
     if not schema_exists(template):
         raise ImproperlyConfigured(
             f'The clinic template schema "{template}" does not exist; '
             "run `python manage.py migrate_clinics` first."
         )
-    with connection.cursor() as cursor:
+    with tenant_connection.cursor() as cursor:
         cursor.execute("SELECT to_regproc('public.clinico_clone_schema') IS NOT NULL")
         if not cursor.fetchone()[0]:
             clone_function_install()
         cursor.execute("SELECT public.clinico_clone_schema(%s, %s)", [template, schema_name])
-    connection.set_schema_to_public()
+    tenant_connection.set_schema_to_public()

@@ -6,6 +6,7 @@ import time
 from django.conf import settings
 from django.db.models import QuerySet
 
+from accounts.models import User
 from tenants.models import Chain, Clinic, ClinicDaySummary, Domain
 
 # Host -> clinic, kept briefly per process so a request costs no domain query in the common case.
@@ -46,7 +47,7 @@ def clinic_last_closed_day(*, clinic: Clinic) -> datetime.date | None:
     )
 
 
-def chain_list_for_user(*, user) -> QuerySet[Chain]:
+def chain_list_for_user(*, user: User) -> QuerySet[Chain]:
     """The chains `user` may manage: every chain for platform staff, else active memberships."""
     chains = Chain.objects.all()
     if user.is_staff:
@@ -54,11 +55,11 @@ def chain_list_for_user(*, user) -> QuerySet[Chain]:
     return chains.filter(memberships__user=user, memberships__is_active=True).distinct()
 
 
-def chain_get_for_user(*, user, chain_id: int) -> Chain | None:
+def chain_get_for_user(*, user: User, chain_id: int) -> Chain | None:
     return chain_list_for_user(user=user).filter(pk=chain_id).first()
 
 
-def clinic_get_for_user(*, user, slug: str) -> Clinic | None:
+def clinic_get_for_user(*, user: User, slug: str) -> Clinic | None:
     """The clinic `slug` if `user` manages its chain (or is platform staff), else None."""
     return (
         Clinic.objects.select_related("chain")

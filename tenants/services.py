@@ -6,9 +6,11 @@ import re
 import zoneinfo
 
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone as django_timezone
 
+from accounts.models import User
+from common.tenancy import tenant_connection
 from queueing.services.day_close import days_close
 from queueing.services.setup import service_create_default
 from tenants.models import Chain, Clinic, ClinicDaySummary, Domain
@@ -105,11 +107,11 @@ def clinic_provision(
     domain.full_clean()
     domain.save()
 
-    connection.set_tenant(clinic)
+    tenant_connection.set_tenant(clinic)
     try:
         service_create_default()
     finally:
-        connection.set_schema_to_public()
+        tenant_connection.set_schema_to_public()
 
     clinic_reset_schedule_sync(clinic=clinic)
     transaction.on_commit(clinic_host_cache_clear)
@@ -175,7 +177,7 @@ def clinic_days_close(*, clinic: Clinic) -> list[ClinicDaySummary]:
 
 
 @transaction.atomic
-def clinic_panel_key_rotate(*, clinic: Clinic, actor=None) -> Clinic:
+def clinic_panel_key_rotate(*, clinic: Clinic, actor: User | None = None) -> Clinic:
     """Give the clinic a new panel key: screens holding the old key or its cookie are refused."""
     clinic = Clinic.objects.select_for_update().get(pk=clinic.pk)
     clinic.panel_key = Clinic._meta.get_field("panel_key").get_default()

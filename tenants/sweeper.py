@@ -9,8 +9,8 @@ import datetime
 import logging
 
 from django.conf import settings
-from django.db import connection
 
+from common.tenancy import tenant_connection
 from queueing.services.checkins import checkin_republish_stale
 from tenants.models import Clinic
 from tenants.schema import template_schema_name
@@ -25,7 +25,7 @@ PENDING_THRESHOLD = datetime.timedelta(seconds=20)
 
 def checkins_sweep(*, older_than: datetime.timedelta = PENDING_THRESHOLD) -> dict[str, int]:
     """Republish stale pending check-ins of every active clinic; {schema: count} of those sent."""
-    connection.set_schema_to_public()
+    tenant_connection.set_schema_to_public()
     clinics = list(
         Clinic.objects.filter(is_active=True).exclude(
             schema_name__in=["public", template_schema_name()]
@@ -39,7 +39,7 @@ def checkins_sweep(*, older_than: datetime.timedelta = PENDING_THRESHOLD) -> dic
             count = checkin_republish_stale(older_than=older_than)
         if count:
             published[clinic.schema_name] = count
-    connection.set_schema_to_public()
+    tenant_connection.set_schema_to_public()
     if published:
         logger.info("Republished pending check-ins: %s", published)
     return published

@@ -1,9 +1,9 @@
 """Celery tasks of the tenants app: the daily reset beat runs in each clinic's schema."""
 
 from celery import shared_task
-from django.db import connection
 from tenant_schemas_celery.task import TenantTask
 
+from common.tenancy import tenant_connection
 from tenants.models import Clinic
 from tenants.schedules import RESET_TASK_NAME
 from tenants.services import clinic_days_close
@@ -16,5 +16,5 @@ def clinic_day_close_task() -> int:
     Idempotent: redelivery or a second run finds nothing left to close.
     """
     # The task's tenant may come from a 30-second cache; read the clinic's settings afresh.
-    clinic = Clinic.objects.get(schema_name=connection.schema_name)
+    clinic = Clinic.objects.get(schema_name=tenant_connection.schema_name)
     return len(clinic_days_close(clinic=clinic))

@@ -22,8 +22,13 @@ RECENTLY_USED_SECONDS = 1.0
 
 
 class DatabaseWrapper(TenantDatabaseWrapper):
+    # Set by Django's BaseDatabaseWrapper.__init__; django-stubs 5.2.9 does not declare them.
+    health_check_enabled: bool
+    health_check_done: bool
+
     def __init__(self, *args, **kwargs):
-        self._session_search_path = None  # the path PostgreSQL holds for this session, if known
+        # the path PostgreSQL holds for this session, if known
+        self._session_search_path: list[str] | None = None
         self._last_success = float("-inf")
         super().__init__(*args, **kwargs)
         self.execute_wrappers.append(self._note_success)

@@ -62,12 +62,12 @@ class QueueApi(APIView):
                     **queue,
                     "tickets": [
                         ticket_data(
-                            ticket,
+                            queued.ticket,
                             request=request,
-                            position=ticket.position,
-                            estimate=ticket.estimated_wait_minutes,
+                            position=queued.position,
+                            estimate=queued.estimated_wait_minutes,
                         )
-                        for ticket in queue["tickets"]
+                        for queued in queue["tickets"]
                     ],
                 }
                 for queue in queues

@@ -17,7 +17,7 @@ from queueing.selectors.queue import desk_list, service_list
 from queueing.services.setup import desk_create, desk_update, service_create, service_update
 
 
-class _SetupAccess:
+class _SetupAccess(APIView):
     """Reads for all staff, chain managers and read partners; writes for clinic admins only."""
 
     permission_classes = [ClinicAccess]
@@ -72,7 +72,7 @@ def _save(write, **kwargs):
         raise django_validation_to_api(error) from None
 
 
-class ServiceListCreateApi(_SetupAccess, APIView):
+class ServiceListCreateApi(_SetupAccess):
     """GET: the clinic's services. POST (clinic admins): a new service."""
 
     @extend_schema(
@@ -94,7 +94,7 @@ class ServiceListCreateApi(_SetupAccess, APIView):
         return Response(ServiceOutputSerializer(service).data, status=status.HTTP_201_CREATED)
 
 
-class ServiceDetailApi(_SetupAccess, APIView):
+class ServiceDetailApi(_SetupAccess):
     """GET: one service. PATCH (clinic admins): change any of its fields."""
 
     @extend_schema(operation_id="services_retrieve", responses={200: ServiceOutputSerializer})
@@ -147,7 +147,7 @@ def _desk_kwargs(data: dict) -> dict:
     return kwargs
 
 
-class DeskListCreateApi(_SetupAccess, APIView):
+class DeskListCreateApi(_SetupAccess):
     """GET: the clinic's desks and rooms. POST (clinic admins): a new desk."""
 
     @extend_schema(operation_id="desks_list", responses={200: DeskOutputSerializer(many=True)})
@@ -168,7 +168,7 @@ class DeskListCreateApi(_SetupAccess, APIView):
         return Response(DeskOutputSerializer(desk).data, status=status.HTTP_201_CREATED)
 
 
-class DeskDetailApi(_SetupAccess, APIView):
+class DeskDetailApi(_SetupAccess):
     """GET: one desk. PATCH (clinic admins): rename, change services, (de)activate."""
 
     @extend_schema(operation_id="desks_retrieve", responses={200: DeskOutputSerializer})

@@ -13,6 +13,7 @@ are any). With no active desk the estimate is null: nobody is being called.
 import datetime
 import math
 from dataclasses import dataclass
+from typing import TypedDict
 
 from django.db.models import Avg, F, Prefetch, Q, QuerySet
 
@@ -43,6 +44,25 @@ class ServicePace:
         if position is None or self.active_desks == 0:
             return None
         return math.ceil(math.ceil(position / self.active_desks) * self.mean_service_minutes)
+
+
+@dataclass(frozen=True)
+class QueuedTicket:
+    """An open ticket of today's queue, with its place in the call order when it is waiting."""
+
+    ticket: Ticket
+    position: int | None
+    estimated_wait_minutes: int | None
+
+
+class ServiceQueue(TypedDict):
+    """One service's part of today's queue."""
+
+    service: Service
+    active_desks: int
+    mean_service_minutes: float
+    waiting_count: int
+    tickets: list[QueuedTicket]
 
 
 def service_list() -> QuerySet[Service]:
@@ -99,15 +119,15 @@ def ticket_position_and_estimate(*, ticket: Ticket) -> tuple[int | None, int | N
     return position, pace.estimate(position)
 
 
-def queue_today(*, service_id: int | None = None) -> list[dict]:
+def queue_today(*, service_id: int | None = None) -> list[ServiceQueue]:
     """Today's open tickets per service: those at desks, then the waiting ones in call order."""
     today = service_day_today()
-    services = Service.objects.filter(
+    candidates = Service.objects.filter(
         Q(is_active=True) | Q(tickets__service_day=today, tickets__status__in=OPEN_STATUSES)
     )
     if service_id is not None:
-        services = services.filter(pk=service_id)
-    services = list(services.distinct().order_by("name"))
+        candidates = candidates.filter(pk=service_id)
+    services = list(candidates.distinct().order_by("name"))
     tickets = (
         Ticket.objects.filter(
             service_day=today,
@@ -120,20 +140,18 @@ def queue_today(*, service_id: int | None = None) -> list[dict]:
     by_service: dict[int, list[Ticket]] = {s.pk: [] for s in services}
     for ticket in tickets:
         by_service[ticket.service_id].append(ticket)
-    result = []
+    result: list[ServiceQueue] = []
     for service in services:
         pace = service_pace(service_id=service.pk, service_day=today)
-        at_desks, waiting = [], []
+        at_desks: list[QueuedTicket] = []
+        waiting: list[QueuedTicket] = []
         for ticket in by_service[service.pk]:
             if ticket.status == TicketStatus.WAITING:
-                ticket.position = len(waiting) + 1
-                ticket.estimated_wait_minutes = pace.estimate(ticket.position)
-                waiting.append(ticket)
+                position = len(waiting) + 1
+                waiting.append(QueuedTicket(ticket, position, pace.estimate(position)))
             else:
-                ticket.position = None
-                ticket.estimated_wait_minutes = None
-                at_desks.append(ticket)
-        at_desks.sort(key=lambda t: (t.called_at or t.issued_at, t.pk))
+                at_desks.append(QueuedTicket(ticket, None, None))
+        at_desks.sort(key=lambda q: (q.ticket.called_at or q.ticket.issued_at, q.ticket.pk))
         result.append(
             {
                 "service": service,

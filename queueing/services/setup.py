@@ -1,7 +1,9 @@
 """Writes of the clinic's set-up: services (lines with a ticket prefix) and desks."""
 
+import enum
 import re
 from collections.abc import Iterable
+from typing import Final, Literal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -12,7 +14,15 @@ DEFAULT_SERVICE_NAME = "Recepção"
 DEFAULT_SERVICE_PREFIX = "R"
 PREFIX_RE = re.compile(r"^[A-Z]{1,3}$")
 
-_UNSET = object()
+
+class _Unset(enum.Enum):
+    """An argument left out: unlike None (a value some fields take), it changes nothing."""
+
+    UNSET = enum.auto()
+
+
+_UNSET: Final = _Unset.UNSET
+Unset = Literal[_Unset.UNSET]
 
 
 @transaction.atomic
@@ -81,12 +91,12 @@ def service_create(
 def service_update(
     *,
     service: Service,
-    name=_UNSET,
-    prefix=_UNSET,
-    is_active=_UNSET,
-    target_wait_minutes=_UNSET,
-    priority_policy=_UNSET,
-    interleave_after=_UNSET,
+    name: str | Unset = _UNSET,
+    prefix: str | Unset = _UNSET,
+    is_active: bool | Unset = _UNSET,
+    target_wait_minutes: int | Unset = _UNSET,
+    priority_policy: str | Unset = _UNSET,
+    interleave_after: int | None | Unset = _UNSET,
 ) -> Service:
     """Change a service; tickets already issued keep their display codes."""
     service = Service.objects.select_for_update().get(pk=service.pk)
@@ -140,7 +150,13 @@ def desk_create(*, name: str, service_ids: Iterable[int], is_active: bool = True
 
 
 @transaction.atomic
-def desk_update(*, desk: Desk, name=_UNSET, service_ids=_UNSET, is_active=_UNSET) -> Desk:
+def desk_update(
+    *,
+    desk: Desk,
+    name: str | Unset = _UNSET,
+    service_ids: Iterable[int] | Unset = _UNSET,
+    is_active: bool | Unset = _UNSET,
+) -> Desk:
     """Rename a desk, change the services it calls or (de)activate it."""
     desk = Desk.objects.select_for_update().get(pk=desk.pk)
     if name is not _UNSET:

@@ -1,0 +1,29 @@
+from typing import Any
+
+from django.db.backends.postgresql.base import DatabaseWrapper as PostgresDatabaseWrapper
+from django_tenants.models import TenantMixin
+
+def __getattr__(name: str) -> Any: ...
+
+class FakeTenant:
+    """What `connection.tenant` holds after `set_schema()` or `set_schema_to_public()`."""
+
+    schema_name: str
+    tenant_type: str | None
+    def __init__(self, schema_name: str, tenant_type: str | None = None) -> None: ...
+    def get_tenant_type(self) -> str | None: ...
+
+class DatabaseWrapper(PostgresDatabaseWrapper):
+    include_public_schema: bool
+    search_path_set_schemas: list[str] | None
+    _setting_search_path: bool
+    tenant: TenantMixin | FakeTenant
+    schema_name: str
+    def set_tenant(self, tenant: TenantMixin | FakeTenant, include_public: bool = True) -> None: ...
+    def set_schema(
+        self, schema_name: str, include_public: bool = True, tenant_type: str | None = None
+    ) -> None: ...
+    def set_schema_to_public(self) -> None: ...
+    def set_settings_schema(self, schema_name: str) -> None: ...
+    def _handle_search_path(self, cursor: Any | None = None) -> None: ...
+    def _get_cursor_search_paths(self) -> list[str]: ...
