@@ -65,6 +65,28 @@ class ServiceQueue(TypedDict):
     tickets: list[QueuedTicket]
 
 
+class PanelDesk(TypedDict):
+    desk_id: int
+    desk: str
+    ticket: Ticket | None
+
+
+class PanelCall(TypedDict):
+    event_id: int
+    display_code: str
+    desk: str
+    called_at: datetime.datetime
+    recall: bool
+
+
+class PanelState(TypedDict):
+    """What the waiting-room display is made of (see `panel_state`)."""
+
+    service_day: datetime.date
+    desks: list[PanelDesk]
+    recent_calls: list[PanelCall]
+
+
 def service_list() -> QuerySet[Service]:
     return Service.objects.order_by("name")
 
@@ -183,7 +205,7 @@ def ticket_transferred_to(*, ticket: Ticket) -> Ticket | None:
     return Ticket.objects.filter(transferred_from=ticket).first()
 
 
-def panel_state(*, recent: int = PANEL_RECENT_CALLS) -> dict:
+def panel_state(*, recent: int = PANEL_RECENT_CALLS) -> PanelState:
     """The waiting-room display: each active desk's current ticket and today's latest calls.
 
     Ticket codes, desk and service names only: nothing that identifies a patient.
