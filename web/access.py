@@ -43,12 +43,20 @@ def is_chain_manager(user) -> bool:
     return isinstance(user, User) and chain_list_for_user(user=user).exists()
 
 
-def login_redirect(request: HttpRequest) -> HttpResponse:
-    return redirect(f"{reverse('login')}?next={request.get_full_path()}")
-
-
 def no_access(request: HttpRequest, message: str) -> HttpResponse:
     return render(request, "pages/no_access.html", {"message": message}, status=403)
+
+
+def signed_in_page(view):
+    """A page in the visitor's language for signed-in users; others go to the sign-in page."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs):
+        if not request.user.is_authenticated:
+            return redirect(f"{reverse('login')}?next={request.get_full_path()}")
+        return view(request, *args, **kwargs)
+
+    return page_language(wrapper)
 
 
 def staff_page(view):
@@ -56,8 +64,6 @@ def staff_page(view):
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return login_redirect(request)
         clinic = clinic_of(request)
         if clinic is None:  # staff pages are routed on clinic hosts only
             raise Http404
@@ -68,7 +74,7 @@ def staff_page(view):
             )
         return view(request, *args, role=role, **kwargs)
 
-    return page_language(wrapper)
+    return signed_in_page(wrapper)
 
 
 def manager_page(view):
@@ -76,13 +82,11 @@ def manager_page(view):
 
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
-        if not request.user.is_authenticated:
-            return login_redirect(request)
         if not is_chain_manager(request.user):
             return no_access(request, _("Your account does not manage any chain."))
         return view(request, *args, **kwargs)
 
-    return page_language(wrapper)
+    return signed_in_page(wrapper)
 
 
 def api_error_texts() -> dict[str, str]:
