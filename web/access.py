@@ -67,7 +67,8 @@ def staff_page(view):
         clinic = clinic_of(request)
         if clinic is None:  # staff pages are routed on clinic hosts only
             raise Http404
-        role = clinic_role_of(user=request.user, clinic=clinic)
+        user = request.user  # signed in: signed_in_page let no one else through
+        role = clinic_role_of(user=user, clinic=clinic) if isinstance(user, User) else None
         if role is None:
             return no_access(
                 request, _("Your account has no access to %(clinic)s.") % {"clinic": clinic.name}
