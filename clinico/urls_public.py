@@ -15,5 +15,5 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(urlconf="clinico.urls_public"), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
-    path("", include("clinico.pages_urls_public")),
+    path("", include("web.urls_public")),
 ]
