@@ -39,6 +39,14 @@ def clinic_of(request: HttpRequest | None) -> Clinic | None:
     return getattr(request, "tenant", None)
 
 
+def clinic_here(request: HttpRequest) -> Clinic:
+    """The clinic of a page routed on clinic hosts only; a 404 should one be reached elsewhere."""
+    clinic = clinic_of(request)
+    if clinic is None:
+        raise Http404
+    return clinic
+
+
 def is_chain_manager(user) -> bool:
     return isinstance(user, User) and chain_list_for_user(user=user).exists()
 

@@ -10,7 +10,7 @@ from queueing.models import PriorityReason, TicketStatus
 from queueing.panel_access import panel_key_current, panel_link
 from queueing.selectors.queue import desk_list, service_list
 from queueing.services.checkins import DECLARABLE_PRIORITY_REASONS
-from web.access import api_error_texts, clinic_of, staff_page
+from web.access import api_error_texts, clinic_here, staff_page
 
 
 def console_texts() -> dict:
@@ -67,7 +67,7 @@ def console_texts() -> dict:
 @staff_page
 def console(request: HttpRequest, role: str) -> HttpResponse:
     """The receptionist's and the desks' screen: check-in by CPF, the live queue, the desk."""
-    clinic = clinic_of(request)
+    clinic = clinic_here(request)
     services = [
         {"id": s.pk, "name": s.name, "prefix": s.prefix}
         for s in service_list().filter(is_active=True)

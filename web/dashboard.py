@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.models import User
 from queueing.clock import service_day_today
 from queueing.selectors.figures import day_figures_get
 from tenants.models import Clinic
@@ -36,8 +37,11 @@ def _clinic_live_figures(clinic: Clinic) -> dict:
 def _dashboard_chains(request: HttpRequest, *, with_summaries: bool = True) -> list[dict]:
     today = timezone.localdate()
     date_from = today - datetime.timedelta(days=SUMMARY_DAYS)
-    chains = []
-    for chain in chain_list_for_user(user=request.user).order_by("name"):
+    chains: list[dict] = []
+    user = request.user
+    if not isinstance(user, User):  # manager pages let only signed-in chain managers through
+        return chains
+    for chain in chain_list_for_user(user=user).order_by("name"):
         clinics = []
         for clinic in chain.clinics.order_by("name"):
             entry = {

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
 from queueing.panel_access import panel_cookie_set, panel_cookie_state, panel_key_matches
-from web.access import clinic_of, page_language
+from web.access import clinic_here, clinic_of, page_language
 
 
 def _panel_refused(request: HttpRequest, reason: str, status: int = 403) -> HttpResponse:
@@ -23,7 +23,7 @@ def _panel_refused(request: HttpRequest, reason: str, status: int = 403) -> Http
 @page_language
 def panel(request: HttpRequest) -> HttpResponse:
     """The waiting-room TV: no login; the panel key, posted once, becomes a panel cookie."""
-    clinic = clinic_of(request)
+    clinic = clinic_here(request)
     if "key" in request.GET:
         return _panel_refused(request, "key_in_url", status=400)
     if request.method == "POST":
