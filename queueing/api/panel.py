@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import ALL_STAFF, ClinicAccess
+from common.api import query_params_validate
 from queueing.selectors.queue import PANEL_RECENT_CALLS, panel_state
 
 PANEL_KEY_HEADER = "X-Panel-Key"
@@ -46,6 +47,18 @@ class PanelApi(APIView):
     manager_access = True
     partner_access = None
     permission_classes = [PanelKeyOrStaff]
+
+    class QuerySerializer(serializers.Serializer):
+        key = serializers.CharField(
+            required=False, allow_blank=True, help_text="The clinic's panel key."
+        )
+        limit = serializers.IntegerField(
+            required=False,
+            min_value=1,
+            max_value=50,
+            default=PANEL_RECENT_CALLS,
+            help_text=f"Latest calls to show (1–50, default {PANEL_RECENT_CALLS}).",
+        )
 
     class OutputSerializer(serializers.Serializer):
         class Meta:
@@ -87,15 +100,12 @@ class PanelApi(APIView):
         operation_id="panel_retrieve",
         auth=[],
         parameters=[
-            OpenApiParameter("key", OpenApiTypes.STR, description="The clinic's panel key."),
+            QuerySerializer,
             OpenApiParameter(
                 PANEL_KEY_HEADER,
                 OpenApiTypes.STR,
                 OpenApiParameter.HEADER,
                 description="The clinic's panel key (instead of ?key=).",
-            ),
-            OpenApiParameter(
-                "limit", OpenApiTypes.INT, description="Latest calls to show (1–50, default 10)."
             ),
         ],
         responses={200: OutputSerializer},
@@ -133,10 +143,8 @@ class PanelApi(APIView):
         ],
     )
     def get(self, request):
-        limit = request.query_params.get("limit", str(PANEL_RECENT_CALLS))
-        if not limit.isdigit() or not 1 <= int(limit) <= 50:
-            raise serializers.ValidationError({"limit": "Give a number from 1 to 50."})
-        answer = Response(self.OutputSerializer(panel_state(recent=int(limit))).data)
+        query = query_params_validate(request=request, serializer_class=self.QuerySerializer)
+        answer = Response(self.OutputSerializer(panel_state(recent=query["limit"])).data)
         answer["Cache-Control"] = "no-store"
         return answer
 

@@ -3,7 +3,7 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.urls import path
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -17,6 +17,7 @@ from accounts.permissions import (
     actor_fields,
     clinic_role_of,
 )
+from common.api import IdField, query_params_validate
 from patients.api import django_validation_to_api
 from queueing.clock import service_day_today
 from queueing.models import Desk, Ticket
@@ -587,6 +588,9 @@ class QueueApi(APIView):
     partner_access = "read"
     permission_classes = [ClinicAccess]
 
+    class QuerySerializer(serializers.Serializer):
+        service = IdField(required=False, help_text="Only this service's queue.")
+
     class OutputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "Queue"
@@ -606,7 +610,7 @@ class QueueApi(APIView):
 
     @extend_schema(
         operation_id="queue_retrieve",
-        parameters=[OpenApiParameter("service", int, description="Only this service's queue.")],
+        parameters=[QuerySerializer],
         responses={200: OutputSerializer},
         examples=[
             OpenApiExample(
@@ -642,10 +646,8 @@ class QueueApi(APIView):
         ],
     )
     def get(self, request):
-        service_id = request.query_params.get("service")
-        if service_id is not None and not service_id.isdigit():
-            raise serializers.ValidationError({"service": "Give a service id (a number)."})
-        queues = queue_today(service_id=int(service_id) if service_id else None)
+        query = query_params_validate(request=request, serializer_class=self.QuerySerializer)
+        queues = queue_today(service_id=query.get("service"))
         data = {
             "service_day": service_day_today(),
             "services": [
