@@ -28,7 +28,7 @@ from tenants.selectors import (
     clinic_get_for_user,
     clinic_hostname,
 )
-from tenants.services import clinic_provision, clinic_update_settings
+from tenants.services import SLUG_RE, clinic_provision, clinic_update_settings
 
 MAX_STATS_DAYS = 366
 
@@ -58,7 +58,8 @@ def _chain_or_404(request, chain_id: int) -> Chain:
 
 
 def _clinic_or_404(request, slug: str) -> Clinic:
-    clinic = clinic_get_for_user(user=request.user, slug=slug)
+    # Not a slug (a NUL character, which PostgreSQL refuses in text) is no clinic either.
+    clinic = clinic_get_for_user(user=request.user, slug=slug) if SLUG_RE.match(slug) else None
     if clinic is None:
         raise Http404("No such clinic.")
     return clinic

@@ -63,6 +63,7 @@ def _schema(host: str, *, coverage: bool):
                 "max-examples": EXAMPLES,
                 "deterministic": True,
                 "database": "none",
+                "allow-x00": True,
             },
             "phases": {"coverage": {"enabled": coverage}, "stateful": {"enabled": False}},
         }

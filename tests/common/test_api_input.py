@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests.accounts.conftest import bearer, host_client, manager, sign_in
 from tests.checkin_factories import staff_client
 from tests.conftest import client_for
 
@@ -97,6 +98,15 @@ def test_a_cpf_search_with_a_nul_character_answers_400(clinic_a):
 
     assert response.status_code == 400
     assert _only_error(response)["attr"] == "cpf"
+
+
+def test_a_clinic_slug_with_a_nul_character_answers_404(clinic_a):
+    api = bearer(host_client(), sign_in(manager(clinic_a.chain))["access"])
+
+    response = api.get("/api/v1/clinics/clinic%00_a/")
+
+    assert response.status_code == 404
+    assert _only_error(response)["code"] == "not_found"
 
 
 def test_an_api_url_that_matches_nothing_answers_404_in_the_error_format(clinic_a):
