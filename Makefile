@@ -56,7 +56,7 @@ test: venv browser
 
 # The API fuzzing of `make test` (tests/clinico/test_api_fuzz.py) at length: many more examples
 # per operation, and boundary values as every kind of caller.
-FUZZ_EXAMPLES ?= 200
+FUZZ_EXAMPLES ?= 100
 
 fuzz: venv
 	CLINICO_AMQP_VHOSTS="clinico_test $(CLINICO_AMQP_VHOSTS)" bash deploy/services.sh start

@@ -64,10 +64,10 @@ class AutoSchema(StandardizedErrorsAutoSchema):
 
     def _get_response_headers_for_code(self, status_code, direction="response"):
         headers = super()._get_response_headers_for_code(status_code, direction)
-        if status_code == "503" and "Retry-After" not in headers:
+        if status_code in ("429", "503") and "Retry-After" not in headers:
             headers["Retry-After"] = {
                 "schema": {"type": "integer"},
-                "required": True,
+                "required": status_code == "503",
                 "description": "Seconds to wait before trying again.",
             }
         return headers
