@@ -156,7 +156,7 @@ class PatientSearchApi(APIView):
                     OpenApiExample("formatted", value="529.982.247-25"),
                     OpenApiExample("digits only", value="52998224725"),
                 ],
-            )
+            ),
         ],
         responses={200: PatientOutputSerializer(many=True)},
         examples=[OpenApiExample("found", value=[PATIENT_EXAMPLE], response_only=True)],

@@ -211,9 +211,7 @@ DRF_STANDARDIZED_ERRORS = {
     # 413 for bodies over DATA_UPLOAD_MAX_MEMORY_SIZE; 503 + Retry-After when the database or
     # the broker cannot be reached (common/errors.py), so clients can tell an outage from a bug.
     "EXCEPTION_HANDLER_CLASS": "common.errors.ExceptionHandler",
-    "ALLOWED_ERROR_STATUS_CODES": [
-        "400", "401", "403", "404", "405", "406", "413", "415", "429", "500", "503",
-    ],  # fmt: skip
+    "ALLOWED_ERROR_STATUS_CODES": [400, 401, 403, 404, 405, 406, 413, 415, 429, 500, 503],
 }
 
 SPECTACULAR_SETTINGS = {
