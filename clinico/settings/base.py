@@ -164,7 +164,7 @@ CLINICO_SHARD_QUEUES = env.int("CLINICO_SHARD_QUEUES", default=4)
 CLINICO_PLATFORM_QUEUE = "platform"
 
 # --- REST API --------------------------------------------------------------------------------
-# Request bodies (API JSON, page forms) above 1 MB answer 413; no request needs a tenth of it.
+# Request bodies (API JSON, page forms) above 1 MB answer 413; real ones are a few kilobytes.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 REST_FRAMEWORK = {
     # drf-standardized-errors' schema plus query-parameter 400s, 413 and 503 (common/openapi.py).
