@@ -17,3 +17,8 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     path("", include("web.urls_public")),
 ]
+
+# Errors outside DRF views (pages, middleware, URLs that match nothing): see common/errors.py.
+handler400 = "common.errors.handler400"
+handler404 = "common.errors.handler404"
+handler500 = "common.errors.handler500"
