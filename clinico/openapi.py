@@ -24,7 +24,8 @@ class Error403Serializer(serializers.Serializer):
 
 class ErrorResponse403Serializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
-    errors = Error403Serializer(many=True)
+    # Declared fields leave the class (DRF's metaclass), so this never hides `.errors`.
+    errors = Error403Serializer(many=True)  # type: ignore[assignment]
 
 
 class Error404Serializer(serializers.Serializer):
@@ -35,4 +36,5 @@ class Error404Serializer(serializers.Serializer):
 
 class ErrorResponse404Serializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
-    errors = Error404Serializer(many=True)
+    # Declared fields leave the class (DRF's metaclass), so this never hides `.errors`.
+    errors = Error404Serializer(many=True)  # type: ignore[assignment]

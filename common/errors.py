@@ -124,7 +124,7 @@ def _page(status_code: int, title: str, text: str) -> HttpResponse:
 def _too_large(request) -> HttpResponse:
     error = request_too_large()
     if _is_api(request):
-        body = error_body(kind="client_error", code=error.default_code, detail=error.detail)
+        body = error_body(kind="client_error", code=error.default_code, detail=str(error.detail))
         return JsonResponse(body, status=error.status_code)
     return _page(
         error.status_code,
@@ -136,8 +136,8 @@ def _too_large(request) -> HttpResponse:
 def _unavailable(request, outage: ServiceUnavailable) -> HttpResponse:
     if _is_api(request):
         codes = outage.get_codes()
-        body = error_body(kind="server_error", code=str(codes), detail=outage.detail)
-        response = JsonResponse(body, status=outage.status_code)
+        body = error_body(kind="server_error", code=str(codes), detail=str(outage.detail))
+        response: HttpResponse = JsonResponse(body, status=outage.status_code)
     else:
         response = _page(
             outage.status_code,
@@ -169,7 +169,8 @@ def handler404(request, exception=None):
 def handler500(request):
     """An exception no view handled: 503 when it is an outage, else 500."""
     # Django calls this inside its `except` block, so the exception is still at hand.
-    outage = outage_of(sys.exc_info()[1]) if sys.exc_info()[1] is not None else None
+    error = sys.exc_info()[1]
+    outage = outage_of(error) if error is not None else None
     if outage is not None:
         return _unavailable(request, outage)
     if _is_api(request):

@@ -138,7 +138,8 @@ class Error413Serializer(serializers.Serializer):
 
 class ErrorResponse413Serializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
-    errors = Error413Serializer(many=True)
+    # Declared fields leave the class (DRF's metaclass), so this never hides `.errors`.
+    errors = Error413Serializer(many=True)  # type: ignore[assignment]
 
 
 class Error503Serializer(serializers.Serializer):
@@ -151,4 +152,5 @@ class ErrorResponse503Serializer(serializers.Serializer):
     """Retry after the seconds the Retry-After header gives."""
 
     type = serializers.ChoiceField(choices=ServerErrorEnum.choices)
-    errors = Error503Serializer(many=True)
+    # Declared fields leave the class (DRF's metaclass), so this never hides `.errors`.
+    errors = Error503Serializer(many=True)  # type: ignore[assignment]
