@@ -176,12 +176,12 @@ def ticket_call_next(
     due, latest_call_at = _interleaved_services_lock(
         services=list(services.values()), service_day=today
     )
-    # The time of the call is taken once the locks are held, and never before an interleaved
-    # service's previous call (web hosts' clocks may disagree): a service's CALLED events in
-    # order of time are its calls in the order they were made, which is what the next count reads.
+    # The call is timed once the locks are held, and after the interleaved services' latest call
+    # even when clocks disagree (web hosts, a clock set back): ordered by time, a service's
+    # CALLED events are its calls in the order they were made, which the next count relies on.
     now = timezone.now()
-    if latest_call_at is not None and latest_call_at > now:
-        now = latest_call_at
+    if latest_call_at is not None and now <= latest_call_at:
+        now = latest_call_at + datetime.timedelta(microseconds=1)
     call = functools.partial(
         ticket_call_first_waiting,
         today=today,

@@ -4,6 +4,7 @@ import datetime
 import threading
 
 import pytest
+import time_machine
 from django.db import connection, connections, transaction
 from django.utils import timezone
 
@@ -145,6 +146,31 @@ def test_interleave_calls_one_normal_ticket_after_n_priority_calls(clinic_a):
         ).count()
     assert order == ["P1", "P2", "N1", "P3", "P4", "N2", "P5"]
     assert interleaved == 2
+
+
+@pytest.mark.django_db
+def test_interleave_keeps_its_turns_when_a_desk_clock_runs_behind_the_previous_call(clinic_a):
+    noon = datetime.datetime(2026, 3, 2, 15, 0, tzinfo=datetime.UTC)
+    with clinic_a, time_machine.travel(noon, tick=False):
+        svc = f.service("Triagem", "T", priority_policy="interleave", interleave_after=1)
+        desk = f.desk("Triagem 1", svc)
+        labels = {}
+        for i, label in enumerate(["P1", "P2", "N1", "N2"]):
+            reason = "pregnant" if label.startswith("P") else ""
+            ticket = f.waiting(
+                svc, reason=reason, arrived_at=noon - datetime.timedelta(minutes=9 - i)
+            )
+            labels[ticket.display_code] = label
+        first = ticket_call_next(desk_id=desk.pk)
+        ticket_no_show(ticket_id=first.pk)
+    # Another desk's host, its clock a minute behind the first one's.
+    with clinic_a, time_machine.travel(noon - datetime.timedelta(minutes=1), tick=False):
+        order = [labels[first.display_code]] + [labels[code] for code in _drain(desk)]
+        times = list(
+            TicketEvent.objects.filter(kind="called").order_by("id").values_list("at", flat=True)
+        )
+    assert order == ["P1", "N1", "P2", "N2"]
+    assert times == sorted(times)
 
 
 @pytest.mark.django_db

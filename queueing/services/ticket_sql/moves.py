@@ -73,7 +73,7 @@ SELECT t.priority_tier, e.at
 FROM {EVENT} e
 JOIN {TICKET} t ON t.id = e.ticket_id
 WHERE e.kind = %s AND e.at >= %s AND t.service_id = %s AND t.service_day = %s
-ORDER BY e.at DESC, e.id DESC
+ORDER BY e.at DESC
 LIMIT %s
 """
 
@@ -83,8 +83,9 @@ def service_latest_calls(
 ) -> list[tuple[int, datetime.datetime]]:
     """(priority tier, time) of the service's latest calls of the day (from `since`), newest first.
 
-    Read from the CALLED events, which are the record of calls, in the order of their time
-    (then id): the caller holds the service's lock and writes no call before the latest one.
+    Read from the CALLED events, which are the record of calls, walking ticket_event_kind_at
+    back from the newest: the caller holds the service's lock, and each of an interleaved
+    service's calls is timed after the one before it, so time alone orders them (no sort).
     """
     with connection.cursor() as cursor:
         cursor.execute(
