@@ -131,7 +131,7 @@ def _steps(start: datetime.datetime, end: datetime.datetime) -> set:
                 steps |= {hour - HORIZON_BEFORE, hour + HORIZON_AFTER}
             day += datetime.timedelta(days=1)
         around |= _clock_changes(zone, start, end)
-    steps |= {moment + offset for moment in around for offset in (-MINUTE, 0 * MINUTE, MINUTE)}
+    steps |= {moment + minutes * MINUTE for moment in around for minutes in (-1, 0, 1)}
     return {step for step in steps if start <= step < end}
 
 
