@@ -4,14 +4,12 @@ The scheduler is the one beat runs (settings.CELERY_BEAT_SCHEDULER, a django-cel
 DatabaseScheduler) over the real PeriodicTask rows provisioning wrote, at frozen times; only the
 final publish to RabbitMQ is captured instead of sent.
 
-The clock stops only where beat could go wrong and jumps in between: the minute before, of and
-after each clinic's local reset time and each clock change of its zone, each hour at which beat
-starts or stops loading a reset (it loads an entry while the server's hour is within two hours of
-the entry's), and each settings change. The jumps hide nothing: a due entry stays due until beat
-publishes it, so a publish at any moment shows at the next stop, and since the stop before each
-reset time is the minute before it, a publish shows at a clinic's reset time only when it happened
-in that minute, as with a tick every minute. A jump is longer than beat's 5-minute reload, so beat
-reloads its schedule (and its loading window) at the first stop after one.
+The clock stops only around the moments where beat could go wrong, and jumps in between: each
+clinic's local reset time, each clock change of its zone, each hour at which beat starts or stops
+loading a reset, and each settings change (`_steps`). The jumps hide nothing: a due entry stays
+due until beat publishes it, so a publish at any moment shows at the next stop, and since the stop
+before each reset time is the minute before it, a publish shows at a clinic's reset time only when
+it happened in that minute, as with a tick every minute.
 """
 
 import datetime
@@ -112,13 +110,15 @@ def _beat_has_been_running_since(at: datetime.datetime) -> None:
 def _steps(start: datetime.datetime, end: datetime.datetime) -> set:
     """Where the clock stops from `start` to `end`, for the zone clinics as they are set now.
 
-    The minute before, of and after each local reset time (both readings of a time in a skipped
-    or repeated hour) and each clock change of the clinics' zones; and each hour at which beat
-    starts or stops loading a reset, which it does while the server's hour is within two hours of
-    the reset's.
+    Around each local reset time (both readings of a time in a skipped or repeated hour) and each
+    clock change of the clinics' zones: 5 minutes before, the minute before, the moment itself
+    and the minute after. Around each hour at which beat starts or stops loading a reset (it
+    loads an entry while the server's hour is within two hours of the entry's): 5 minutes before
+    and the hour itself. Beat reloads its schedule every 5 minutes, so it reloads at the first
+    stop of each of these and again exactly at the moment: what it loads just before and at the
+    moment both count.
     """
-    around = set()
-    steps = {start}
+    around, edges = set(), set()
     for clinic in Clinic.objects.filter(schema_name__in=ZONES):
         zone = zoneinfo.ZoneInfo(clinic.timezone)
         day = start.astimezone(zone).date() - datetime.timedelta(days=1)
@@ -128,10 +128,12 @@ def _steps(start: datetime.datetime, end: datetime.datetime) -> set:
                 at = local.astimezone(UTC)
                 around.add(at)
                 hour = at.replace(minute=0)
-                steps |= {hour - HORIZON_BEFORE, hour + HORIZON_AFTER}
+                edges |= {hour - HORIZON_BEFORE, hour + HORIZON_AFTER}
             day += datetime.timedelta(days=1)
         around |= _clock_changes(zone, start, end)
-    steps |= {moment + minutes * MINUTE for moment in around for minutes in (-1, 0, 1)}
+    steps = {start}
+    steps |= {moment + minutes * MINUTE for moment in around for minutes in (-5, -1, 0, 1)}
+    steps |= {moment + minutes * MINUTE for moment in edges for minutes in (-5, 0)}
     return {step for step in steps if start <= step < end}
 
 
