@@ -19,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from accounts.models import User
@@ -174,15 +175,28 @@ def _registration_for_new_patient(*, cpf: str, registration: dict) -> dict:
     )
 
 
+def checkin_request_hash(*, cpf: str, registration: dict) -> str:
+    """A keyed hash of the CPF (32 characters) then of the registration (32), for replays."""
+    registration_json = json.dumps(registration, sort_keys=True)
+    cpf_part = salted_hmac("checkin.cpf", cpf, algorithm="sha256").hexdigest()[:32]
+    registration_part = salted_hmac(
+        "checkin.registration", registration_json, algorithm="sha256"
+    ).hexdigest()[:32]
+    return cpf_part + registration_part
+
+
 def _same_request(
     checkin: CheckIn, *, cpf: str, service: Service, priority_reason: str, registration: dict
 ) -> bool:
-    return (
-        checkin.cpf == cpf
-        and checkin.service_id == service.pk
-        and checkin.priority_reason == priority_reason
-        and checkin.registration == registration
-    )
+    if checkin.service_id != service.pk or checkin.priority_reason != priority_reason:
+        return False
+    if checkin.request_hash and not checkin.cpf:
+        # Past the retention window only the hash is left; no registration replays the same.
+        replay = checkin_request_hash(cpf=cpf, registration=registration)
+        return replay[:32] == checkin.request_hash[:32] and (
+            not registration or replay[32:] == checkin.request_hash[32:]
+        )
+    return checkin.cpf == cpf and checkin.registration == registration
 
 
 @transaction.atomic
