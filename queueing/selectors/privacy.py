@@ -81,9 +81,7 @@ def patient_data_export(*, patient: Patient) -> dict[str, Any]:
             .order_by("at", "id")
             .values(*_EVENT_FIELDS)
         ),
-        "access_trail": list(
-            access_entries_list(patient_id=patient.pk).values(*_TRAIL_FIELDS)
-        ),
+        "access_trail": list(access_entries_list(patient_id=patient.pk).values(*_TRAIL_FIELDS)),
     }
 
 

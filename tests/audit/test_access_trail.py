@@ -4,12 +4,14 @@ import datetime
 
 import pytest
 from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 
 from audit.models import AccessEntry
+from audit.services import access_trail_purge
 from patients.models import Patient
+from tenants.services import chain_create, clinic_provision
 from tests.accounts.conftest import bearer, host_client, partner
 from tests.checkin_factories import staff_client, staff_user
-from tenants.services import chain_create, clinic_provision
 
 pytestmark = pytest.mark.django_db
 
@@ -65,9 +67,7 @@ def test_a_search_that_finds_nobody_leaves_no_entry(clinic_a, patient):
     assert _entries(clinic_a) == []
 
 
-def test_a_partner_search_hit_is_recorded_with_the_partner_and_only_what_it_saw(
-    clinic_a, patient
-):
+def test_a_partner_search_hit_is_recorded_with_the_partner_and_only_what_it_saw(clinic_a, patient):
     client, access = partner([clinic_a], scope="read_write")
 
     response = bearer(host_client(clinic_a), access).post(
@@ -125,9 +125,13 @@ def _one_entry(clinic) -> AccessEntry:
 
 
 def _refused(clinic, sql: str, params=()) -> None:
-    with clinic, pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(sql, params)
+    with (
+        clinic,
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql, params)
 
 
 def test_the_trail_cannot_be_changed_or_deleted_through_the_orm(clinic_a):
@@ -166,9 +170,6 @@ def test_a_freshly_provisioned_clinic_refuses_to_change_its_trail(db):
 
 
 def test_only_entries_past_the_floor_can_be_purged(clinic_a):
-    from audit.services import access_trail_purge
-    from django.utils import timezone
-
     now = timezone.now()
     with clinic_a:
         old = AccessEntry.objects.create(
