@@ -181,3 +181,25 @@ def test_only_entries_past_the_floor_can_be_purged(clinic_a):
         assert old.pk != recent.pk
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
             access_trail_purge(before=now + datetime.timedelta(days=1))
+
+
+def test_a_check_in_leaves_one_entry_with_its_receptionist_even_when_redelivered(clinic_a):
+    from queueing.services.checkins import checkin_create, checkin_process
+
+    user = staff_user(clinic_a, "receptionist")
+    with clinic_a:
+        checkin, _ = checkin_create(
+            cpf=CPF,
+            registration={"full_name": "Maria da Silva", "birth_date": "1958-03-14"},
+            actor=user,
+        )
+        processed = checkin_process(checkin_id=checkin.pk)
+        checkin_process(checkin_id=checkin.pk)  # a redelivered task
+
+    [entry] = _entries(clinic_a)
+    assert (entry.action, entry.patient_id, entry.user_id) == (
+        "checkin",
+        processed.patient_id,
+        user.pk,
+    )
+    assert entry.fields == ["birth_date", "cpf", "full_name"]
