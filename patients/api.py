@@ -116,7 +116,7 @@ def _search_answer(request, patients: list) -> list:
         patient_ids=[patient.pk for patient in patients],
         fields=serializer().fields,
     )
-    return serializer(patients, many=True).data
+    return list(serializer(patients, many=True).data)
 
 
 class PatientSearchApi(PatientLookupLimited, APIView):

@@ -18,8 +18,9 @@ def patient_exists(*, cpf: str) -> bool:
 
 def patient_record_changes(*, patient_id: int) -> list[dict]:
     """Who corrected which fields of the patient's record, and when, oldest first."""
-    return list(
+    changes = (
         PatientRecordChange.objects.filter(patient_id=patient_id)
         .order_by("at", "id")
         .values("at", "changed_fields", "actor_id", "partner_client_id")
     )
+    return [dict(change) for change in changes]

@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.models import User
 from common.rows import ColumnList, columns, from_row
 from patients.cpf import cpf_validate
 from patients.models import Patient, PatientRecordChange
@@ -117,7 +118,7 @@ ERASED_FIELDS = ("cpf", *REGISTRATION_FIELDS)
 
 @transaction.atomic
 def patient_erase(
-    *, patient_id: int, actor=None, partner_client_id: str = ""
+    *, patient_id: int, actor: User | None = None, partner_client_id: str = ""
 ) -> tuple[Patient, str | None]:
     """Erase a patient's identifying fields for good; the row stays for its tickets.
 

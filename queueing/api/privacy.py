@@ -18,6 +18,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import User
 from accounts.permissions import ADMIN, ClinicAccess
 from audit.models import AccessAction
 from audit.selectors import access_entries_csv, access_entries_list
@@ -101,7 +102,7 @@ class PatientAnonymiseApi(_AdminOnly, APIView):
                 patient_id=patient.pk,
                 reason=serializer.validated_data["reason"],
                 actor=access_actor(request),
-                user=request.user,
+                user=request.user if isinstance(request.user, User) else None,
             )
         except DjangoValidationError as error:
             raise django_validation_to_api(error) from None
@@ -181,7 +182,7 @@ class AccessTrailApi(_AdminOnly, APIView):
         partner_client_id = serializers.CharField()
         patient_id = serializers.IntegerField(allow_null=True)
         action = serializers.CharField()
-        fields = serializers.ListField(child=serializers.CharField())
+        fields = serializers.ListField(child=serializers.CharField())  # type: ignore[assignment]
         address = serializers.CharField()
         purpose = serializers.CharField()
 

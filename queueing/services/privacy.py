@@ -6,6 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Q
 
+from accounts.models import User
 from audit.models import AccessAction
 from audit.services import AccessActor, access_record
 from patients.models import Patient
@@ -15,7 +16,9 @@ from queueing.models import OPEN_STATUSES, CheckIn, Ticket
 
 
 @transaction.atomic
-def patient_anonymise(*, patient_id: int, reason: str, actor: AccessActor, user=None) -> Patient:
+def patient_anonymise(
+    *, patient_id: int, reason: str, actor: AccessActor, user: User | None = None
+) -> Patient:
     """Erase the patient's identifying data everywhere the clinic keeps it; log who and why.
 
     Tickets, their events and the day's figures stay (they point at the anonymous record).
