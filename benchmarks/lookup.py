@@ -175,7 +175,8 @@ def run(args) -> dict:
     for kind in ("search", "read", "floor"):
         print(f"{kind:>6}: {figures[kind]}")
     print(
-        f"trail: {written} entries for {expected} look-ups; INSERT alone {figures['trail_insert_ms']}"
+        f"trail: {written} entries for {expected} look-ups; "
+        f"INSERT alone {figures['trail_insert_ms']}"
     )
     return figures
 
