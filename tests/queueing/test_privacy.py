@@ -218,3 +218,32 @@ def test_processed_check_ins_keep_no_cpf_after_the_idempotency_window(clinic_a, 
         assert (again.pk, created) == (checkin.pk, False)
         with pytest.raises(IdempotencyKeyReused):
             checkin_create(cpf="15350946056", idempotency_key="k-1")
+
+
+def test_the_daily_reset_clears_check_in_cpfs_past_the_window(clinic_a):
+    from queueing.services.day_close import days_close
+
+    with clinic_a:
+        checkin, _ = checkin_create(
+            cpf=CPF, registration={"full_name": "Maria da Silva", "birth_date": "1958-03-14"}
+        )
+        checkin_process(checkin_id=checkin.pk)
+        with time_machine.travel(timezone.now() + datetime.timedelta(days=2)):
+            days_close()
+        assert CheckIn.objects.get(pk=checkin.pk).cpf == ""
+
+
+def test_admins_list_patients_without_a_visit_for_years_for_review(clinic_a, maria, settings):
+    settings.CLINICO_PATIENT_REVIEW_AFTER_YEARS = 5
+    with clinic_a:
+        old = Patient.objects.create(cpf="15350946056", full_name="João Antigo")
+        Patient.objects.filter(pk=old.pk).update(
+            created_at=timezone.now() - datetime.timedelta(days=6 * 365)
+        )
+        _visit_done(maria)
+
+    response = _admin(clinic_a).get("/api/v1/patients/review/")
+
+    assert response.status_code == 200
+    assert [(p["id"], p["cpf_masked"]) for p in response.json()] == [(old.pk, "***.509.460-**")]
+    assert "João" not in response.content.decode()
