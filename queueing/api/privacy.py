@@ -31,7 +31,7 @@ from queueing.selectors.privacy import patient_data_export, patients_due_for_rev
 from queueing.services.privacy import patient_anonymise
 
 
-class _AdminOnly:
+class _AdminOnly(APIView):
     allowed_roles = ADMIN
     manager_access = False
     partner_access = None
@@ -45,7 +45,7 @@ def _patient_or_404(patient_id: int) -> Patient:
     return patient
 
 
-class PatientExportApi(_AdminOnly, APIView):
+class PatientExportApi(_AdminOnly):
     """Everything the clinic holds about one patient, as a JSON download."""
 
     @extend_schema(
@@ -67,7 +67,7 @@ class PatientExportApi(_AdminOnly, APIView):
         return response
 
 
-class PatientAnonymiseApi(_AdminOnly, APIView):
+class PatientAnonymiseApi(_AdminOnly):
     """Erase a patient's identifying data on their request; tickets and figures stay."""
 
     class InputSerializer(serializers.Serializer):
@@ -109,7 +109,7 @@ class PatientAnonymiseApi(_AdminOnly, APIView):
         return Response(self.OutputSerializer(patient).data)
 
 
-class PatientReviewApi(_AdminOnly, APIView):
+class PatientReviewApi(_AdminOnly):
     """Patients with no visit for `CLINICO_PATIENT_REVIEW_AFTER_YEARS`: candidates to erase."""
 
     class OutputSerializer(serializers.Serializer):
@@ -167,7 +167,7 @@ def _trail(request):
     )
 
 
-class AccessTrailApi(_AdminOnly, APIView):
+class AccessTrailApi(_AdminOnly):
     """Who read or changed which patient's data, when, from where and why."""
 
     class OutputSerializer(serializers.Serializer):
@@ -197,7 +197,7 @@ class AccessTrailApi(_AdminOnly, APIView):
         return Response(self.OutputSerializer(_trail(request)[:1000], many=True).data)
 
 
-class AccessTrailCsvApi(_AdminOnly, APIView):
+class AccessTrailCsvApi(_AdminOnly):
     """The access trail as CSV, with the same filters."""
 
     @extend_schema(
