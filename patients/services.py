@@ -144,3 +144,9 @@ def patient_erase(
         partner_client_id=partner_client_id,
     )
     return patient, old_cpf
+
+
+def patient_record_changes_purge(*, before: datetime.datetime) -> int:
+    """Delete the records of corrections made before `before`; how many were deleted."""
+    deleted, _ = PatientRecordChange.objects.filter(at__lt=before).delete()
+    return deleted

@@ -247,3 +247,23 @@ def test_admins_list_patients_without_a_visit_for_years_for_review(clinic_a, mar
     assert response.status_code == 200
     assert [(p["id"], p["cpf_masked"]) for p in response.json()] == [(old.pk, "***.509.460-**")]
     assert "João" not in response.content.decode()
+
+
+def test_events_and_record_changes_past_their_retention_are_deleted(clinic_a, maria, settings):
+    from patients.models import PatientRecordChange
+    from patients.services import patient_update
+    from queueing.models import TicketEvent
+
+    settings.CLINICO_EVENT_RETENTION_DAYS = 30
+    with clinic_a:
+        _visit_done(maria)
+        patient_update(patient=maria, data={"phone": "+55 11 90000-0000"})
+        with time_machine.travel(timezone.now() + datetime.timedelta(days=29)):
+            kept = retention_apply()
+        with time_machine.travel(timezone.now() + datetime.timedelta(days=31)):
+            purged = retention_apply()
+        assert kept.events_deleted == 0
+        assert purged.events_deleted > 0
+        assert not TicketEvent.objects.exists()
+        assert not PatientRecordChange.objects.exists()
+        assert maria.tickets.count() == 1
