@@ -376,7 +376,9 @@ def checkin_process(*, checkin_id: uuid.UUID | str) -> CheckIn | None:
         return _fail(checkin, "The CPF is not registered and the check-in had no patient name.")
     access_record(
         actor=AccessActor(
-            user_id=checkin.created_by_id, partner_client_id=checkin.partner_client_id
+            user_id=checkin.created_by_id,
+            role="partner" if checkin.partner_client_id else "",
+            partner_client_id=checkin.partner_client_id,
         ),
         action=AccessAction.CHECKIN,
         patient_ids=[patient.pk],
