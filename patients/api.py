@@ -33,6 +33,10 @@ from rest_framework.views import APIView
 from accounts.models import User
 from accounts.permissions import RECEPTION, ClinicAccess, actor_fields
 from accounts.throttles import PartnerClientRateThrottle
+from common.errors import (  # queueing's views import the translator from here
+    django_validation_to_api as django_validation_to_api,
+)
+from common.errors import service_errors_as_400
 from patients.cpf import cpf_mask, cpf_validate
 from patients.selectors import patient_find_by_cpf, patient_get
 from patients.services import patient_update
@@ -82,13 +86,6 @@ class PatientRegistrationSerializer(serializers.Serializer):
         error_messages={"invalid": "Use digits, spaces, +, ( ) or - (8 to 20 characters)."},
     )
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
-
-
-def django_validation_to_api(error: DjangoValidationError) -> serializers.ValidationError:
-    """A service's ValidationError as the API's 400, keeping the field names."""
-    if hasattr(error, "error_dict"):
-        return serializers.ValidationError(error.message_dict)
-    return serializers.ValidationError({"non_field_errors": error.messages})
 
 
 class PatientRecordSerializer(serializers.Serializer):
@@ -294,8 +291,6 @@ class PatientDetailApi(PatientLookupLimited, APIView):
         data = dict(serializer.validated_data)
         if "full_name" in data and not data["full_name"].strip():
             raise serializers.ValidationError({"full_name": "The full name cannot be empty."})
-        try:
+        with service_errors_as_400():
             patient = patient_update(patient=patient, data=data, **actor_fields(request))
-        except DjangoValidationError as error:
-            raise django_validation_to_api(error) from None
         return Response(PatientRecordSerializer(patient).data, status.HTTP_200_OK)

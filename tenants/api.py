@@ -7,18 +7,17 @@ every chain. Another chain's ids and slugs answer 404, as if they did not exist.
 import datetime
 import zoneinfo
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count
 from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import User
+from accounts.permissions import ChainManagerAccess
+from common.errors import service_errors_as_400
 from tenants.models import Chain, Clinic
 from tenants.schedules import reset_periodic_task_name
 from tenants.selectors import (
@@ -31,23 +30,6 @@ from tenants.selectors import (
 from tenants.services import clinic_provision, clinic_update_settings
 
 MAX_STATS_DAYS = 366
-
-
-class ChainManagerAccess(BasePermission):
-    """A signed-in user; which chains they reach is decided by the selectors (others: 404)."""
-
-    message = "Sign in as a chain manager or platform operator."
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        return isinstance(user, User) and user.is_active
-
-
-def _api_error(error: DjangoValidationError) -> serializers.ValidationError:
-    """A service's ValidationError as a 400 that names the field."""
-    if hasattr(error, "error_dict"):
-        return serializers.ValidationError(error.message_dict)
-    return serializers.ValidationError({"non_field_errors": error.messages})
 
 
 def _chain_or_404(request, chain_id: int) -> Chain:
@@ -159,10 +141,8 @@ class ChainClinicsApi(APIView):
         chain = _chain_or_404(request, chain_id)
         data = self.ProvisionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
+        with service_errors_as_400():
             clinic = clinic_provision(chain=chain, **data.validated_data)
-        except DjangoValidationError as error:
-            raise _api_error(error) from None
         return Response(ClinicOutputSerializer(clinic).data, status=status.HTTP_201_CREATED)
 
 
@@ -204,10 +184,8 @@ class ClinicSettingsApi(APIView):
         clinic = _clinic_or_404(request, slug)
         data = self.UpdateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
+        with service_errors_as_400():
             clinic = clinic_update_settings(clinic=clinic, **data.validated_data)
-        except DjangoValidationError as error:
-            raise _api_error(error) from None
         return Response(ClinicOutputSerializer(clinic).data)
 
 
