@@ -62,11 +62,19 @@ test: venv browser
 lint: venv
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	DJANGO_SETTINGS_MODULE=clinico.settings.test $(VENV)/bin/mypy
 
 format: venv
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# Benchmarks run against the `make run` stack (CLINICO_WEB_PORT, 8000 by default). Their clinics
+# belong to the `bench` chain and are left inactive when a benchmark ends; bench-clean drops them.
 bench: demo
 	bash deploy/stack.sh start
 	@for b in benchmarks/[!_]*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+.PHONY: bench-clean
+bench-clean: venv services
+	$(PY) benchmarks/_clean.py

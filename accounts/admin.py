@@ -12,6 +12,11 @@ from accounts.services import (
     partner_client_secret_rotate,
     partner_secret_new,
 )
+from accounts.sign_in import AdminSignInForm
+
+# Platform operators are superusers: their sign-in is under the same limits as every door
+# (the 429 answer comes from accounts.sign_in.admin_sign_in, routed in clinico/urls_public).
+admin.site.login_form = AdminSignInForm
 
 
 class ClinicMembershipInline(admin.TabularInline):

@@ -6,7 +6,7 @@ from django.db import transaction
 from django.http import Http404
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -40,10 +40,10 @@ from accounts.services import (
     staff_invite,
 )
 from accounts.throttles import (
-    client_ip,
-    login_failure_record,
-    login_success_record,
-    login_throttle_check,
+    SignInLimited,
+    sign_in_attempt_fail,
+    sign_in_attempt_start,
+    sign_in_attempt_succeed,
 )
 from accounts.tokens import (
     AUTH_TIME_CLAIM,
@@ -57,6 +57,7 @@ from accounts.tokens import (
     partner_token_issue,
     token_lifetime_seconds,
 )
+from common.net import client_address
 
 AUTH_TAG = ["auth"]
 
@@ -178,6 +179,22 @@ def _bad_credentials() -> AuthenticationFailed:
     )
 
 
+class SignInThrottled(Throttled):
+    # DRF appends the wait in the request's language to a detail that is English here.
+    extra_detail_singular = "Try again in {wait} second."
+    extra_detail_plural = "Try again in {wait} seconds."
+
+
+def _sign_in_attempt_start(request, *, kind: str, account: str):
+    """The sign-in limits' count of this attempt, or 429 `throttled` with Retry-After."""
+    try:
+        return sign_in_attempt_start(kind=kind, account=account, address=client_address(request))
+    except SignInLimited as refusal:
+        raise SignInThrottled(
+            wait=refusal.retry_after, detail="Too many failed sign-in attempts."
+        ) from None
+
+
 def _issue_for_host(*, user: User, tenant, auth_time: int | None = None):
     """A token pair scoped to the host, or None when `user` has no access there."""
     if tenant is not None:
@@ -237,16 +254,15 @@ class TokenObtainApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         email = serializer.validated_data["email"].lower()
-        ip = client_ip(request)
-        login_throttle_check(kind="user", account=email, ip=ip)
+        attempt = _sign_in_attempt_start(request, kind="user", account=email)
         user = authenticate(
             request._request, email=email, password=serializer.validated_data["password"]
         )
         refresh = _issue_for_host(user=user, tenant=request.tenant) if user else None
         if refresh is None:
-            login_failure_record(kind="user", account=email, ip=ip)
+            sign_in_attempt_fail(attempt=attempt)
             raise _bad_credentials()
-        login_success_record(kind="user", account=email, ip=ip)
+        sign_in_attempt_succeed(attempt=attempt)
         return Response(TokenPairSerializer(_pair_data(refresh)).data)
 
 
@@ -421,18 +437,17 @@ class PartnerTokenApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         client_id = serializer.validated_data["client_id"]
-        ip = client_ip(request)
-        login_throttle_check(kind="partner", account=client_id, ip=ip)
+        attempt = _sign_in_attempt_start(request, kind="partner", account=client_id)
         client = partner_client_authenticate(
             client_id=client_id, secret=serializer.validated_data["client_secret"]
         )
         if client is None:
-            login_failure_record(kind="partner", account=client_id, ip=ip)
+            sign_in_attempt_fail(attempt=attempt)
             raise AuthenticationFailed(
                 detail="Unknown client id, wrong secret, or the client was revoked.",
                 code="invalid_client",
             )
-        login_success_record(kind="partner", account=client_id, ip=ip)
+        sign_in_attempt_succeed(attempt=attempt)
         token = partner_token_issue(
             client=client, clinic_schemas=partner_client_clinic_schemas(client=client)
         )

@@ -118,3 +118,28 @@ class PartnerClient(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.client_id})"
+
+
+class RateCounter(models.Model):
+    """How often one key hit one limit in one fixed window (sign-in failures, partner requests).
+
+    Incremented by a single INSERT … ON CONFLICT … DO UPDATE … RETURNING (accounts/throttles.py),
+    so concurrent hits never lose a count; rows of past windows are deleted in passing.
+    """
+
+    kind = models.CharField(max_length=40)
+    # SHA-256 of what is counted (account and address): typed e-mails stay out of this table.
+    key = models.CharField(max_length=64)
+    window_start = models.DateTimeField()
+    count = models.IntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "key", "window_start"], name="one_rate_counter_per_window"
+            ),
+        ]
+        indexes = [models.Index(fields=["window_start"], name="rate_counter_window")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key[:12]}… {self.count} since {self.window_start:%H:%M:%S}"

@@ -12,11 +12,17 @@ sent on a connection the server is closing and nothing needs to be retried.
 
 import http.client
 import json
+import os
 import threading
 import time
 from urllib.parse import urlsplit
 
 IDLE_REOPEN_SECONDS = 1.0
+
+
+def default_base_url() -> str:
+    """The `make run` server: 127.0.0.1 on CLINICO_WEB_PORT (deploy/stack.sh's port, 8000 unset)."""
+    return f"http://127.0.0.1:{os.environ.get('CLINICO_WEB_PORT', '8000')}"
 
 
 class Response:

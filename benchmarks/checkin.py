@@ -1,15 +1,24 @@
 """Check-in benchmark against `make run`'s stack: gunicorn, worker, RabbitMQ, PostgreSQL.
 
-Three phases in one run, on the same server:
-  floor    N authenticated trivial GETs at concurrency C: the server's floor throughput;
-  accept   N check-ins at concurrency C, as fast as they are accepted: accepted per second;
-  ticket   N/2 check-ins paced at half the accepted rate: time from POST to `queued`
-           (client's POST start → the check-in's processed_at, read from the status URL).
-Check-ins spread over at least three clinics (bench clinics, provisioned here when missing).
-Every check-in must end queued (lost = still pending or failed after the wait) with its own ticket
-(duplicates = a ticket number given twice). Ends with one JSON line.
+Check-ins spread over three bench clinics (bench chain; their queues emptied first). Two phases,
+each in batches that alternate with floor batches on the same connections:
+  accept   floor, accept, floor, accept, … , floor. A floor batch is B authenticated trivial
+           GETs (/api/v1/me/) at concurrency C; an accept batch is B check-in POSTs at C, as fast
+           as they are answered 202. Figures: the medians of the batches' rates, and each
+           request's latency (p50, p95). The worker's backlog is drained before the next phase.
+  ticket   paced at half the accepted rate: a floor batch of B GETs, then B check-ins, in turn.
+           A check-in's time is from the client's POST to its ticket committed: a thread polls
+           the database for check-ins whose ticket is visible (the ticket, its event and the
+           check-in's link commit in one transaction), so the figure is an upper bound, off by
+           at most the poll's resolution (printed). The ticket row's issued_at (taken inside
+           the transaction, before commit) gives a lower bound, printed beside it.
+Counted in the database once every check-in has settled: lost = check-ins answered 202 that are
+missing or have no ticket; duplicates = check-in rows nobody posted, tickets shared by two
+check-ins, patients with two open tickets of a service on a day, ticket numbers given twice,
+CPFs registered twice. Ends with one JSON line; exits 1 when anything is lost or duplicated.
 
-Run: .venv/bin/python benchmarks/checkin.py [-n 600] [-c 16] [--base-url http://127.0.0.1:8000]
+Run: .venv/bin/python benchmarks/checkin.py [-n 600] [-c 16] [--batch 100]
+     [--base-url http://127.0.0.1:$CLINICO_WEB_PORT]
 """
 
 import sys  # noqa: I001
@@ -19,88 +28,53 @@ from pathlib import Path
 # (used by concurrent.futures, logging and urllib3) finds the standard library module.
 _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
 
 import argparse
-import base64
-import datetime
 import json
+import math
 import os
-import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-import requests
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinico.settings.dev")
 
 import django  # noqa: E402
 
 django.setup()
 
+from django.db import connection  # noqa: E402
+from psycopg2 import sql  # noqa: E402
 from validate_docbr import CPF  # noqa: E402
 
-from accounts.models import User  # noqa: E402
-from benchmarks._http_client import KeepAliveClient  # noqa: E402
-from accounts.services import clinic_membership_grant, user_create  # noqa: E402
-from tenants.models import Chain, Clinic  # noqa: E402
-from tenants.selectors import clinic_hostname  # noqa: E402
-from tenants.services import chain_create, clinic_provision  # noqa: E402
+from benchmarks._bench import (  # noqa: E402
+    ClinicAuth,
+    bench_clinic_ensure,
+    bench_clinics_activate,
+    bench_clinics_deactivate,
+    bench_user_ensure,
+    interleaved,
+    latency_summary,
+    median,
+    wait_until_served,
+)
+from benchmarks._http_client import KeepAliveClient, default_base_url  # noqa: E402
 
-PASSWORD = "clinico-demo"
 BENCH_USER = "bench-recepcao@clinico.demo"
-_local = threading.local()
+FLOOR_PATH = "/api/v1/me/"
+POLL_INTERVAL_SECONDS = 0.002
 
 
-def clinics_ensure(slugs: list[str]) -> list[Clinic]:
-    """The bench clinics (provisioned when missing) with the bench receptionist in each."""
-    chain = Chain.objects.filter(slug="demo").first() or chain_create(
-        name="Rede Saúde Demo", slug="demo"
-    )
-    user = User.objects.filter(email=BENCH_USER).first() or user_create(
-        email=BENCH_USER, password=PASSWORD, full_name="Bench Recepção"
-    )
-    clinics = []
-    for slug in slugs:
-        clinic = Clinic.objects.filter(schema_name=slug).first() or clinic_provision(
-            chain=chain, name=f"Bench {slug}", slug=slug, timezone="America/Sao_Paulo"
+def clinic_queue_empty(schema: str) -> None:
+    """The bench clinic's patients, check-ins and tickets removed: the counts cover this run."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.SQL(
+                "TRUNCATE {s}.queueing_ticketevent, {s}.queueing_checkin, {s}.queueing_ticket, "
+                "{s}.queueing_ticketcounter, {s}.patients_patient CASCADE"
+            ).format(s=sql.Identifier(schema))
         )
-        clinic_membership_grant(user=user, clinic=clinic, role="receptionist")
-        clinics.append(clinic)
-    return clinics
-
-
-_load_clients: dict[str, KeepAliveClient] = {}
-
-
-def load_client(base_url: str) -> KeepAliveClient:
-    """The lean client of the timed phases (floor, accept, paced): benchmarks/_http_client.py."""
-    if base_url not in _load_clients:
-        _load_clients[base_url] = KeepAliveClient(base_url)
-    return _load_clients[base_url]
-
-
-def session() -> requests.Session:
-    if not hasattr(_local, "session"):
-        _local.session = requests.Session()
-    return _local.session
-
-
-def authenticate(base_url: str, host: str) -> dict:
-    """Headers that authenticate the bench receptionist on `host`: a JWT, or HTTP Basic."""
-    response = requests.post(
-        f"{base_url}/api/v1/auth/token/",
-        json={"email": BENCH_USER, "password": PASSWORD},
-        headers={"Host": host},
-        timeout=10,
-    )
-    if response.status_code == 200:
-        return {"Host": host, "Authorization": f"Bearer {response.json()['access']}"}
-    # Before the JWT endpoint exists: HTTP Basic, if the deployment enables it.
-    token = base64.b64encode(f"{BENCH_USER}:{PASSWORD}".encode()).decode()
-    return {"Host": host, "Authorization": f"Basic {token}"}
 
 
 def cpf_for(number: int) -> str:
@@ -113,172 +87,390 @@ def cpf_for(number: int) -> str:
     return "".join(digits)
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+class CommitWatch(threading.Thread):
+    """Polls the database for check-ins whose ticket has committed; times them from their POST.
+
+    A check-in first seen by a poll committed before that poll's snapshot: the time the poll's
+    answer arrived is an upper bound. The last poll that did not see it was sent before the
+    commit: a lower bound. Their difference is the resolution.
+    """
+
+    def __init__(self):
+        super().__init__(daemon=True)
+        self.lock = threading.Lock()
+        self.outstanding: dict[str, dict] = {}
+        self.seen: dict[str, dict] = {}
+        self.stopping = False
+
+    def add(self, *, schema: str, checkin_id: str, started: float) -> None:
+        with self.lock:
+            self.outstanding[checkin_id] = {"schema": schema, "started": started, "unseen": None}
+
+    def settled(self) -> bool:
+        with self.lock:
+            return not self.outstanding
+
+    def stop(self) -> None:
+        self.stopping = True
+        self.join()
+
+    def run(self) -> None:
+        try:
+            while not self.stopping:
+                with self.lock:
+                    waiting = dict(self.outstanding)
+                if not waiting:
+                    time.sleep(POLL_INTERVAL_SECONDS)
+                    continue
+                by_schema: dict[str, list[str]] = {}
+                for checkin_id, item in waiting.items():
+                    by_schema.setdefault(item["schema"], []).append(checkin_id)
+                query = sql.SQL(" UNION ALL ").join(
+                    sql.SQL(
+                        "SELECT id::text FROM {}.queueing_checkin "
+                        "WHERE id = ANY(%s::uuid[]) AND ticket_id IS NOT NULL"
+                    ).format(sql.Identifier(schema))
+                    for schema in by_schema
+                )
+                sent = time.perf_counter()
+                with connection.cursor() as cursor:
+                    cursor.execute(query, list(by_schema.values()))
+                    found = {checkin_id for (checkin_id,) in cursor.fetchall()}
+                back = time.perf_counter()
+                with self.lock:
+                    for checkin_id, item in waiting.items():
+                        if checkin_id in found:
+                            lower = item["unseen"] if item["unseen"] is not None else sent
+                            self.seen[checkin_id] = {
+                                "ms": (back - item["started"]) * 1000,
+                                "resolution_ms": (back - max(lower, item["started"])) * 1000,
+                            }
+                            self.outstanding.pop(checkin_id, None)
+                        else:
+                            item["unseen"] = sent
+                time.sleep(POLL_INTERVAL_SECONDS)
+        finally:
+            connection.close()
 
 
-def run_floor(base_url, targets, n, c, path) -> float:
-    def one(i):
-        headers = targets[i % len(targets)]["headers"]
-        response = load_client(base_url).get(path, headers=headers)
-        assert response.status_code == 200, (response.status_code, response.text[:200])
-
-    started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=c) as pool:
-        list(pool.map(one, range(n)))
-    return n / (time.perf_counter() - started)
-
-
-def post_checkin(base_url, target, number) -> dict:
+def post_checkin(client: KeepAliveClient, target: dict, number: int) -> dict:
     body = {
         "cpf": cpf_for(number),
         "patient": {"full_name": f"Paciente {number}", "birth_date": "1985-04-02"},
     }
-    started_wall = time.time()
-    response = load_client(base_url).post(
-        "/api/v1/check-ins/", headers=target["headers"], json_body=body
-    )
+    started_wall, started = time.time(), time.perf_counter()
+    response = client.post("/api/v1/check-ins/", headers=target["auth"].headers(), json_body=body)
+    answered = time.perf_counter()
     assert response.status_code == 202, (response.status_code, response.text[:300])
-    return {"target": target, "id": response.json()["id"], "started": started_wall}
+    return {
+        "schema": target["schema"],
+        "id": response.json()["id"],
+        "started": started,
+        "started_wall": started_wall,
+        "post_ms": (answered - started) * 1000,
+    }
 
 
-def run_accept(base_url, targets, n, c, first_number) -> tuple[float, list[dict]]:
+def get_floor(client: KeepAliveClient, target: dict) -> float:
     started = time.perf_counter()
-    with ThreadPoolExecutor(max_workers=c) as pool:
-        posted = list(
-            pool.map(
-                lambda i: post_checkin(base_url, targets[i % len(targets)], first_number + i),
-                range(n),
-            )
+    response = client.get(FLOOR_PATH, headers=target["auth"].headers())
+    elapsed = (time.perf_counter() - started) * 1000
+    assert response.status_code == 200, (response.status_code, response.text[:200])
+    return elapsed
+
+
+def pending_count(schemas: list[str]) -> int:
+    query = sql.SQL(" UNION ALL ").join(
+        sql.SQL("SELECT count(*) FROM {}.queueing_checkin WHERE status = 'pending'").format(
+            sql.Identifier(schema)
         )
-    return n / (time.perf_counter() - started), posted
+        for schema in schemas
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(query)
+        return sum(count for (count,) in cursor.fetchall())
 
 
-def run_paced(base_url, targets, n, c, rate, first_number) -> list[dict]:
-    interval = 1.0 / rate
-    start = time.perf_counter()
-
-    def one(i):
-        delay = start + i * interval - time.perf_counter()
-        if delay > 0:
-            time.sleep(delay)
-        return post_checkin(base_url, targets[i % len(targets)], first_number + i)
-
-    with ThreadPoolExecutor(max_workers=max(c, 32)) as pool:
-        return list(pool.map(one, range(n)))
-
-
-def final_states(base_url, posted, timeout) -> list[dict]:
-    """Poll every status URL until it is no longer pending (or the timeout passes)."""
+def wait_settled(schemas: list[str], timeout: float) -> int:
+    """Wait until no check-in of the bench clinics is pending; how many still are."""
     deadline = time.monotonic() + timeout
-    states = {}
-    remaining = list(posted)
-    while remaining and time.monotonic() < deadline:
-        still = []
-        for item in remaining:
-            response = session().get(
-                f"{base_url}/api/v1/check-ins/{item['id']}/",
-                headers=item["target"]["headers"],
-                timeout=30,
-            )
-            data = response.json()
-            if data["status"] == "pending":
-                still.append(item)
-            else:
-                states[item["id"]] = data
-        remaining = still
-        if remaining:
-            time.sleep(0.2)
-    return [{**item, "state": states.get(item["id"])} for item in posted]
+    left = pending_count(schemas)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.2)
+        left = pending_count(schemas)
+    return left
 
 
-def ticket_ms(result) -> float:
-    processed = datetime.datetime.fromisoformat(result["state"]["processed_at"])
-    return (processed.timestamp() - result["started"]) * 1000
+def _rows(query: sql.Composable, params=None) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(query, params)
+        return cursor.fetchall()
+
+
+def outcome_in_db(*, schema: str, posted: list[dict]) -> dict:
+    """Lost and duplicated check-ins and tickets of one bench clinic, read from its tables."""
+    s = sql.Identifier(schema)
+    posted_ids = {item["id"] for item in posted}
+    rows = _rows(sql.SQL("SELECT id::text, ticket_id FROM {}.queueing_checkin").format(s))
+    ticket_of = dict(rows)
+    found = set(ticket_of)
+    checks = {
+        "missing": len(posted_ids - found),
+        "without_ticket": sum(1 for i in posted_ids & found if ticket_of[i] is None),
+        "unposted_checkins": len(found - posted_ids),
+    }
+    extra = (
+        ("tickets_shared", "SELECT count(*) - 1 FROM {}.queueing_checkin "
+         "WHERE ticket_id IS NOT NULL GROUP BY ticket_id HAVING count(*) > 1"),
+        ("patient_tickets_twice", "SELECT count(*) - 1 FROM {}.queueing_ticket "
+         "GROUP BY patient_id, service_id, service_day HAVING count(*) > 1"),
+        ("numbers_twice", "SELECT count(*) - 1 FROM {}.queueing_ticket "
+         "GROUP BY service_id, service_day, number HAVING count(*) > 1"),
+        ("cpfs_twice", "SELECT count(*) - 1 FROM {}.patients_patient "
+         "GROUP BY cpf HAVING count(*) > 1"),
+    )  # fmt: skip
+    for name, query in extra:
+        checks[name] = sum(n for (n,) in _rows(sql.SQL(query).format(s)))
+    checks["lost"] = checks["missing"] + checks["without_ticket"]
+    checks["duplicates"] = (
+        checks["unposted_checkins"]
+        + checks["tickets_shared"]
+        + checks["patient_tickets_twice"]
+        + checks["numbers_twice"]
+        + checks["cpfs_twice"]
+    )
+    return checks
+
+
+def issued_ms(*, schema: str, items: list[dict]) -> list[float]:
+    """Each check-in's POST start → its ticket's issued_at (inside the transaction, pre-commit)."""
+    if not items:
+        return []
+    rows = _rows(
+        sql.SQL(
+            "SELECT c.id::text, extract(epoch FROM t.issued_at) FROM {s}.queueing_checkin c "
+            "JOIN {s}.queueing_ticket t ON t.id = c.ticket_id WHERE c.id = ANY(%s::uuid[])"
+        ).format(s=sql.Identifier(schema)),
+        [[item["id"] for item in items]],
+    )
+    issued = {checkin_id: float(epoch) for checkin_id, epoch in rows}
+    return [
+        (issued[item["id"]] - item["started_wall"]) * 1000 for item in items if item["id"] in issued
+    ]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=600, help="check-ins in the accept phase")
     parser.add_argument("-c", type=int, default=16, help="concurrent clients")
-    parser.add_argument("--base-url", default="http://127.0.0.1:8000")
-    # Bench clinics of their own: the demo clinics stay as a new user finds them.
-    parser.add_argument("--clinics", default="bench_1,bench_2,bench_3", help="at least three slugs")
-    parser.add_argument("--floor-path", default="/api/v1/me/")
+    parser.add_argument(
+        "--batch", type=int, default=100, help="requests per batch (floor and measured alike)"
+    )
+    parser.add_argument("--base-url", default=default_base_url())
+    parser.add_argument(
+        "--clinics",
+        default="bench_checkin_1,bench_checkin_2,bench_checkin_3",
+        help="at least three slugs (bench chain)",
+    )
     parser.add_argument("--wait", type=float, default=120, help="seconds to wait for tickets")
     args = parser.parse_args()
 
     slugs = args.clinics.split(",")
-    assert len(slugs) >= 3, "use at least three clinics"
-    clinics = clinics_ensure(slugs)
+    if len(slugs) < 3:
+        parser.error("use at least three clinics")
+    try:
+        figures = run(args, slugs)
+    finally:
+        connection.set_schema_to_public()
+        bench_clinics_deactivate()
+    print(json.dumps(figures))
+    if figures["lost"] or figures["duplicates"]:
+        sys.exit(1)
+
+
+def run(args, slugs: list[str]) -> dict:
+    clinics = bench_clinics_activate(
+        bench_clinic_ensure(slug=slug, name=f"Bench {slug}") for slug in slugs
+    )
+    user = bench_user_ensure(email=BENCH_USER, full_name="Bench Recepção")
+    client = KeepAliveClient(args.base_url)
     targets = []
     for clinic in clinics:
-        host = clinic_hostname(clinic=clinic)
-        targets.append({"slug": clinic.schema_name, "headers": authenticate(args.base_url, host)})
-
-    floor_path = args.floor_path
-    probe = requests.get(f"{args.base_url}{floor_path}", headers=targets[0]["headers"], timeout=10)
-    if probe.status_code == 404:
-        floor_path = "/api/v1/patients/?cpf=52998224725"  # until /me/ exists: a one-query GET
-
-    run_floor(args.base_url, targets, min(args.n, 100), args.c, floor_path)  # warm-up
-    floor = run_floor(args.base_url, targets, args.n, args.c, floor_path)
+        clinic_queue_empty(clinic.schema_name)
+        auth = ClinicAuth(user=user, clinic=clinic, role="receptionist")
+        wait_until_served(client=client, auth=auth, path=FLOOR_PATH)
+        targets.append({"schema": clinic.schema_name, "auth": auth})
+    schemas = [target["schema"] for target in targets]
+    lock = threading.Lock()
     first = int(time.time() * 1000) % 10**8 * 10
-    accepted_per_s, accepted = run_accept(args.base_url, targets, args.n, args.c, first)
-    # Let the worker drain the accept phase's backlog before measuring time to ticket.
-    accepted_results = final_states(args.base_url, accepted, args.wait)
-    paced = run_paced(
-        args.base_url, targets, max(args.n // 2, 1), args.c, accepted_per_s / 2, first + args.n
-    )
-    results = accepted_results + final_states(args.base_url, paced, args.wait)
+    numbers = iter(range(first, first + 10 * args.n + 10))
 
-    lost = sum(1 for r in results if r["state"] is None or r["state"]["status"] != "queued")
-    codes = [
-        (r["target"]["slug"], r["state"]["ticket"]["service"]["id"], r["state"]["ticket"]["id"])
-        for r in results
-        if r["state"] and r["state"]["status"] == "queued"
+    def target_of(i: int) -> dict:
+        return targets[i % len(targets)]
+
+    # Accept: floor and accept batches in turn, at concurrency C.
+    floor_rates: list[float] = []
+    floor_ms: list[float] = []
+    accept_rates: list[float] = []
+    accept_ms: list[float] = []
+    posted: list[dict] = []
+    budget = [args.n]
+
+    def timed_batch(size: int, one) -> tuple[list, float]:
+        started = time.perf_counter()
+        results = list(pool.map(one, range(size)))
+        return results, size / (time.perf_counter() - started)
+
+    def floor_batch(_: int) -> None:
+        latencies, rate = timed_batch(args.batch, lambda i: get_floor(client, target_of(i)))
+        floor_ms.extend(latencies)
+        floor_rates.append(rate)
+
+    def accept_batch(_: int) -> None:
+        size = min(args.batch, budget[0])
+        budget[0] -= size
+
+        def one(i: int) -> dict:
+            with lock:
+                number = next(numbers)
+            return post_checkin(client, target_of(i), number)
+
+        items, rate = timed_batch(size, one)
+        posted.extend(items)
+        accept_ms.extend(item["post_ms"] for item in items)
+        accept_rates.append(rate)
+
+    rounds = max(1, math.ceil(args.n / args.batch))
+    with ThreadPoolExecutor(max_workers=args.c) as pool:
+        list(pool.map(lambda i: get_floor(client, target_of(i)), range(min(args.batch, 100))))
+        interleaved(rounds=rounds, floor=floor_batch, measured=accept_batch)
+    accepted_per_s, floor_per_s = median(accept_rates), median(floor_rates)
+    left = wait_settled(schemas, args.wait)
+    print(
+        f"accept phase: {len(posted)} check-ins in {rounds} batches of {args.batch} between "
+        f"{rounds + 1} floor batches, concurrency {args.c}; worker backlog drained "
+        f"({left} still pending)"
+    )
+
+    # Ticket: paced floor and check-in batches in turn, at half the accepted rate.
+    rate = accepted_per_s / 2
+    paced_floor_ms: list[float] = []
+    paced: list[dict] = []
+    watch = CommitWatch()
+    watch.start()
+    paced_budget = [max(args.n // 2, 1)]
+
+    def paced_batch(size: int, one) -> list:
+        start = time.perf_counter()
+
+        def at_pace(i: int):
+            delay = start + i / rate - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            return one(i)
+
+        return list(paced_pool.map(at_pace, range(size)))
+
+    def paced_floor_batch(_: int) -> None:
+        paced_floor_ms.extend(paced_batch(args.batch, lambda i: get_floor(client, target_of(i))))
+
+    def ticket_batch(_: int) -> None:
+        size = min(args.batch, paced_budget[0])
+        paced_budget[0] -= size
+
+        def one(i: int) -> dict:
+            with lock:
+                number = next(numbers)
+            target = target_of(i)
+            item = post_checkin(client, target, number)
+            watch.add(schema=item["schema"], checkin_id=item["id"], started=item["started"])
+            return item
+
+        paced.extend(paced_batch(size, one))
+
+    paced_rounds = max(1, math.ceil(paced_budget[0] / args.batch))
+    try:
+        with ThreadPoolExecutor(max_workers=max(args.c, 32)) as paced_pool:
+            interleaved(rounds=paced_rounds, floor=paced_floor_batch, measured=ticket_batch)
+        deadline = time.monotonic() + args.wait
+        while not watch.settled() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        watch.stop()
+    wait_settled(schemas, max(0.0, deadline - time.monotonic()))
+
+    outcome: dict[str, int] = {}
+    everything = posted + paced
+    for schema in schemas:
+        mine = [item for item in everything if item["schema"] == schema]
+        for key, value in outcome_in_db(schema=schema, posted=mine).items():
+            outcome[key] = outcome.get(key, 0) + value
+    ticket_ms = [watch.seen[item["id"]]["ms"] for item in paced if item["id"] in watch.seen]
+    resolution_ms = [watch.seen[i["id"]]["resolution_ms"] for i in paced if i["id"] in watch.seen]
+    lower_ms = [
+        ms
+        for schema in schemas
+        for ms in issued_ms(schema=schema, items=[i for i in paced if i["schema"] == schema])
     ]
-    numbers = [
-        (r["target"]["slug"], r["state"]["ticket"]["display_code"], r["state"]["processed_at"][:10])
-        for r in results
-        if r["state"] and r["state"]["status"] == "queued"
-    ]
-    duplicates = (len(codes) - len(set(codes))) + (len(numbers) - len(set(numbers)))
-    paced_ids = {r["id"] for r in paced}
-    latencies = [
-        ticket_ms(r)
-        for r in results
-        if r["id"] in paced_ids and r["state"] and r["state"]["ticket"]
-    ]
+
+    floor_summary, accept_summary = latency_summary(floor_ms), latency_summary(accept_ms)
+    ticket, lower = latency_summary(ticket_ms, digits=1), latency_summary(lower_ms, digits=1)
+    paced_floor = latency_summary(paced_floor_ms)
+    paced_post = latency_summary([item["post_ms"] for item in paced])
+    resolution = latency_summary(resolution_ms)
     figures = {
         "bench": "checkin",
         "n": args.n,
         "concurrency": args.c,
         "clinics": len(targets),
+        "batch": args.batch,
         "accepted_per_s": round(accepted_per_s, 1),
-        "paced_rate_per_s": round(accepted_per_s / 2, 1),
-        "ticket_p50_ms": round(percentile(latencies, 50), 1),
-        "ticket_p95_ms": round(percentile(latencies, 95), 1),
-        "ticket_p99_ms": round(percentile(latencies, 99), 1),
-        "floor_per_s": round(floor, 1),
-        "floor_path": floor_path.split("?")[0],
-        "accept_vs_floor": round(accepted_per_s / floor, 2),
-        "lost": lost,
-        "duplicates": duplicates,
+        "floor_per_s": round(floor_per_s, 1),
+        "accept_vs_floor": round(accepted_per_s / floor_per_s, 2),
+        "accept_p50_ms": accept_summary["p50"],
+        "accept_p95_ms": accept_summary["p95"],
+        "floor_p50_ms": floor_summary["p50"],
+        "floor_p95_ms": floor_summary["p95"],
+        "paced_rate_per_s": round(rate, 1),
+        "ticket_p50_ms": ticket["p50"],
+        "ticket_p95_ms": ticket["p95"],
+        "ticket_p99_ms": ticket["p99"],
+        "tickets_timed": ticket["n"],
+        "commit_poll_resolution_p50_ms": resolution["p50"],
+        "issued_p50_ms": lower["p50"],
+        "issued_p95_ms": lower["p95"],
+        "paced_post_p50_ms": paced_post["p50"],
+        "paced_post_p95_ms": paced_post["p95"],
+        "paced_floor_p50_ms": paced_floor["p50"],
+        "paced_floor_p95_ms": paced_floor["p95"],
+        "floor_path": FLOOR_PATH,
+        "lost": outcome["lost"],
+        "duplicates": outcome["duplicates"],
+        "db_checks": outcome,
     }
-    print(f"floor (GET {floor_path}): {floor:.1f}/s at concurrency {args.c}")
-    print(f"check-ins accepted: {accepted_per_s:.1f}/s ({accepted_per_s / floor:.2f} × floor)")
     print(
-        f"POST → queued at {accepted_per_s / 2:.1f}/s: p50 {figures['ticket_p50_ms']} ms, "
-        f"p95 {figures['ticket_p95_ms']} ms, p99 {figures['ticket_p99_ms']} ms"
+        f"accepted {figures['accepted_per_s']}/s vs floor (GET {FLOOR_PATH}) "
+        f"{figures['floor_per_s']}/s: {figures['accept_vs_floor']}× (medians of "
+        f"{len(accept_rates)} and {len(floor_rates)} batches); per request: POST p50 "
+        f"{accept_summary['p50']} ms, p95 {accept_summary['p95']} ms vs GET p50 "
+        f"{floor_summary['p50']} ms, p95 {floor_summary['p95']} ms"
     )
-    print(f"lost {lost}, duplicate tickets {duplicates}")
-    print(json.dumps(figures))
-    if lost or duplicates:
-        sys.exit(1)
+    print(
+        f"POST → ticket committed at {figures['paced_rate_per_s']}/s ({ticket['n']} of "
+        f"{len(paced)} seen): p50 {ticket['p50']} ms, p95 {ticket['p95']} ms, p99 {ticket['p99']} "
+        f"ms (upper bounds; poll resolution p50 {resolution['p50']} ms; POST → issued_at, before "
+        f"commit: p50 {lower['p50']} ms, p95 {lower['p95']} ms) | 202 answer p50 "
+        f"{paced_post['p50']} ms, p95 {paced_post['p95']} ms | paced floor GET p50 "
+        f"{paced_floor['p50']} ms, p95 {paced_floor['p95']} ms"
+    )
+    print(
+        f"in the database: lost {outcome['lost']} (missing {outcome['missing']}, without a "
+        f"ticket {outcome['without_ticket']}), duplicates {outcome['duplicates']} (check-ins "
+        f"nobody posted {outcome['unposted_checkins']}, tickets shared "
+        f"{outcome['tickets_shared']}, a patient's second ticket {outcome['patient_tickets_twice']}"
+        f", numbers twice {outcome['numbers_twice']}, CPFs twice {outcome['cpfs_twice']})"
+    )
+    return figures
 
 
 if __name__ == "__main__":

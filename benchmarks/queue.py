@@ -1,19 +1,31 @@
 """Call-next benchmark against a running server (`make run`'s gunicorn, or any --base-url).
 
-One run, one server:
-  setup    a bench clinic (provisioned when missing) with D desks on its reception and T waiting
-           tickets bulk-inserted in SQL (mixed priority tiers, one patient each, ISSUED events);
-           EXPLAIN ANALYZE of call-next's locking query on that queue (must use the partial
-           index ticket_waiting_call_order);
-  floor    D threads of trivial authenticated GETs: the server's floor latency;
-  call     D desks calling concurrently: each POSTs call-next (timed) then marks the ticket a
-           no-show (not timed) so the desk may call again, until N calls in all.
-double_calls counts tickets handed out more than once (by the answers and by the CALLED events).
-Floor and calls go through the same lean keep-alive client (benchmarks/_http_client.py).
-Ends with one JSON line.
+Three cases, one after the other, each on a fresh queue of the bench clinic `bench_queue`:
+  one_service     D desks serving one service (strict priority order);
+  three_services  D desks each serving three services: the pick reads `service_id IN (a, b, c)`;
+  interleave      D desks serving one service with the interleave policy (a normal ticket after
+                  N priority calls: an advisory lock and a read of the latest calls per call).
+Each case:
+  setup    T waiting tickets bulk-inserted in SQL across the case's services (mixed priority
+           tiers, one patient each, ISSUED events), D desks;
+  plan     call-next run once in the bench process inside a transaction that is rolled back,
+           its statements captured from the connection exactly as they ran (text and parameters),
+           then each replayed under EXPLAIN (ANALYZE, BUFFERS) in a second rolled-back
+           transaction. The pick must be workflow._CALL_SQL (the benchmark stops if call-next no
+           longer runs it) and its plan should walk ticket_waiting_call_order with no Sort.
+           Printed before and after the timed calls;
+  timed    batches in turn: floor, calls, floor, calls, … , floor. A floor batch is D threads of
+           a trivial authenticated GET (/api/v1/me/); a calls batch is the D desks each POSTing
+           call-next (timed) then marking the ticket a no-show (not timed) so it may call again.
+           Both go through the same lean keep-alive connections (benchmarks/_http_client.py);
+  checks   in the database: tickets called twice or by two desks (CALLED events), answers with
+           no CALLED event, and for the interleave case the calls out of the policy's pattern.
+The JSON line's top-level figures are the case with the highest call-next p95, beside that case's
+floor; every case's figures are under "cases".
 
 Run: .venv/bin/python benchmarks/queue.py [--tickets 10000] [--desks 5] [--calls 2000]
-     [--floor-requests 1000] [--base-url http://127.0.0.1:8000]
+     [--batch 100] [--interleave-after 2] [--cases one_service,three_services,interleave]
+     [--base-url http://127.0.0.1:$CLINICO_WEB_PORT]
 """
 
 import sys
@@ -27,13 +39,12 @@ sys.path.insert(0, str(_HERE.parent))
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import math  # noqa: E402
 import os  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from collections import Counter  # noqa: E402
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
-
-import requests  # noqa: E402
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinico.settings.dev")
 
@@ -43,49 +54,78 @@ django.setup()
 
 from django.db import connection, transaction  # noqa: E402
 
-from accounts.models import User  # noqa: E402
-from benchmarks._http_client import KeepAliveClient  # noqa: E402
-from accounts.services import clinic_membership_grant, user_create  # noqa: E402
+from benchmarks._bench import (  # noqa: E402
+    ClinicAuth,
+    bench_clinic_ensure,
+    bench_clinics_activate,
+    bench_clinics_deactivate,
+    bench_user_ensure,
+    interleaved,
+    latency_summary,
+    run_batch,
+    wait_until_served,
+)
+from benchmarks._http_client import KeepAliveClient, default_base_url  # noqa: E402
 from queueing.clock import service_day_today  # noqa: E402
-from queueing.models import Desk, Service, Ticket, TicketStatus  # noqa: E402
-from queueing.services.setup import desk_create  # noqa: E402
-from tenants.models import Chain, Clinic  # noqa: E402
-from tenants.selectors import clinic_hostname  # noqa: E402
-from tenants.services import chain_create, clinic_provision  # noqa: E402
+from queueing.models import Desk, PriorityPolicy, PriorityTier, Service  # noqa: E402
+from queueing.services.setup import desk_create, service_create, service_update  # noqa: E402
+from queueing.services.workflow import _CALL_SQL, _DESK_SQL, ticket_call_next  # noqa: E402
 
-PASSWORD = "clinico-demo"
 BENCH_USER = "bench-guiche@clinico.demo"
 BENCH_SLUG = "bench_queue"
+FLOOR_PATH = "/api/v1/me/"
+CASES = {
+    "one_service": "desks serving one service",
+    "three_services": "desks serving three services",
+    "interleave": "desks serving one interleaved service",
+}
+# (name, prefix) of the services the cases use besides the clinic's default one.
+EXTRA_SERVICES = [("Triagem", "T"), ("Consulta", "C")]
+INTERLEAVED_SERVICE = ("Intercalado", "I")
+# The production statements the plans must come from (the text before the first placeholder).
+CALL_SQL_HEAD = _CALL_SQL.split("{")[0]
 
 
-def clinic_ensure() -> tuple[Clinic, User]:
-    chain = Chain.objects.filter(slug="demo").first() or chain_create(
-        name="Rede Saúde Demo", slug="demo"
-    )
-    user = User.objects.filter(email=BENCH_USER).first() or user_create(
-        email=BENCH_USER, password=PASSWORD, full_name="Bench Guichê"
-    )
-    clinic = Clinic.objects.filter(schema_name=BENCH_SLUG).first() or clinic_provision(
-        chain=chain, name="Bench Fila", slug=BENCH_SLUG, timezone="America/Sao_Paulo"
-    )
-    clinic_membership_grant(user=user, clinic=clinic, role="receptionist")
-    return clinic, user
+def case_services(*, case: str, interleave_after: int) -> list[Service]:
+    """The services the case's desks serve, created (and set to the case's policy) when needed."""
+    by_prefix = {service.prefix: service for service in Service.objects.all()}
+    default = Service.objects.get(is_default=True)
+    if case == "one_service":
+        return [default]
+    if case == "three_services":
+        for name, prefix in EXTRA_SERVICES:
+            if prefix not in by_prefix:
+                by_prefix[prefix] = service_create(name=name, prefix=prefix)
+        return [default] + [by_prefix[prefix] for _, prefix in EXTRA_SERVICES]
+    name, prefix = INTERLEAVED_SERVICE
+    service = by_prefix.get(prefix) or service_create(name=name, prefix=prefix)
+    return [
+        service_update(
+            service=service,
+            priority_policy=PriorityPolicy.INTERLEAVE,
+            interleave_after=interleave_after,
+        )
+    ]
 
 
-def queue_fill(*, clinic: Clinic, tickets: int, desks: int) -> list[int]:
-    """A fresh queue of `tickets` waiting tickets today and `desks` desks; the desks' ids."""
-    with clinic, transaction.atomic(), connection.cursor() as cursor:
-        reception = Service.objects.get(is_default=True)
+def queue_fill(*, services: list[Service], tickets: int, desks: int) -> list[int]:
+    """A fresh queue of `tickets` waiting tickets today over `services`; the new desks' ids.
+
+    Run inside the clinic. Tickets go to the services in turn; tiers as a busy clinic sees
+    them: ~3% 80+, ~10% priority, ~2% blood donors, the rest normal.
+    """
+    service_ids = [service.pk for service in services]
+    prefixes = [service.prefix for service in services]
+    day = service_day_today()
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(
             "TRUNCATE queueing_ticketevent, queueing_checkin, queueing_ticket, "
             "queueing_ticketcounter, patients_patient CASCADE"
         )
         Desk.objects.all().delete()
         desk_ids = [
-            desk_create(name=f"Guichê {i}", service_ids=[reception.pk]).pk
-            for i in range(1, desks + 1)
+            desk_create(name=f"Guichê {i}", service_ids=service_ids).pk for i in range(1, desks + 1)
         ]
-        day = service_day_today()
         cursor.execute(
             """
             INSERT INTO patients_patient
@@ -96,13 +136,13 @@ def queue_fill(*, clinic: Clinic, tickets: int, desks: int) -> list[int]:
             """,
             {"n": tickets},
         )
-        # Tiers as a busy clinic sees them: ~3% 80+, ~10% priority, ~2% blood donors.
         cursor.execute(
             """
             INSERT INTO queueing_ticket
                 (service_id, service_day, number, display_code, patient_id, priority_tier,
                  priority_reason, status, arrived_at, issued_at, recall_count, cancel_reason)
-            SELECT %(service)s, %(day)s, g, %(prefix)s || lpad(g::text, 3, '0'), p.id,
+            SELECT (%(services)s::int[])[1 + g %% %(k)s], %(day)s, g,
+                   (%(prefixes)s::text[])[1 + g %% %(k)s] || lpad(g::text, 3, '0'), p.id,
                    CASE WHEN g %% 33 = 0 THEN 0 WHEN g %% 10 = 0 THEN 1
                         WHEN g %% 50 = 1 THEN 2 ELSE 3 END,
                    CASE WHEN g %% 33 = 0 THEN 'age_80' WHEN g %% 10 = 0 THEN 'pregnant'
@@ -114,7 +154,13 @@ def queue_fill(*, clinic: Clinic, tickets: int, desks: int) -> list[int]:
             FROM generate_series(1, %(n)s) AS g
             JOIN patients_patient p ON p.cpf = lpad(g::text, 11, '0')
             """,
-            {"service": reception.pk, "day": day, "prefix": reception.prefix, "n": tickets},
+            {
+                "services": service_ids,
+                "prefixes": prefixes,
+                "k": len(services),
+                "day": day,
+                "n": tickets,
+            },
         )
         cursor.execute(
             """
@@ -124,176 +170,333 @@ def queue_fill(*, clinic: Clinic, tickets: int, desks: int) -> list[int]:
             """
         )
         cursor.execute(
-            "INSERT INTO queueing_ticketcounter (service_id, service_day, last_number) "
-            "VALUES (%s, %s, %s)",
-            [reception.pk, day, tickets],
+            """
+            INSERT INTO queueing_ticketcounter (service_id, service_day, last_number)
+            SELECT service_id, service_day, max(number) FROM queueing_ticket
+            GROUP BY service_id, service_day
+            """
         )
-    with clinic, connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         cursor.execute("ANALYZE queueing_ticket; ANALYZE queueing_ticketevent")
-    connection.set_schema_to_public()
     return desk_ids
 
 
-def call_next_plan(*, clinic: Clinic) -> str:
-    """EXPLAIN ANALYZE of call-next's locking query (rolled back: nothing stays locked)."""
-    with clinic:
-        reception = Service.objects.get(is_default=True)
-        query = (
-            Ticket.objects.select_for_update(of=("self",), skip_locked=True)
-            .filter(service_day=service_day_today(), status=TicketStatus.WAITING)
-            .filter(service_id__in=[reception.pk])
-            .order_by("priority_tier", "arrived_at", "id")[:1]
+def _statement_label(sql: str) -> str:
+    if sql.startswith(CALL_SQL_HEAD):
+        return "pick, call and CALLED event (workflow._CALL_SQL + ticket_rows.ticket_select_sql)"
+    if sql == _DESK_SQL:
+        return "desk lock, its held ticket and services (workflow._DESK_SQL)"
+    if "pg_advisory_xact_lock" in sql:
+        return "interleave: the service's advisory lock"
+    if "queueing_ticketevent" in sql:
+        return "interleave: the service's latest calls"
+    return "other: " + " ".join(sql.split())[:80]
+
+
+def call_next_explained(*, desk_id: int) -> list[dict]:
+    """The statements one call-next runs, each with its EXPLAIN (ANALYZE, BUFFERS); no change stays.
+
+    Run inside the clinic. The statements are captured from the connection while
+    `ticket_call_next` runs (rolled back), then replayed in order under EXPLAIN ANALYZE (rolled
+    back too), so each plan is the one PostgreSQL chose for the text and values that ran.
+    """
+    captured: list[tuple[str, object]] = []
+
+    def capture(execute, sql, params, many, context):
+        captured.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with transaction.atomic():
+        with connection.execute_wrapper(capture):
+            ticket_call_next(desk_id=desk_id)
+        transaction.set_rollback(True)
+    statements = [
+        (sql, params)
+        for sql, params in captured
+        if sql.split(None, 1)[0].upper() in ("SELECT", "WITH")
+    ]
+    if not any(sql.startswith(CALL_SQL_HEAD) for sql, _ in statements):
+        raise SystemExit(
+            "call-next no longer runs queueing.services.workflow._CALL_SQL: "
+            "update benchmarks/queue.py to explain the statement it runs now."
         )
-        with transaction.atomic():
-            plan = query.explain(analyze=True)
+    explained = [{"label": _statement_label(sql)} for sql, _ in statements]
+    # Twice, each replay rolled back: the text plan to read, the JSON plan to count sorted rows.
+    for form in ("TEXT", "JSON"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            for entry, (sql, params) in zip(explained, statements, strict=True):
+                cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT {form}) {sql}", params)
+                rows = cursor.fetchall()
+                if form == "TEXT":
+                    entry["sql"] = cursor.cursor.mogrify(sql, params).decode()
+                    entry["plan"] = "\n".join(row[0] for row in rows)
+                else:
+                    entry["sorted_rows"] = list(_sort_inputs(rows[0][0][0]["Plan"]))
             transaction.set_rollback(True)
-    connection.set_schema_to_public()
-    return plan
+    return explained
 
 
-_client: KeepAliveClient | None = None
+def _sort_inputs(node: dict):
+    """For each (incremental) sort of a JSON plan, the rows it was fed, however few LIMIT keeps."""
+    if node["Node Type"] in ("Sort", "Incremental Sort"):
+        yield sum(
+            child.get("Actual Rows", 0) * child.get("Actual Loops", 1)
+            for child in node.get("Plans", [])
+        )
+    for child in node.get("Plans", []):
+        yield from _sort_inputs(child)
 
 
-def client() -> KeepAliveClient:
-    return _client
-
-
-def authenticate(*, base_url: str, host: str, clinic: Clinic, user: User) -> dict:
-    """Headers for the bench user on `host`: a JWT from the API, else one minted Django-side."""
-    response = requests.post(
-        f"{base_url}/api/v1/auth/token/",
-        json={"email": BENCH_USER, "password": PASSWORD},
-        headers={"Host": host},
-        timeout=10,
+def pick_walks_index(explained: list[dict]) -> bool:
+    """Every pick's plan reads ticket_waiting_call_order in call order (no Sort node)."""
+    picks = [s for s in explained if s["label"].startswith("pick")]
+    return all(
+        "ticket_waiting_call_order" in s["plan"] and not any(s["sorted_rows"]) for s in picks
     )
-    if response.status_code == 200:
-        return {"Host": host, "Authorization": f"Bearer {response.json()['access']}"}
-    from accounts.tokens import clinic_token_issue
-
-    token = clinic_token_issue(user=user, clinic=clinic, role="receptionist").access_token
-    return {"Host": host, "Authorization": f"Bearer {token}"}
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    if not ordered:
-        return float("nan")
-    return ordered[min(len(ordered) - 1, max(0, round(p / 100 * len(ordered)) - 1))]
+def rows_sorted(explained: list[dict]) -> dict[str, int]:
+    """Per statement that sorts, the rows it sorts: a cost that grows with the queue or the day."""
+    return {s["label"].split(" (")[0]: sum(s["sorted_rows"]) for s in explained if s["sorted_rows"]}
 
 
-def run_floor(*, base_url: str, headers: dict, path: str, n: int, c: int) -> list[float]:
-    def one(_):
-        started = time.perf_counter()
-        response = client().get(path, headers=headers)
-        elapsed = (time.perf_counter() - started) * 1000
-        assert response.status_code == 200, (response.status_code, response.text[:200])
-        return elapsed
-
-    with ThreadPoolExecutor(max_workers=c) as pool:
-        return list(pool.map(one, range(n)))
+def print_explained(explained: list[dict], *, with_sql: bool) -> None:
+    for statement in explained:
+        print(f"  -- {statement['label']}")
+        if with_sql:
+            print("     " + " ".join(statement["sql"].split()))
+        print("     " + statement["plan"].replace("\n", "\n     "))
 
 
-def run_desks(
-    *, base_url: str, headers: dict, desk_ids: list[int], calls: int
-) -> tuple[list[float], list[int]]:
-    latencies: list[float] = []
+def calls_in_db() -> dict:
+    """Run inside the clinic: tickets with a CALLED event; those called twice or at two desks."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT ticket_id, count(*), count(DISTINCT desk_id) FROM queueing_ticketevent "
+            "WHERE kind = 'called' GROUP BY ticket_id"
+        )
+        rows = cursor.fetchall()
+    return {
+        "tickets": {ticket_id for ticket_id, _, _ in rows},
+        "called_twice": sum(1 for _, calls, _ in rows if calls > 1),
+        "two_desks": sum(1 for _, _, desks in rows if desks > 1),
+        "double": sum(1 for _, calls, desks in rows if calls > 1 or desks > 1),
+    }
+
+
+def interleave_violations(*, service: Service) -> int:
+    """Run inside the clinic: CALLED events, in the order they were written, off the pattern.
+
+    With priority and normal tickets both waiting throughout, the policy calls exactly N
+    priority tickets, then one normal one. A normal call before N priority calls in a row, or
+    a priority call after N, is a violation. The advisory lock serialises the service's calls,
+    so event ids are the order of the calls.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT t.priority_tier FROM queueing_ticketevent e "
+            "JOIN queueing_ticket t ON t.id = e.ticket_id "
+            "WHERE e.kind = 'called' AND t.service_id = %s ORDER BY e.id",
+            [service.pk],
+        )
+        tiers = [tier for (tier,) in cursor.fetchall()]
+    n = service.interleave_after
+    violations, in_a_row = 0, 0
+    for tier in tiers:
+        if tier == PriorityTier.NORMAL:
+            violations += in_a_row != n
+            in_a_row = 0
+        else:
+            violations += in_a_row >= n
+            in_a_row += 1
+    return violations
+
+
+def run_case(*, case: str, clinic, auth: ClinicAuth, client: KeepAliveClient, args) -> dict:
+    with clinic:
+        services = case_services(case=case, interleave_after=args.interleave_after)
+        desk_ids = queue_fill(services=services, tickets=args.tickets, desks=args.desks)
+        before = call_next_explained(desk_id=desk_ids[0])
+    print(
+        f"\n== {case}: {args.desks} {CASES[case]} "
+        f"({', '.join(f'{s.name} {s.prefix} {s.priority_policy}' for s in services)}), "
+        f"{args.tickets} waiting"
+    )
+    print("call-next's statements on the fresh queue, as they ran (EXPLAIN ANALYZE, rolled back):")
+    print_explained(before, with_sql=True)
+
+    floor: list[float] = []
+    calls: list[float] = []
     called: list[int] = []
     lock = threading.Lock()
-    remaining = [calls]
+    rounds = max(1, math.ceil(args.calls / args.batch))
+    # Each calls batch takes what is left of --calls; each floor batch as many requests.
+    budget = {"calls": args.calls}
 
-    def desk_loop(desk_id: int) -> None:
-        while True:
-            with lock:
-                if remaining[0] <= 0:
+    def floor_batch(_: int, *, record: bool = True) -> None:
+        remaining = [args.batch]
+
+        def loop(_: int) -> None:
+            while True:
+                with lock:
+                    if remaining[0] <= 0:
+                        return
+                    remaining[0] -= 1
+                started = time.perf_counter()
+                response = client.get(FLOOR_PATH, headers=auth.headers())
+                elapsed = (time.perf_counter() - started) * 1000
+                assert response.status_code == 200, (response.status_code, response.text[:200])
+                if record:
+                    with lock:
+                        floor.append(elapsed)
+
+        run_batch(pool, args.desks, loop)
+
+    def calls_batch(_: int) -> None:
+        remaining = [min(args.batch, budget["calls"])]
+        budget["calls"] -= remaining[0]
+
+        def loop(index: int) -> None:
+            desk_id = desk_ids[index]
+            while True:
+                with lock:
+                    if remaining[0] <= 0:
+                        return
+                    remaining[0] -= 1
+                headers = auth.headers()
+                started = time.perf_counter()
+                response = client.post(f"/api/v1/desks/{desk_id}/call-next/", headers=headers)
+                elapsed = (time.perf_counter() - started) * 1000
+                assert response.status_code == 200, (response.status_code, response.text[:300])
+                ticket = response.json()["ticket"]
+                if ticket is None:
                     return
-                remaining[0] -= 1
-            started = time.perf_counter()
-            response = client().post(f"/api/v1/desks/{desk_id}/call-next/", headers=headers)
-            elapsed = (time.perf_counter() - started) * 1000
-            assert response.status_code == 200, (response.status_code, response.text[:300])
-            ticket = response.json()["ticket"]
-            if ticket is None:
-                return
-            with lock:
-                latencies.append(elapsed)
-                called.append(ticket["id"])
-            freed = client().post(f"/api/v1/tickets/{ticket['id']}/no-show/", headers=headers)
-            assert freed.status_code == 200, (freed.status_code, freed.text[:300])
+                with lock:
+                    calls.append(elapsed)
+                    called.append(ticket["id"])
+                freed = client.post(f"/api/v1/tickets/{ticket['id']}/no-show/", headers=headers)
+                assert freed.status_code == 200, (freed.status_code, freed.text[:300])
 
-    with ThreadPoolExecutor(max_workers=len(desk_ids)) as pool:
-        list(pool.map(desk_loop, desk_ids))
-    return latencies, called
+        run_batch(pool, args.desks, loop)
+
+    with ThreadPoolExecutor(max_workers=args.desks) as pool:
+        # Warm-up: connections opened, the web's first requests on this clinic served.
+        floor_batch(0, record=False)
+        interleaved(rounds=rounds, floor=floor_batch, measured=calls_batch)
+
+    with clinic:
+        after = call_next_explained(desk_id=desk_ids[0])
+        in_db = calls_in_db()
+        violations = interleave_violations(service=services[0]) if case == "interleave" else None
+    print("call-next's plans after the timed calls:")
+    print_explained(after, with_sql=False)
+
+    answered_twice = sum(1 for n in Counter(called).values() if n > 1)
+    call_ms = latency_summary(calls)
+    floor_ms = latency_summary(floor)
+    figures = {
+        "desks": args.desks,
+        "services": len(services),
+        "calls": call_ms["n"],
+        "floor_samples": floor_ms["n"],
+        "call_next_p50_ms": call_ms["p50"],
+        "call_next_p95_ms": call_ms["p95"],
+        "call_next_p99_ms": call_ms["p99"],
+        "floor_p50_ms": floor_ms["p50"],
+        "floor_p95_ms": floor_ms["p95"],
+        "p50_vs_floor": round(call_ms["p50"] / floor_ms["p50"], 2),
+        "p95_vs_floor": round(call_ms["p95"] / floor_ms["p95"], 2),
+        # Counted in the database; answers given twice are a second witness.
+        "double_calls": max(in_db["double"], answered_twice),
+        "called_twice": in_db["called_twice"],
+        "called_by_two_desks": in_db["two_desks"],
+        "calls_without_event": len(set(called) - in_db["tickets"]),
+        "index_driven": pick_walks_index(before) and pick_walks_index(after),
+        # After the timed calls: what each sorting statement sorts by now.
+        "rows_sorted_per_call": rows_sorted(after),
+    }
+    if violations is not None:
+        figures["interleave_after"] = args.interleave_after
+        figures["interleave_violations"] = violations
+    print(
+        f"{case}: call-next p50 {call_ms['p50']} ms, p95 {call_ms['p95']} ms, "
+        f"p99 {call_ms['p99']} ms ({call_ms['n']} calls) | floor GET {FLOOR_PATH} "
+        f"p50 {floor_ms['p50']} ms, p95 {floor_ms['p95']} ms ({floor_ms['n']} requests, "
+        f"{rounds + 1} batches around {rounds} batches of calls) | p50 {figures['p50_vs_floor']}×, "
+        f"p95 {figures['p95_vs_floor']}× floor"
+    )
+    print(
+        f"{case}: double calls {figures['double_calls']} (called twice {in_db['called_twice']}, "
+        f"by two desks {in_db['two_desks']}, answers without a CALLED event "
+        f"{figures['calls_without_event']}); pick walks ticket_waiting_call_order without a "
+        f"sort: {figures['index_driven']}; rows sorted per call after the timed calls: "
+        + ("; ".join(f"{k}: {v:,}" for k, v in figures["rows_sorted_per_call"].items()) or "none")
+        + (f"; calls off the interleave pattern: {violations}" if violations is not None else "")
+    )
+    return figures
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tickets", type=int, default=10_000, help="waiting tickets")
+    parser.add_argument("--tickets", type=int, default=10_000, help="waiting tickets per case")
     parser.add_argument("--desks", type=int, default=5, help="desks calling concurrently")
-    parser.add_argument("--calls", type=int, default=2_000, help="call-next requests in all")
-    parser.add_argument("--floor-requests", type=int, default=1_000)
-    parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+    parser.add_argument("--calls", type=int, default=2_000, help="call-next requests per case")
+    parser.add_argument(
+        "--batch", type=int, default=100, help="calls per batch (and requests per floor batch)"
+    )
+    parser.add_argument("--interleave-after", type=int, default=2, help="N of the interleave case")
+    parser.add_argument(
+        "--cases", default=",".join(CASES), help="comma-separated, of: " + ", ".join(CASES)
+    )
+    parser.add_argument("--base-url", default=default_base_url())
     args = parser.parse_args()
+    cases = [case.strip() for case in args.cases.split(",") if case.strip()]
+    unknown = [case for case in cases if case not in CASES]
+    if unknown:
+        parser.error(f"unknown case(s) {', '.join(unknown)}; choose from {', '.join(CASES)}")
 
-    clinic, user = clinic_ensure()
-    host = clinic_hostname(clinic=clinic)
-    desk_ids = queue_fill(clinic=clinic, tickets=args.tickets, desks=args.desks)
-    plan = call_next_plan(clinic=clinic)
-    index_driven = "ticket_waiting_call_order" in plan and "Sort" not in plan
-    headers = authenticate(base_url=args.base_url, host=host, clinic=clinic, user=user)
+    try:
+        clinic = bench_clinic_ensure(slug=BENCH_SLUG, name="Bench Fila")
+        (clinic,) = bench_clinics_activate([clinic])
+        user = bench_user_ensure(email=BENCH_USER, full_name="Bench Guichê")
+        auth = ClinicAuth(user=user, clinic=clinic, role="receptionist")
+        client = KeepAliveClient(args.base_url)
+        wait_until_served(client=client, auth=auth, path=FLOOR_PATH)
+        results = {
+            case: run_case(case=case, clinic=clinic, auth=auth, client=client, args=args)
+            for case in cases
+        }
+    finally:
+        connection.set_schema_to_public()
+        bench_clinics_deactivate()
 
-    floor_path = "/api/v1/me/"
-    global _client
-    _client = KeepAliveClient(args.base_url)
-    probe = client().get(floor_path, headers=headers)
-    if probe.status_code != 200:
-        floor_path = "/api/v1/services/"  # until /me/ exists: one small authenticated read
-    run_floor(base_url=args.base_url, headers=headers, path=floor_path, n=100, c=args.desks)
-    floor = run_floor(
-        base_url=args.base_url,
-        headers=headers,
-        path=floor_path,
-        n=args.floor_requests,
-        c=args.desks,
-    )
-    latencies, called = run_desks(
-        base_url=args.base_url, headers=headers, desk_ids=desk_ids, calls=args.calls
-    )
-
-    doubles_by_answer = sum(1 for n in Counter(called).values() if n > 1)
-    with clinic, connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM (SELECT ticket_id FROM queueing_ticketevent "
-            "WHERE kind = 'called' GROUP BY ticket_id HAVING count(*) > 1) AS twice"
-        )
-        doubles_by_events = cursor.fetchone()[0]
-    connection.set_schema_to_public()
-
+    worst = max(results, key=lambda case: results[case]["call_next_p95_ms"])
     figures = {
         "bench": "queue",
         "tickets": args.tickets,
         "desks": args.desks,
-        "calls": len(latencies),
-        "call_next_p50_ms": round(percentile(latencies, 50), 2),
-        "call_next_p95_ms": round(percentile(latencies, 95), 2),
-        "call_next_p99_ms": round(percentile(latencies, 99), 2),
-        "floor_p50_ms": round(percentile(floor, 50), 2),
-        "floor_p95_ms": round(percentile(floor, 95), 2),
-        "floor_path": floor_path,
-        "double_calls": max(doubles_by_answer, doubles_by_events),
-        "index_driven": index_driven,
+        "calls_per_case": args.calls,
+        "batch": args.batch,
+        "worst_case": worst,
+        **{
+            key: results[worst][key]
+            for key in (
+                "call_next_p50_ms",
+                "call_next_p95_ms",
+                "call_next_p99_ms",
+                "floor_p50_ms",
+                "floor_p95_ms",
+                "p95_vs_floor",
+            )
+        },
+        "double_calls": sum(r["double_calls"] for r in results.values()),
+        "floor_path": FLOOR_PATH,
+        "cases": results,
     }
-    figures["p95_vs_floor"] = round(figures["call_next_p95_ms"] / figures["floor_p95_ms"], 2)
-    print("call-next plan on the bench queue:")
-    print("  " + plan.replace("\n", "\n  "))
     print(
-        f"floor (GET {floor_path}, {args.desks} threads, {len(floor)} requests): "
-        f"p50 {figures['floor_p50_ms']} ms, p95 {figures['floor_p95_ms']} ms"
-    )
-    print(
-        f"call-next ({args.desks} desks, {len(latencies)} calls on {args.tickets} waiting): "
-        f"p50 {figures['call_next_p50_ms']} ms, p95 {figures['call_next_p95_ms']} ms, "
-        f"p99 {figures['call_next_p99_ms']} ms ({figures['p95_vs_floor']} × floor p95); "
-        f"double calls {figures['double_calls']}"
+        f"\nworst case {worst}: call-next p95 {figures['call_next_p95_ms']} ms vs floor p95 "
+        f"{figures['floor_p95_ms']} ms ({figures['p95_vs_floor']}×); double calls in all cases: "
+        f"{figures['double_calls']}"
     )
     print(json.dumps(figures))
 

@@ -17,18 +17,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, ngettext
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
-from rest_framework.exceptions import Throttled
 
 from accounts.models import User
 from accounts.permissions import ADMIN, RECEPTION, clinic_role_of
-from accounts.throttles import (
-    client_ip,
-    login_failure_record,
-    login_success_record,
-    login_throttle_check,
-)
+from accounts.sign_in import SignInLimitsMixin, sign_in_page_limited
 from queueing.clock import service_day_today
 from queueing.models import PriorityReason, TicketStatus
 from queueing.panel_access import (
@@ -72,8 +66,12 @@ def _is_chain_manager(user) -> bool:
 # --- sign-in ---------------------------------------------------------------------------------
 
 
-class SignInForm(AuthenticationForm):
-    """E-mail and password; on a clinic host the user must be active staff of that clinic."""
+class SignInForm(SignInLimitsMixin, AuthenticationForm):
+    """E-mail and password; on a clinic host the user must be active staff of that clinic.
+
+    A right password without access here gets the wrong password's answer, and counts as a
+    failure: the page must not tell a guesser that a password is right.
+    """
 
     username = forms.EmailField(
         label=gettext_lazy("E-mail"),
@@ -81,57 +79,22 @@ class SignInForm(AuthenticationForm):
     )
     error_messages = {
         "invalid_login": gettext_lazy(
-            "E-mail or password is wrong. Check both and try again (the password is "
-            "case-sensitive)."
+            "E-mail or password is wrong, or this account has no access here. Check both and "
+            "try again (the password is case-sensitive)."
         ),
         "inactive": gettext_lazy("This account is disabled. Ask your clinic's administrator."),
     }
 
-    def clean(self):
-        # The same failure counters as the API's token endpoint: switching between the two
-        # gives an attacker no extra attempts.
-        email = (self.cleaned_data.get("username") or "").lower()
-        ip = client_ip(self.request)
-        try:
-            login_throttle_check(kind="user", account=email, ip=ip)
-        except Throttled as refusal:
-            seconds = int(refusal.wait or 60)
-            raise forms.ValidationError(
-                ngettext(
-                    "Too many failed attempts. Wait %(seconds)s second and try again.",
-                    "Too many failed attempts. Wait %(seconds)s seconds and try again.",
-                    seconds,
-                )
-                % {"seconds": seconds},
-                code="throttled",
-            ) from None
-        try:
-            cleaned = super().clean()
-        except forms.ValidationError as error:
-            if getattr(error, "code", None) == "invalid_login":
-                login_failure_record(kind="user", account=email, ip=ip)
-            raise
-        login_success_record(kind="user", account=email, ip=ip)
-        return cleaned
-
     def confirm_login_allowed(self, user) -> None:
         super().confirm_login_allowed(user)
         clinic = _clinic(self.request)
-        if clinic is not None:
-            if clinic_role_of(user=user, clinic=clinic) is None:
-                raise forms.ValidationError(
-                    _("This account has no access to %(clinic)s. Ask the clinic's administrator.")
-                    % {"clinic": clinic.name},
-                    code="no_membership",
-                )
-        elif not _is_chain_manager(user):
-            raise forms.ValidationError(
-                _(
-                    "This account does not manage any chain. "
-                    "Staff sign in at their clinic's address."
-                ),
-                code="not_manager",
-            )
+        allowed = (
+            clinic_role_of(user=user, clinic=clinic) is not None
+            if clinic is not None
+            else _is_chain_manager(user)
+        )
+        if not allowed:
+            raise self.get_invalid_login_error()
 
 
 class SignInView(auth_views.LoginView):
@@ -145,10 +108,12 @@ class SignInView(auth_views.LoginView):
         context = super().get_context_data(**kwargs)
         clinic = _clinic(self.request)
         context["place"] = clinic.name if clinic else _("Chain dashboard")
+        if clinic is None:  # said to everyone: refusals do not tell who has access where
+            context["hint"] = _("Clinic staff sign in at their clinic's address.")
         return context
 
 
-sign_in = page_language(SignInView.as_view())
+sign_in = page_language(sign_in_page_limited(SignInView.as_view()))
 
 
 def sign_out(request: HttpRequest) -> HttpResponse:

@@ -18,4 +18,7 @@ accesslog = "-"
 # CPFs travel in request bodies and the panel key in a cookie or header, never in a URL; this
 # keeps a client that still puts one in a URL from writing it to the log.
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(a)s" %(M)sms'
-forwarded_allow_ips = os.environ.get("GUNICORN_FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn sets REMOTE_ADDR to the TCP peer and passes X-Forwarded-For through untouched;
+# Clinico reads that header only from CLINICO_TRUSTED_PROXIES (common/net.py). The same peers,
+# and no others, may set the scheme headers (X-Forwarded-Proto) here. Empty: nobody.
+forwarded_allow_ips = os.environ.get("CLINICO_TRUSTED_PROXIES", "")

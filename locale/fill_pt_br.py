@@ -18,21 +18,18 @@ PT_BR = {
     "Sign out": "Sair",
     "Skip to content": "Pular para o conteúdo",
     "Account and language": "Conta e idioma",
-    "E-mail or password is wrong. Check both and try again (the password is case-sensitive).": (
-        "E-mail ou senha incorretos. Confira os dois e tente de novo (a senha diferencia "
-        "maiúsculas de minúsculas)."
+    "E-mail or password is wrong, or this account has no access here. Check both and try "
+    "again (the password is case-sensitive).": (
+        "E-mail ou senha incorretos, ou esta conta não tem acesso aqui. Confira os dois e tente "
+        "de novo (a senha diferencia maiúsculas de minúsculas)."
     ),
     "This account is disabled. Ask your clinic's administrator.": (
         "Esta conta está desativada. Fale com o administrador da clínica."
     ),
-    "This account has no access to %(clinic)s. Ask the clinic's administrator.": (
-        "Esta conta não tem acesso a %(clinic)s. Fale com o administrador da clínica."
-    ),
-    "This account does not manage any chain. Staff sign in at their clinic's address.": (
-        "Esta conta não gerencia nenhuma rede. A equipe de uma clínica entra pelo endereço "
-        "da própria clínica."
-    ),
     "Chain dashboard": "Painel da rede",
+    "Clinic staff sign in at their clinic's address.": (
+        "A equipe de uma clínica entra pelo endereço da própria clínica."
+    ),
     "No access": "Sem acesso",
     "Your account has no access to %(clinic)s.": "Sua conta não tem acesso a %(clinic)s.",
     "Your account does not manage any chain.": "Sua conta não gerencia nenhuma rede.",

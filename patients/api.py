@@ -134,7 +134,7 @@ PATIENT_MATCH_EXAMPLE = {"cpf_masked": "***.982.247-**", "display_name": "Maria 
 LOOKUP_LIMITED = OpenApiResponse(
     response=ErrorResponse429Serializer,
     description="Too many patient look-ups by this user or partner client "
-    "(`CLINICO_PATIENT_LOOKUP_RATE`, 60 a minute by default); `Retry-After` gives the seconds "
+    "(`CLINICO_PATIENT_LOOKUPS_PER_MINUTE`, 60 by default); `Retry-After` gives the seconds "
     "to wait.",
 )
 

@@ -102,12 +102,6 @@ CACHES = {
         "KEY_FUNCTION": "django_tenants.cache.make_key",
         "REVERSE_KEY_FUNCTION": "django_tenants.cache.reverse_key",
     },
-    # Login and partner rate limits count across every host, so their keys are not per tenant,
-    # and across every web process: a table in the public schema by default (created by
-    # `migrate_clinics`); any shared cache URL works (redis://…, pymemcache://…).
-    "throttle": env.cache_url(
-        "CLINICO_THROTTLE_CACHE_URL", default="dbcache://clinico_throttle_cache"
-    ),
 }
 
 AUTH_USER_MODEL = "accounts.User"
@@ -179,6 +173,9 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["accounts.throttles.PartnerClientRateThrottle"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "UNAUTHENTICATED_USER": None,
+    # DRF's own throttles, if ever used, key by the TCP peer and never by a header the client
+    # wrote; Clinico's key by common.net.client_address (CLINICO_TRUSTED_PROXIES below).
+    "NUM_PROXIES": 0,
 }
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": datetime.timedelta(minutes=10),
@@ -203,6 +200,10 @@ CLINICO_REFRESH_ABSOLUTE_LIFETIME = datetime.timedelta(
 # Failed sign-ins allowed per minute: per account and IP, and per IP over every account.
 CLINICO_LOGIN_FAILURES_PER_ACCOUNT_IP = 5
 CLINICO_LOGIN_FAILURES_PER_IP = 20
+# Load balancers and reverse proxies (addresses or CIDRs) whose X-Forwarded-For is believed:
+# behind them, limits and logs see the client they saw (common/net.py). Empty: the TCP peer.
+# deploy/gunicorn.conf.py trusts the same list for X-Forwarded-Proto.
+CLINICO_TRUSTED_PROXIES = env.list("CLINICO_TRUSTED_PROXIES", default=[])
 DRF_STANDARDIZED_ERRORS = {
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
     # 401 bodies carry the token/sign-in codes of accounts (token_expired, token_scope_mismatch…).
@@ -257,8 +258,8 @@ LOGGING = {
 }
 
 # --- Patient data by need, the waiting-room panel ----------------------------------------------
-# Patient look-ups (search, read, correct) allowed per staff user or partner client, counted in
-# the "throttle" cache (patients/throttles.py); more answer 429 with Retry-After.
-CLINICO_PATIENT_LOOKUP_RATE = env("CLINICO_PATIENT_LOOKUP_RATE", default="60/min")
+# Patient look-ups (search, read, correct) allowed per minute per staff user or partner client,
+# counted with the sign-in limits' counters (patients/throttles.py); more answer 429.
+CLINICO_PATIENT_LOOKUPS_PER_MINUTE = env.int("CLINICO_PATIENT_LOOKUPS_PER_MINUTE", default=60)
 # The TV's panel cookie lives this long and is renewed each time the panel page loads.
 CLINICO_PANEL_COOKIE_MAX_AGE = datetime.timedelta(days=365)

@@ -6,7 +6,7 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from accounts.models import ChainMembership, ClinicMembership, User
+from accounts.models import ChainMembership, ClinicMembership, RateCounter, User
 from accounts.services import partner_client_create
 from tenants.selectors import clinic_hostname
 
@@ -83,8 +83,6 @@ def _throttle_counters_cleared(request):
     if request.node.get_closest_marker("django_db") is None:
         yield
         return
-    from django.core.cache import caches
-
-    caches["throttle"].clear()
+    RateCounter.objects.all().delete()
     yield
-    caches["throttle"].clear()
+    RateCounter.objects.all().delete()

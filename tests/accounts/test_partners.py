@@ -159,7 +159,7 @@ def test_a_partner_token_on_the_public_host_shows_me_but_not_the_chain_api(clini
     assert chains.status_code == 403
 
 
-def test_each_partner_has_its_own_rate_limit(clinic_a):
+def test_each_partner_has_its_own_rate_limit(clinic_a, minute_start):
     _slow, slow_access = partner([clinic_a], requests_per_minute=3)
     _other, other_access = partner([clinic_a], requests_per_minute=3)
     slow = bearer(host_client(clinic_a), slow_access)

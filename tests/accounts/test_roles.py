@@ -57,9 +57,7 @@ MATRIX = [
 @pytest.fixture(scope="module")
 def tokens(django_db_setup, django_db_blocker):
     """One access token per principal at clinic A, made once for the module and then removed."""
-    from django.core.cache import caches
-
-    from accounts.models import ChainMembership, ClinicMembership, PartnerClient, User
+    from accounts.models import ChainMembership, ClinicMembership, PartnerClient, RateCounter, User
     from tests.conftest import clinic_ensure
 
     with django_db_blocker.unblock():
@@ -78,7 +76,7 @@ def tokens(django_db_setup, django_db_blocker):
         ChainMembership.objects.filter(user_id__in=ids).delete()
         User.objects.filter(pk__in=ids).update(is_active=False)
         PartnerClient.objects.filter(pk__in=[read_client.pk, write_client.pk]).delete()
-        caches["throttle"].clear()
+        RateCounter.objects.all().delete()
 
 
 @pytest.mark.parametrize("method, url, allowed", MATRIX, ids=[f"{m} {u}" for m, u, _a in MATRIX])

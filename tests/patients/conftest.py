@@ -7,8 +7,8 @@ def _lookup_counters_cleared(request):
     if request.node.get_closest_marker("django_db") is None:
         yield
         return
-    from django.core.cache import caches
+    from accounts.models import RateCounter
 
-    caches["throttle"].clear()
+    RateCounter.objects.all().delete()
     yield
-    caches["throttle"].clear()
+    RateCounter.objects.all().delete()

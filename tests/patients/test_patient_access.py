@@ -201,8 +201,8 @@ def test_a_receptionist_gets_60_lookups_a_minute_then_429_with_retry_after(clini
     assert a_minute_later.status_code == 200
 
 
-def test_a_partner_clients_lookups_are_limited_per_client(clinic_a, maria, settings):
-    settings.CLINICO_PATIENT_LOOKUP_RATE = "3/min"
+def test_a_partner_clients_lookups_are_limited_per_client(clinic_a, maria, settings, minute_start):
+    settings.CLINICO_PATIENT_LOOKUPS_PER_MINUTE = 3
     kiosk = api_as(PW, clinic_a)
     other_kiosk = api_as(PW, clinic_a)
 

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.core.cache import caches
 from playwright.sync_api import sync_playwright
 
+from accounts.models import RateCounter
 from accounts.services import chain_membership_grant, clinic_membership_grant, user_create
 from tenants.selectors import clinic_hostname
 from tests.database import database_url
@@ -60,9 +60,9 @@ def browser(django_db_setup):
 @pytest.fixture(autouse=True)
 def _sign_in_counters_cleared():
     """Failed sign-ins of earlier tests (same IP, same process) must not lock these tests out."""
-    caches["throttle"].clear()
+    RateCounter.objects.all().delete()
     yield
-    caches["throttle"].clear()
+    RateCounter.objects.all().delete()
 
 
 @pytest.fixture

@@ -65,7 +65,8 @@ def test_clinic_staff_cannot_use_the_dashboard(page, clinic_a, public_url):
 
     sign_in(page, public_url("/login/"), "ana@sol.test")
 
-    expect(page.get_by_role("alert")).to_contain_text("não gerencia nenhuma rede")
+    expect(page.get_by_role("alert")).to_contain_text("E-mail ou senha incorretos")
+    expect(page.get_by_text("A equipe de uma clínica entra pelo endereço")).to_be_visible()
     page.goto(public_url("/dashboard/"))
     expect(page).to_have_url(public_url("/login/?next=/dashboard/"))
 
