@@ -33,10 +33,7 @@ from rest_framework.views import APIView
 from accounts.models import User
 from accounts.permissions import RECEPTION, ClinicAccess, actor_fields
 from accounts.throttles import PartnerClientRateThrottle
-from common.errors import (  # queueing's views import the translator from here
-    django_validation_to_api as django_validation_to_api,
-)
-from common.errors import service_errors_as_400
+from common.api import django_validation_to_api
 from patients.cpf import cpf_mask, cpf_validate
 from patients.selectors import patient_find_by_cpf, patient_get
 from patients.services import patient_update
@@ -291,6 +288,8 @@ class PatientDetailApi(PatientLookupLimited, APIView):
         data = dict(serializer.validated_data)
         if "full_name" in data and not data["full_name"].strip():
             raise serializers.ValidationError({"full_name": "The full name cannot be empty."})
-        with service_errors_as_400():
+        try:
             patient = patient_update(patient=patient, data=data, **actor_fields(request))
+        except DjangoValidationError as error:
+            raise django_validation_to_api(error) from None
         return Response(PatientRecordSerializer(patient).data, status.HTTP_200_OK)

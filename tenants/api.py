@@ -7,6 +7,7 @@ every chain. Another chain's ids and slugs answer 404, as if they did not exist.
 import datetime
 import zoneinfo
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count
 from django.http import Http404
 from django.utils import timezone
@@ -17,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import ChainManagerAccess
-from common.errors import service_errors_as_400
+from common.api import django_validation_to_api
 from tenants.models import Chain, Clinic
 from tenants.schedules import reset_periodic_task_name
 from tenants.selectors import (
@@ -141,8 +142,10 @@ class ChainClinicsApi(APIView):
         chain = _chain_or_404(request, chain_id)
         data = self.ProvisionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        with service_errors_as_400():
+        try:
             clinic = clinic_provision(chain=chain, **data.validated_data)
+        except DjangoValidationError as error:
+            raise django_validation_to_api(error) from None
         return Response(ClinicOutputSerializer(clinic).data, status=status.HTTP_201_CREATED)
 
 
@@ -184,8 +187,10 @@ class ClinicSettingsApi(APIView):
         clinic = _clinic_or_404(request, slug)
         data = self.UpdateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        with service_errors_as_400():
+        try:
             clinic = clinic_update_settings(clinic=clinic, **data.validated_data)
+        except DjangoValidationError as error:
+            raise django_validation_to_api(error) from None
         return Response(ClinicOutputSerializer(clinic).data)
 
 
