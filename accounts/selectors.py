@@ -6,7 +6,7 @@ from django.db import connection
 from django.db.models import QuerySet
 
 from accounts.models import ChainMembership, ClinicMembership, PartnerClient, User
-from clinico.rows import columns, from_row
+from common.rows import columns, from_row
 
 
 def clinic_role_of(*, user: User, clinic) -> str | None:

@@ -32,7 +32,8 @@ from queueing.panel_access import (
     panel_key_matches,
     panel_link,
 )
-from queueing.selectors.queue import day_figures, desk_list, service_list
+from queueing.selectors.figures import day_figures_get
+from queueing.selectors.queue import desk_list, service_list
 from queueing.services.checkins import DECLARABLE_PRIORITY_REASONS
 from tenants.models import Clinic
 from tenants.selectors import chain_day_summaries, chain_list_for_user, clinic_hostname
@@ -285,19 +286,18 @@ def panel(request: HttpRequest) -> HttpResponse:
 
 
 def _clinic_live_figures(clinic: Clinic) -> dict:
-    """Today's figures of one clinic, read in its schema and summed over its services."""
+    """Today's figures of one clinic, read in its schema."""
     with clinic:
         today = service_day_today()
-        rows = day_figures(service_day=today)
-    called = sum(row["called"] for row in rows)
-    wait_total = sum((row["wait_avg_s"] or 0) * row["called"] for row in rows)
+        figures = day_figures_get(service_day=today).clinic
+    wait_avg_s = figures["wait_avg_s"]
     return {
         "service_day": today.isoformat(),
-        "waiting": sum(row["waiting"] for row in rows),
-        "at_desks": sum(row["called_now"] + row["in_service"] for row in rows),
-        "served": sum(row["served"] for row in rows),
-        "no_shows": sum(row["no_shows"] for row in rows),
-        "wait_avg_min": round(wait_total / called / 60, 1) if called else None,
+        "waiting": figures["waiting"],
+        "at_desks": figures["called_now"] + figures["in_service"],
+        "served": figures["served"],
+        "no_shows": figures["no_shows"],
+        "wait_avg_min": round(wait_avg_s / 60, 1) if wait_avg_s is not None else None,
     }
 
 

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from clinico.rows import columns, from_row
+from common.rows import ColumnList, columns, from_row
 from patients.cpf import cpf_validate
 from patients.models import Patient, PatientRecordChange
 
@@ -32,10 +32,14 @@ def _patient_from_registration(*, cpf: str, registration: dict) -> Patient:
 
 
 _COLUMNS, _NAMES = columns(Patient)
-_LOCK_SQL = f"SELECT {_COLUMNS} FROM patients_patient WHERE cpf = %s FOR UPDATE"
+_REGISTER_COLUMNS = ColumnList(
+    Patient,
+    ("cpf", "full_name", "social_name", "birth_date", "phone", "email", "created_at", "updated_at"),
+    insert=True,
+)
+_LOCK_SQL = f"SELECT {_COLUMNS} FROM {Patient._meta.db_table} WHERE cpf = %s FOR UPDATE"
 _REGISTER_SQL = f"""
-    INSERT INTO patients_patient
-        (cpf, full_name, social_name, birth_date, phone, email, created_at, updated_at)
+    INSERT INTO {Patient._meta.db_table} ({_REGISTER_COLUMNS.sql()})
     VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
     ON CONFLICT (cpf) DO NOTHING
     RETURNING {_COLUMNS}

@@ -5,13 +5,13 @@ import logging
 from celery import shared_task
 from django.db import InterfaceError, OperationalError, connection
 
-from queueing.services.checkins import checkin_process
+from queueing.services.checkins import CHECKIN_PROCESS_TASK, checkin_process
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(
-    name="queueing.checkin_process_task",
+    name=CHECKIN_PROCESS_TASK,
     # A dropped or restarting database: try again shortly rather than wait for the sweeper.
     autoretry_for=(OperationalError, InterfaceError),
     retry_backoff=1,

@@ -1,12 +1,13 @@
 """API routes of queueing on a clinic host, mounted under /api/v1/."""
 
-from queueing.api import checkins
-from queueing.api import panel as panel_api
-from queueing.api import queue as queue_api
-from queueing.api import setup as setup_api
+from queueing.api import checkins, desks, panel, queue, setup, stats, tickets
 
-urlpatterns: list = []
-urlpatterns += checkins.urlpatterns
-urlpatterns += setup_api.urlpatterns
-urlpatterns += queue_api.urlpatterns
-urlpatterns += panel_api.urlpatterns
+urlpatterns: list = [
+    *checkins.urlpatterns,
+    *setup.urlpatterns,
+    *desks.urlpatterns,
+    *queue.urlpatterns,
+    *stats.urlpatterns,
+    *tickets.urlpatterns,
+    *panel.urlpatterns,
+]

@@ -4,7 +4,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
@@ -12,8 +12,10 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from accounts.permissions import ALL_STAFF, RECEPTION, ClinicAccess, actor_fields
-from patients.api import CPFField, PatientRegistrationSerializer, django_validation_to_api
+from common.api import django_validation_to_api
 from patients.cpf import cpf_mask
+from patients.serializers import CPFField, PatientRegistrationSerializer
+from queueing.api import examples
 from queueing.selectors.checkins import checkin_get
 from queueing.selectors.queue import ticket_position_and_estimate
 from queueing.services.checkins import (
@@ -89,34 +91,7 @@ class CheckInCreateApi(APIView):
             200: OpenApiResponse(CheckInAcceptedSerializer, "Replay of an Idempotency-Key."),
             422: OpenApiResponse(description="Idempotency-Key reused for another request."),
         },
-        examples=[
-            OpenApiExample(
-                "known patient",
-                value={"cpf": "529.982.247-25"},
-                request_only=True,
-            ),
-            OpenApiExample(
-                "new patient, declared priority",
-                value={
-                    "cpf": "52998224725",
-                    "patient": {"full_name": "Maria da Silva", "birth_date": "1990-03-14"},
-                    "priority_reason": "pregnant",
-                },
-                request_only=True,
-            ),
-            OpenApiExample(
-                "accepted",
-                value={
-                    "id": "1b0f3c8e-8d1e-4c41-9d0a-5c1f3e1b2a77",
-                    "status": "pending",
-                    "status_url": "https://centro.clinico.example/api/v1/check-ins/"
-                    "1b0f3c8e-8d1e-4c41-9d0a-5c1f3e1b2a77/",
-                    "created_at": "2026-03-02T12:00:00Z",
-                },
-                response_only=True,
-                status_codes=["202"],
-            ),
-        ],
+        examples=examples.CHECKIN_CREATE,
     )
     def post(self, request):
         key = request.headers.get(IDEMPOTENCY_HEADER) or None
@@ -190,43 +165,7 @@ class CheckInDetailApi(APIView):
     @extend_schema(
         operation_id="check_ins_retrieve",
         responses={200: OutputSerializer},
-        examples=[
-            OpenApiExample(
-                "queued",
-                value={
-                    "id": "1b0f3c8e-8d1e-4c41-9d0a-5c1f3e1b2a77",
-                    "status": "queued",
-                    "cpf": "***.982.247-**",
-                    "created_at": "2026-03-02T12:00:00Z",
-                    "processed_at": "2026-03-02T12:00:00.040Z",
-                    "failure_reason": "",
-                    "ticket": {
-                        "id": 7,
-                        "display_code": "R007",
-                        "status": "waiting",
-                        "priority_tier": 3,
-                        "priority_reason": "",
-                        "service": {"id": 1, "name": "Recepção", "prefix": "R"},
-                        "position": 3,
-                        "estimated_wait_minutes": 15,
-                    },
-                },
-                response_only=True,
-            ),
-            OpenApiExample(
-                "pending",
-                value={
-                    "id": "1b0f3c8e-8d1e-4c41-9d0a-5c1f3e1b2a77",
-                    "status": "pending",
-                    "cpf": "***.982.247-**",
-                    "created_at": "2026-03-02T12:00:00Z",
-                    "processed_at": None,
-                    "failure_reason": "",
-                    "ticket": None,
-                },
-                response_only=True,
-            ),
-        ],
+        examples=examples.CHECKIN_DETAIL,
     )
     def get(self, request, checkin_id):
         checkin = checkin_get(checkin_id=checkin_id)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import ALL_STAFF, ClinicAccess
+from queueing.api import examples
 from queueing.panel_access import (
     PANEL_COOKIE,
     PANEL_KEY_HEADER,
@@ -128,38 +129,7 @@ class PanelApi(APIView):
             ),
         ],
         responses={200: OutputSerializer},
-        examples=[
-            OpenApiExample(
-                "two desks",
-                value={
-                    "service_day": "2026-03-02",
-                    "desks": [
-                        {
-                            "desk_id": 1,
-                            "desk": "Guichê 1",
-                            "ticket": {
-                                "display_code": "R012",
-                                "status": "called",
-                                "service": "Recepção",
-                                "called_at": "2026-03-02T12:10:00Z",
-                                "recall_count": 1,
-                            },
-                        },
-                        {"desk_id": 2, "desk": "Guichê 2", "ticket": None},
-                    ],
-                    "recent_calls": [
-                        {
-                            "event_id": 57,
-                            "display_code": "R012",
-                            "desk": "Guichê 1",
-                            "called_at": "2026-03-02T12:11:30Z",
-                            "recall": True,
-                        }
-                    ],
-                },
-                response_only=True,
-            )
-        ],
+        examples=examples.PANEL,
     )
     def get(self, request):
         limit = request.query_params.get("limit", str(PANEL_RECENT_CALLS))

@@ -3,14 +3,15 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.urls import path
-from drf_spectacular.utils import OpenApiExample, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import ADMIN, ALL_STAFF, ClinicAccess
-from patients.api import django_validation_to_api
+from common.api import django_validation_to_api
+from queueing.api import examples
 from queueing.models import Desk, PriorityPolicy, Service
 from queueing.selectors.queue import desk_list, service_list
 from queueing.services.setup import desk_create, desk_update, service_create, service_update
@@ -64,18 +65,6 @@ class ServiceInputSerializer(serializers.Serializer):
         return value.strip().upper()
 
 
-SERVICE_EXAMPLE = {
-    "id": 2,
-    "name": "Triagem",
-    "prefix": "T",
-    "is_active": True,
-    "is_default": False,
-    "target_wait_minutes": 20,
-    "priority_policy": "interleave",
-    "interleave_after": 3,
-}
-
-
 def _save(write, **kwargs):
     try:
         return write(**kwargs)
@@ -96,20 +85,7 @@ class ServiceListCreateApi(_SetupAccess, APIView):
         operation_id="services_create",
         request=ServiceInputSerializer,
         responses={201: ServiceOutputSerializer},
-        examples=[
-            OpenApiExample(
-                "triage, interleaved",
-                value={
-                    "name": "Triagem",
-                    "prefix": "T",
-                    "target_wait_minutes": 20,
-                    "priority_policy": "interleave",
-                    "interleave_after": 3,
-                },
-                request_only=True,
-            ),
-            OpenApiExample("created", value=SERVICE_EXAMPLE, response_only=True),
-        ],
+        examples=examples.SERVICE_CREATE,
     )
     def post(self, request):
         serializer = ServiceInputSerializer(data=request.data)
@@ -132,10 +108,7 @@ class ServiceDetailApi(_SetupAccess, APIView):
         operation_id="services_partial_update",
         request=ServiceInputSerializer(partial=True),
         responses={200: ServiceOutputSerializer},
-        examples=[
-            OpenApiExample("longer target", value={"target_wait_minutes": 40}, request_only=True),
-            OpenApiExample("updated", value=SERVICE_EXAMPLE, response_only=True),
-        ],
+        examples=examples.SERVICE_UPDATE,
     )
     def patch(self, request, service_id: int):
         service = Service.objects.filter(pk=service_id).first()
@@ -167,9 +140,6 @@ class DeskInputSerializer(serializers.Serializer):
     is_active = serializers.BooleanField(default=True)
 
 
-DESK_EXAMPLE = {"id": 1, "name": "Guichê 1", "is_active": True, "services": [1]}
-
-
 def _desk_kwargs(data: dict) -> dict:
     kwargs = dict(data)
     if "services" in kwargs:
@@ -188,10 +158,7 @@ class DeskListCreateApi(_SetupAccess, APIView):
         operation_id="desks_create",
         request=DeskInputSerializer,
         responses={201: DeskOutputSerializer},
-        examples=[
-            OpenApiExample("desk", value={"name": "Guichê 1", "services": [1]}, request_only=True),
-            OpenApiExample("created", value=DESK_EXAMPLE, response_only=True),
-        ],
+        examples=examples.DESK_CREATE,
     )
     def post(self, request):
         serializer = DeskInputSerializer(data=request.data)
@@ -215,10 +182,7 @@ class DeskDetailApi(_SetupAccess, APIView):
         operation_id="desks_partial_update",
         request=DeskInputSerializer(partial=True),
         responses={200: DeskOutputSerializer},
-        examples=[
-            OpenApiExample("serve two services", value={"services": [1, 2]}, request_only=True),
-            OpenApiExample("updated", value=DESK_EXAMPLE, response_only=True),
-        ],
+        examples=examples.DESK_UPDATE,
     )
     def patch(self, request, desk_id: int):
         desk = Desk.objects.filter(pk=desk_id).first()

@@ -1,4 +1,4 @@
-"""Reads of the queue: today's tickets in call order, positions, estimated waits, panel, figures.
+"""Reads of the queue: today's tickets in call order, positions, estimated waits, the panel.
 
 The estimated wait (docs/queue.md) of a waiting ticket is
 
@@ -14,7 +14,6 @@ import datetime
 import math
 from dataclasses import dataclass
 
-from django.db import connection
 from django.db.models import Avg, F, Prefetch, Q, QuerySet
 
 from queueing.clock import service_day_today
@@ -212,62 +211,3 @@ def panel_state(*, recent: int = PANEL_RECENT_CALLS) -> dict:
             for event in calls
         ],
     }
-
-
-# Wait is issued → first call (tickets keep their first called_at); service time is
-# started → finished of done tickets; "within target" is the share of called tickets whose wait
-# was within the service's target. p90 is percentile_cont (linear interpolation). Seconds.
-_DAY_FIGURES_SQL = """
-SELECT
-    s.id AS service_id,
-    s.name AS service,
-    s.prefix,
-    s.target_wait_minutes,
-    count(t.id) AS tickets,
-    count(t.id) FILTER (WHERE t.status = 'waiting') AS waiting,
-    count(t.id) FILTER (WHERE t.status = 'called') AS called_now,
-    count(t.id) FILTER (WHERE t.status = 'in_service') AS in_service,
-    count(t.id) FILTER (WHERE t.status = 'done') AS served,
-    count(t.id) FILTER (WHERE t.status = 'no_show') AS no_shows,
-    count(t.id) FILTER (WHERE t.status = 'cancelled') AS cancelled,
-    count(t.id) FILTER (WHERE t.status = 'transferred') AS transferred,
-    count(t.id) FILTER (WHERE t.status = 'expired') AS expired,
-    count(t.called_at) AS called,
-    avg(extract(epoch FROM t.called_at - t.issued_at)) AS wait_avg_s,
-    percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM t.called_at - t.issued_at))
-        AS wait_p90_s,
-    avg(extract(epoch FROM t.finished_at - t.started_at)) FILTER (WHERE t.status = 'done')
-        AS service_avg_s,
-    count(t.id) FILTER (
-        WHERE t.called_at - t.issued_at <= s.target_wait_minutes * interval '1 minute'
-    ) AS within_target
-FROM queueing_service s
-LEFT JOIN queueing_ticket t ON t.service_id = s.id AND t.service_day = %s
-GROUP BY s.id
-HAVING s.is_active OR count(t.id) > 0
-ORDER BY s.name
-"""
-
-
-def _seconds(value) -> float | None:
-    return None if value is None else round(float(value), 1)
-
-
-def day_figures(*, service_day: datetime.date) -> list[dict]:
-    """One service day's figures per service (active services and any with tickets), one query.
-
-    Keys: service_id, service, prefix, target_wait_minutes, tickets, waiting, called_now,
-    in_service, served, no_shows, cancelled, transferred, expired, called, wait_avg_s,
-    wait_p90_s, service_avg_s (seconds, 1 decimal) and within_target_share (0–1, 4 decimals;
-    null when nobody was called).
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(_DAY_FIGURES_SQL, [service_day])
-        columns = [column.name for column in cursor.description]
-        rows = [dict(zip(columns, values, strict=True)) for values in cursor.fetchall()]
-    for row in rows:
-        within = row.pop("within_target")
-        row["within_target_share"] = round(within / row["called"], 4) if row["called"] else None
-        for key in ("wait_avg_s", "wait_p90_s", "service_avg_s"):
-            row[key] = _seconds(row[key])
-    return rows

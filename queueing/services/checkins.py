@@ -11,15 +11,18 @@ import json
 import logging
 import time
 import uuid
+from typing import Any
 
 from amqp.exceptions import AMQPError
+from celery import current_app
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
-from clinico.rows import columns, from_row
+from accounts.models import User
+from common.rows import ColumnList, columns, from_row
 from patients.selectors import patient_exists
 from patients.services import patient_lock_or_register
 from queueing.models import (
@@ -28,9 +31,13 @@ from queueing.models import (
     PriorityReason,
     Service,
 )
+from queueing.services.ticket_sql import CheckInQueued
 from queueing.services.tickets import ticket_issue_unless_open
 
 logger = logging.getLogger(__name__)
+
+# The registered name of the task that runs `checkin_process` (queueing.tasks).
+CHECKIN_PROCESS_TASK = "queueing.checkin_process_task"
 
 # Reasons a receptionist may declare; the age tiers (60+, 80+) come from the birth date.
 DECLARABLE_PRIORITY_REASONS = tuple(
@@ -88,17 +95,33 @@ def _service_for_checkin(*, service_id: int | None) -> Service:
     return service
 
 
+_CHECKIN_INSERT_COLUMNS = ColumnList(
+    CheckIn,
+    (
+        "id",
+        "cpf",
+        "registration",
+        "service_id",
+        "priority_reason",
+        "idempotency_key",
+        "status",
+        "failure_reason",
+        "created_by_id",
+        "partner_client_id",
+        "created_at",
+        "last_published_at",
+        "publish_count",
+    ),
+    insert=True,
+)
 # The check-in row and the check of its service in one statement: no row when the service is
 # missing or inactive (then `_service_for_checkin` says which).
-_CHECKIN_INSERT_SQL = """
-    INSERT INTO queueing_checkin
-        (id, cpf, registration, service_id, priority_reason, idempotency_key, status,
-         failure_reason, created_by_id, partner_client_id, created_at, last_published_at,
-         publish_count)
+_CHECKIN_INSERT_SQL = f"""
+    INSERT INTO {CheckIn._meta.db_table} ({_CHECKIN_INSERT_COLUMNS.sql()})
     SELECT %(id)s, %(cpf)s, %(registration)s::jsonb, s.id, %(priority_reason)s, NULL,
            %(pending)s, '', %(actor)s, %(partner)s, %(now)s, %(now)s, 1
-    FROM queueing_service s
-    WHERE s.is_active AND {service}
+    FROM {Service._meta.db_table} s
+    WHERE s.is_active AND {{service}}
     ORDER BY s.id LIMIT 1
     RETURNING service_id
 """
@@ -170,7 +193,7 @@ def checkin_create(
     service_id: int | None = None,
     priority_reason: str = "",
     idempotency_key: str | None = None,
-    actor=None,
+    actor: User | None = None,
     partner_client_id: str = "",
 ) -> tuple[CheckIn, bool]:
     """Store a pending check-in and publish its task after commit; (check-in, created).
@@ -232,7 +255,7 @@ def checkin_create(
     return checkin, True
 
 
-def _replayed(existing: CheckIn, **request) -> tuple[CheckIn, bool]:
+def _replayed(existing: CheckIn, **request: Any) -> tuple[CheckIn, bool]:
     stored = existing.registration
     request_registration = request["registration"]
     # A replay without registration (or with what was stored) is the same request.
@@ -259,10 +282,10 @@ def checkin_publish(
     global _broker_down_until
     if honour_backoff and time.monotonic() < _broker_down_until:
         return False
-    from queueing.tasks import checkin_process_task
-
     try:
-        checkin_process_task.apply_async(args=[str(checkin_id)])
+        # By name: the task module imports this one, never the other way round. The tenant-aware
+        # app adds the clinic's schema header, as it does for apply_async.
+        current_app.send_task(CHECKIN_PROCESS_TASK, args=[str(checkin_id)])
     except BROKER_ERRORS as error:
         _broker_down_until = time.monotonic() + BROKER_RETRY_AFTER_SECONDS
         logger.warning(
@@ -288,23 +311,16 @@ def _fail(checkin: CheckIn, reason: str) -> CheckIn:
 
 
 _CHECKIN_COLUMNS, _CHECKIN_NAMES = columns(CheckIn, "c")
-_SERVICE_NAMES = ("id", "name", "prefix", "is_active")
+# What issuing needs of the check-in's service.
+_SERVICE_COLUMNS = ColumnList(Service, ("id", "name", "prefix", "is_active"))
 _CHECKIN_LOCK_SQL = f"""
-    SELECT {_CHECKIN_COLUMNS}, s.id, s.name, s.prefix, s.is_active
-    FROM queueing_checkin c JOIN queueing_service s ON s.id = c.service_id
+    SELECT {_CHECKIN_COLUMNS}, {_SERVICE_COLUMNS.sql("s")}
+    FROM {CheckIn._meta.db_table} c JOIN {Service._meta.db_table} s ON s.id = c.service_id
     WHERE c.id = %s FOR UPDATE OF c
 """
-# Runs inside the ticket's statement (see ticket_issue_unless_open): the day's counter row stays
-# locked until commit, so nothing else should wait behind it.
-_CHECKIN_QUEUED_CTE = """queued AS (
-    UPDATE queueing_checkin
-    SET status = %(queued)s, patient_id = %(patient)s, ticket_id = (SELECT id FROM chosen),
-        failure_reason = '', processed_at = %(processed_at)s
-    WHERE id = %(checkin)s
-)"""
 
 
-def _checkin_lock(*, checkin_id) -> CheckIn | None:
+def _checkin_lock(*, checkin_id: uuid.UUID) -> CheckIn | None:
     """The check-in, row-locked, with its service (the fields issuing needs); None if unknown."""
     with connection.cursor() as cursor:
         cursor.execute(_CHECKIN_LOCK_SQL, [str(checkin_id)])
@@ -313,7 +329,7 @@ def _checkin_lock(*, checkin_id) -> CheckIn | None:
         return None
     count = len(_CHECKIN_NAMES)
     checkin = from_row(CheckIn, _CHECKIN_NAMES, row[:count])
-    checkin.service = from_row(Service, _SERVICE_NAMES, row[count:])
+    checkin.service = from_row(Service, _SERVICE_COLUMNS.names, row[count:])
     return checkin
 
 
@@ -348,12 +364,7 @@ def checkin_process(*, checkin_id: uuid.UUID | str) -> CheckIn | None:
         arrived_at=checkin.created_at,
         actor_id=checkin.created_by_id,
         partner_client_id=checkin.partner_client_id,
-        then=_CHECKIN_QUEUED_CTE,
-        then_params={
-            "queued": str(CheckInStatus.QUEUED),
-            "checkin": str(checkin.pk),
-            "processed_at": processed_at,
-        },
+        checkin_queued=CheckInQueued(checkin_id=checkin.pk, processed_at=processed_at),
     )
     checkin.status = CheckInStatus.QUEUED
     checkin.patient = patient

@@ -1,22 +1,14 @@
 """Issuing tickets: numbering per service and day, and the legal priority tier."""
 
 import datetime
-import json
 
-from django.db import connection
 from django.utils import timezone
 
-from clinico.rows import columns, from_row
+from accounts.models import User
+from patients.models import Patient
 from queueing.clock import service_day_of
-from queueing.models import (
-    OPEN_STATUSES,
-    PriorityReason,
-    PriorityTier,
-    Service,
-    Ticket,
-    TicketEventKind,
-    TicketStatus,
-)
+from queueing.models import PriorityReason, PriorityTier, Service, Ticket
+from queueing.services.ticket_sql import CheckInQueued, ticket_insert
 
 # Declared reasons of Lei 10.048/2000 (as amended by Lei 14.626/2023); age tiers are computed.
 DECLARED_PRIORITY_REASONS = frozenset(
@@ -53,109 +45,37 @@ def priority_tier_for(
     return PriorityTier.NORMAL, ""
 
 
-def display_code(*, prefix: str, number: int) -> str:
-    return f"{prefix}{number:03d}"
-
-
-_TICKET_COLUMNS, _TICKET_NAMES = columns(Ticket)
-
-# Numbering, the ticket and its ISSUED event in one statement. The counter row's upsert
-# serialises concurrent issuers of a service's day: numbers have no gaps and no repeats.
-# With `open_ticket`, a patient's open ticket of the same service and day is returned instead, and
-# nothing is numbered (the caller holds the patient's row lock, so no concurrent visit of the
-# same patient can slip between the check and the insert). `then` appends a data-modifying CTE
-# that reads the ticket from `chosen`, so a caller's own write needs no further round trip while
-# the counter row is locked.
-_ISSUE_SQL = """
-WITH {open_cte}
-counter AS (
-    INSERT INTO queueing_ticketcounter (service_id, service_day, last_number)
-    SELECT %(service)s, %(day)s, 1 {unless_open}
-    ON CONFLICT (service_id, service_day)
-    DO UPDATE SET last_number = queueing_ticketcounter.last_number + 1
-    RETURNING last_number
-), issued AS (
-    INSERT INTO queueing_ticket
-        (service_id, service_day, number, display_code, patient_id, priority_tier,
-         priority_reason, status, arrived_at, issued_at, recall_count, cancel_reason,
-         transferred_from_id)
-    SELECT %(service)s, %(day)s, last_number,
-           %(prefix)s || lpad(last_number::text, greatest(3, length(last_number::text)), '0'),
-           %(patient)s, %(tier)s, %(reason)s, %(waiting)s, %(arrived)s, %(now)s, 0, '',
-           %(transferred_from)s
-    FROM counter
-    RETURNING {columns}
-), event AS (
-    INSERT INTO queueing_ticketevent
-        (ticket_id, kind, at, from_status, to_status, actor_id, partner_client_id, desk_id,
-         detail)
-    SELECT id, %(issued)s, %(now)s, '', %(waiting)s, %(actor)s, %(partner)s, NULL,
-           %(detail)s::jsonb
-    FROM issued
-), chosen AS (
-    SELECT true AS created, {columns} FROM issued {union_open}
-){then}
-SELECT * FROM chosen
-"""
-_OPEN_CTE = """open_ticket AS (
-    SELECT {columns} FROM queueing_ticket
-    WHERE patient_id = %(patient)s AND service_id = %(service)s AND service_day = %(day)s
-      AND status IN %(open_statuses)s
-    ORDER BY id LIMIT 1
-),"""
-
-
 def _issue(
     *,
-    patient,
+    patient: Patient,
     service: Service,
     priority_reason: str,
     arrived_at: datetime.datetime | None,
     actor_id: int | None,
     partner_client_id: str,
-    transferred_from: Ticket | None,
-    reuse_open: bool,
-    then: str = "",
-    then_params: dict | None = None,
+    transferred_from: Ticket | None = None,
+    reuse_open: bool = False,
+    checkin_queued: CheckInQueued | None = None,
 ) -> tuple[Ticket, bool]:
     now = timezone.now()
     service_day = service_day_of(now)
     tier, reason = priority_tier_for(
         birth_date=patient.birth_date, declared_reason=priority_reason, day=service_day
     )
-    sql = _ISSUE_SQL.format(
-        columns=_TICKET_COLUMNS,
-        open_cte=_OPEN_CTE.format(columns=_TICKET_COLUMNS) if reuse_open else "",
-        unless_open="WHERE NOT EXISTS (SELECT 1 FROM open_ticket)" if reuse_open else "",
-        union_open=(
-            f"UNION ALL SELECT false, {_TICKET_COLUMNS} FROM open_ticket" if reuse_open else ""
-        ),
-        then=f", {then}" if then else "",
+    ticket, created = ticket_insert(
+        service=service,
+        patient_id=patient.pk,
+        service_day=service_day,
+        priority_tier=tier,
+        priority_reason=reason,
+        arrived_at=arrived_at or now,
+        now=now,
+        actor_id=actor_id,
+        partner_client_id=partner_client_id,
+        transferred_from=transferred_from,
+        reuse_open=reuse_open,
+        checkin_queued=checkin_queued,
     )
-    params = {
-        "service": service.pk,
-        "day": service_day,
-        "prefix": service.prefix,
-        "patient": patient.pk,
-        "tier": int(tier),
-        "reason": str(reason),
-        "waiting": str(TicketStatus.WAITING),
-        "arrived": arrived_at or now,
-        "now": now,
-        "transferred_from": transferred_from.pk if transferred_from else None,
-        "issued": str(TicketEventKind.ISSUED),
-        "actor": actor_id,
-        "partner": partner_client_id,
-        "detail": json.dumps(
-            {"transferred_from": transferred_from.display_code} if transferred_from else {}
-        ),
-        "open_statuses": tuple(str(status) for status in OPEN_STATUSES),
-        **(then_params or {}),
-    }
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        created, *values = cursor.fetchone()
-    ticket = from_row(Ticket, _TICKET_NAMES, values)
     ticket.service = service
     ticket.patient = patient
     return ticket, created
@@ -163,11 +83,11 @@ def _issue(
 
 def ticket_issue(
     *,
-    patient,
+    patient: Patient,
     service: Service,
     priority_reason: str = "",
     arrived_at: datetime.datetime | None = None,
-    actor=None,
+    actor: User | None = None,
     partner_client_id: str = "",
     transferred_from: Ticket | None = None,
 ) -> Ticket:
@@ -180,27 +100,24 @@ def ticket_issue(
         actor_id=actor.pk if actor is not None else None,
         partner_client_id=partner_client_id,
         transferred_from=transferred_from,
-        reuse_open=False,
     )
     return ticket
 
 
 def ticket_issue_unless_open(
     *,
-    patient,
+    patient: Patient,
     service: Service,
     priority_reason: str = "",
     arrived_at: datetime.datetime | None = None,
     actor_id: int | None = None,
     partner_client_id: str = "",
-    then: str = "",
-    then_params: dict | None = None,
+    checkin_queued: CheckInQueued | None = None,
 ) -> tuple[Ticket, bool]:
     """The patient's open ticket of the service today, else a new one: (ticket, issued).
 
     One statement. Call it holding the patient's row lock (`patient_lock_or_register`).
-    `then` is a data-modifying CTE (`name AS (UPDATE …)`) run in the same statement: it may read
-    the ticket as `(SELECT id FROM chosen)`, the patient as `%(patient)s` and `then_params`.
+    With `checkin_queued`, that check-in is marked queued with the ticket in the same statement.
     """
     return _issue(
         patient=patient,
@@ -209,8 +126,6 @@ def ticket_issue_unless_open(
         arrived_at=arrived_at,
         actor_id=actor_id,
         partner_client_id=partner_client_id,
-        transferred_from=None,
         reuse_open=True,
-        then=then,
-        then_params=then_params,
+        checkin_queued=checkin_queued,
     )

@@ -5,7 +5,7 @@ import datetime
 import pytest
 import time_machine
 
-from queueing.selectors.queue import day_figures
+from queueing.selectors.figures import day_figures_get
 from queueing.services import workflow
 from queueing.services.setup import service_update
 from tests.conftest import client_for
@@ -90,7 +90,8 @@ EXPECTED_RECEPTION = {
 def test_the_days_figures_match_the_hand_computed_values(clinic_a):
     with clinic_a:
         _script_the_day()
-        figures = {row["prefix"]: row for row in day_figures(service_day=datetime.date(2026, 3, 2))}
+        day = datetime.date(2026, 3, 2)
+        figures = {row["prefix"]: row for row in day_figures_get(service_day=day).services}
     assert {k: figures["R"][k] for k in EXPECTED_RECEPTION} == EXPECTED_RECEPTION
     assert (figures["T"]["tickets"], figures["T"]["wait_avg_s"]) == (0, None)
     assert figures["T"]["within_target_share"] is None
@@ -117,5 +118,5 @@ def test_stats_today_answers_the_clinics_local_day_figures(clinic_a):
 
 def test_a_day_without_tickets_has_zero_counts_and_no_averages(clinic_a):
     with clinic_a:
-        rows = day_figures(service_day=datetime.date(2020, 1, 1))
+        rows = day_figures_get(service_day=datetime.date(2020, 1, 1)).services
     assert [(r["prefix"], r["tickets"], r["wait_p90_s"]) for r in rows] == [("R", 0, None)]

@@ -1,0 +1,63 @@
+"""The queue's hot paths run in a fixed, small number of statements, whatever the queue holds.
+
+Call next, each ticket action and check-in processing run for every patient at every desk; a
+change that adds a round trip to them slows every clinic down.
+"""
+
+import os
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from queueing.services import workflow
+from queueing.services.checkins import checkin_create, checkin_process
+from tests.queueing import factories as f
+
+pytestmark = pytest.mark.django_db
+
+CPF = "52998224725"
+
+
+def _statements(run) -> list[str]:
+    """The SQL statements `run()` sent, without the transaction's savepoints."""
+    with CaptureQueriesContext(connection) as captured:
+        run()
+    statements = [
+        query["sql"]
+        for query in captured.captured_queries
+        if not query["sql"].upper().startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
+    ]
+    dump = os.environ.get("CLINICO_DUMP_STATEMENTS")
+    if dump:
+        with open(dump, "a") as out:
+            out.write("\n-- next path --\n" + "\n;\n".join(statements) + "\n")
+    return statements
+
+
+def test_call_next_is_two_statements_and_each_action_one(clinic_a):
+    with clinic_a:
+        svc = f.reception()
+        desk = f.desk("Guichê 1", svc)
+        first, second = f.waiting(svc), f.waiting(svc)
+        calls = [
+            _statements(lambda: workflow.ticket_call_next(desk_id=desk.pk)),
+            _statements(lambda: workflow.ticket_recall(ticket_id=first.pk)),
+            _statements(lambda: workflow.ticket_start(ticket_id=first.pk)),
+            _statements(lambda: workflow.ticket_finish(ticket_id=first.pk)),
+            _statements(lambda: workflow.ticket_call_next(desk_id=desk.pk)),
+            _statements(lambda: workflow.ticket_requeue(ticket_id=second.pk)),
+            _statements(lambda: workflow.ticket_cancel(ticket_id=second.pk, reason="Left")),
+        ]
+    assert [len(statements) for statements in calls] == [2, 1, 1, 1, 2, 1, 1]
+
+
+def test_processing_a_check_in_is_three_statements_and_a_new_patient_one_more(clinic_a):
+    with clinic_a:
+        new, _ = checkin_create(
+            cpf=CPF, registration={"full_name": "Maria da Silva", "birth_date": "1990-03-14"}
+        )
+        statements = _statements(lambda: checkin_process(checkin_id=new.pk))
+        known, _ = checkin_create(cpf=CPF)
+        again = _statements(lambda: checkin_process(checkin_id=known.pk))
+    assert (len(statements), len(again)) == (4, 3)  # the new patient's INSERT is the fourth
