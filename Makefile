@@ -14,7 +14,7 @@ export CELERY_BROKER_URL ?= amqp://guest:guest@127.0.0.1:$(AMQP_PORT)//
 # test settings whatever this says.
 export DJANGO_SETTINGS_MODULE ?= clinico.settings.dev
 
-.PHONY: run stop test lint format bench venv services db demo browser
+.PHONY: run stop test fuzz lint format bench venv services db demo browser
 
 venv: $(VENV)/.installed
 
@@ -58,6 +58,15 @@ test: venv browser
 	CLINICO_AMQP_VHOSTS="clinico_test $(CLINICO_AMQP_VHOSTS)" bash deploy/services.sh start
 	DJANGO_SETTINGS_MODULE=clinico.settings.test CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 	  $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+# The API fuzzing of `make test` (tests/clinico/test_api_fuzz.py) at length: many more examples
+# per operation, and boundary values as every kind of caller.
+FUZZ_EXAMPLES ?= 100
+
+fuzz: venv
+	CLINICO_AMQP_VHOSTS="clinico_test $(CLINICO_AMQP_VHOSTS)" bash deploy/services.sh start
+	CELERY_BROKER_URL=$(TEST_BROKER_URL) CLINICO_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) \
+	  $(VENV)/bin/pytest tests/clinico/test_api_fuzz.py -p no:logging $(PYTEST_ARGS)
 
 lint: venv
 	$(VENV)/bin/ruff check .

@@ -11,5 +11,10 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(urlconf="clinico.urls_tenant"), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
-    path("", include("clinico.pages_urls_tenant")),
+    path("", include("web.urls_tenant")),
 ]
+
+# Errors outside DRF views (pages, middleware, URLs that match nothing): see common/errors.py.
+handler400 = "common.errors.handler400"
+handler404 = "common.errors.handler404"
+handler500 = "common.errors.handler500"

@@ -1,7 +1,39 @@
-"""Helpers the apps' REST APIs share."""
+"""Helpers the apps' REST APIs share: service errors as 400s, query parameters validated."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
+
+# PostgreSQL's bigint: ids beyond it match no row, and some statements cast to it and fail.
+BIGINT_MAX = 2**63 - 1
+
+
+class IdField(serializers.IntegerField):
+    """A row id (1 to bigint's maximum) written in ASCII digits.
+
+    Python's int() also reads other scripts' digits ("٣" is 3) and str.isdigit() accepts "²",
+    which int() then refuses: an id is checked character by character instead.
+    """
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", BIGINT_MAX)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and not (data.isascii() and data.isdigit()):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+def query_params_validate(*, request, serializer_class: type[serializers.Serializer]) -> dict:
+    """The request's query parameters as `serializer_class` validates them; else a 400 naming each.
+
+    Document the same serializer with `extend_schema(parameters=[serializer_class])`: the
+    parameters and their 400 bodies then appear in the OpenAPI document (common.openapi).
+    """
+    serializer = serializer_class(data=request.query_params)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
 
 
 def django_validation_to_api(error: DjangoValidationError) -> serializers.ValidationError:

@@ -15,6 +15,16 @@ from patients.cpf import cpf_validate
 class CPFField(serializers.CharField):
     """A CPF, with or without punctuation; stored and returned as 11 digits."""
 
+    # The codes of cpf_validate(), whose own messages are the ones shown: declared here so that
+    # the OpenAPI document lists them among the field's 400 codes.
+    default_error_messages = {
+        "invalid": "Send the CPF as text.",
+        **dict.fromkeys(
+            ("invalid_characters", "invalid_length", "repeated_digits", "invalid_check_digits"),
+            "This is not a valid CPF.",
+        ),
+    }
+
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", 20)
         kwargs.setdefault(
@@ -25,18 +35,28 @@ class CPFField(serializers.CharField):
 
     def to_internal_value(self, data):
         if not isinstance(data, str | int):
-            raise serializers.ValidationError("Send the CPF as text.", code="invalid")
+            self.fail("invalid")
         try:
             return cpf_validate(str(data))
         except DjangoValidationError as error:
             raise serializers.ValidationError(error.messages[0], code=error.code) from None
 
 
-def validate_birth_date(value: datetime.date) -> None:
-    if value > datetime.date.today() + datetime.timedelta(days=1):
-        raise serializers.ValidationError("The birth date is in the future.", code="future")
-    if value < datetime.date(1900, 1, 1):
-        raise serializers.ValidationError("The birth date is before 1900.", code="too_old")
+class BirthDateField(serializers.DateField):
+    """A birth date from 1900 to tomorrow (a clinic a time zone ahead may already be there)."""
+
+    default_error_messages = {
+        "future": "The birth date is in the future.",
+        "too_old": "The birth date is before 1900.",
+    }
+
+    def to_internal_value(self, value):
+        value = super().to_internal_value(value)
+        if value > datetime.date.today() + datetime.timedelta(days=1):
+            self.fail("future")
+        if value < datetime.date(1900, 1, 1):
+            self.fail("too_old")
+        return value
 
 
 class PatientRegistrationSerializer(serializers.Serializer):
@@ -44,9 +64,7 @@ class PatientRegistrationSerializer(serializers.Serializer):
 
     full_name = serializers.CharField(max_length=150, required=False, allow_blank=False)
     social_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
-    birth_date = serializers.DateField(
-        required=False, allow_null=True, validators=[validate_birth_date]
-    )
+    birth_date = BirthDateField(required=False, allow_null=True)
     phone = serializers.RegexField(
         r"^[0-9+()\- ]{8,20}$",
         required=False,

@@ -11,14 +11,13 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Count
 from django.http import Http404
 from django.utils import timezone
-from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import ChainManagerAccess
-from common.api import django_validation_to_api
+from common.api import django_validation_to_api, query_params_validate
 from tenants.models import Chain, Clinic
 from tenants.schedules import reset_periodic_task_name
 from tenants.selectors import (
@@ -28,7 +27,7 @@ from tenants.selectors import (
     clinic_get_for_user,
     clinic_hostname,
 )
-from tenants.services import clinic_provision, clinic_update_settings
+from tenants.services import SLUG_RE, clinic_provision, clinic_update_settings
 
 MAX_STATS_DAYS = 366
 
@@ -41,7 +40,8 @@ def _chain_or_404(request, chain_id: int) -> Chain:
 
 
 def _clinic_or_404(request, slug: str) -> Clinic:
-    clinic = clinic_get_for_user(user=request.user, slug=slug)
+    # Not a slug (a NUL character, which PostgreSQL refuses in text) is no clinic either.
+    clinic = clinic_get_for_user(user=request.user, slug=slug) if SLUG_RE.match(slug) else None
     if clinic is None:
         raise Http404("No such clinic.")
     return clinic
@@ -55,6 +55,16 @@ def validate_timezone(value: str) -> str:
     return value
 
 
+@extend_schema_field(
+    {"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]$", "example": "07:30"}
+)
+class HourMinuteField(serializers.TimeField):
+    """A time of day as HH:MM (OpenAPI's `time` format would promise seconds too)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%H:%M", **kwargs)
+
+
 class ClinicOutputSerializer(serializers.Serializer):
     class Meta:
         ref_name = "Clinic"
@@ -63,7 +73,7 @@ class ClinicOutputSerializer(serializers.Serializer):
     name = serializers.CharField()
     chain_id = serializers.IntegerField()
     timezone = serializers.CharField()
-    reset_time = serializers.TimeField(format="%H:%M")
+    reset_time = HourMinuteField()
     is_active = serializers.BooleanField()
     host = serializers.SerializerMethodField()
     reset_task = serializers.SerializerMethodField()
@@ -198,12 +208,21 @@ class ChainStatsApi(APIView):
     permission_classes = [ChainManagerAccess]
 
     class FilterSerializer(serializers.Serializer):
-        date_from = serializers.DateField(required=False)
-        date_to = serializers.DateField(required=False)
+        def get_fields(self):
+            # The query parameters are `from` and `to`, and `from` is a Python keyword.
+            return {
+                "from": serializers.DateField(
+                    required=False, source="date_from", help_text="First day (YYYY-MM-DD)."
+                ),
+                "to": serializers.DateField(
+                    required=False, source="date_to", help_text="Last day, inclusive."
+                ),
+            }
 
         def validate(self, attrs):
             date_to = attrs.get("date_to") or timezone.localdate() - datetime.timedelta(days=1)
-            date_from = attrs.get("date_from") or date_to - datetime.timedelta(days=6)
+            week = min(datetime.timedelta(days=6), date_to - datetime.date.min)
+            date_from = attrs.get("date_from") or date_to - week
             if date_from > date_to:
                 raise serializers.ValidationError({"from": "`from` must not be after `to`."})
             if (date_to - date_from).days >= MAX_STATS_DAYS:
@@ -236,22 +255,12 @@ class ChainStatsApi(APIView):
         summary="Daily figures of every clinic of a chain",
         description="One row per clinic and closed service day (days are closed by each "
         "clinic's daily reset; a day without tickets has no row). Defaults to the last 7 days.",
-        parameters=[
-            OpenApiParameter("from", OpenApiTypes.DATE, description="First day (YYYY-MM-DD)."),
-            OpenApiParameter("to", OpenApiTypes.DATE, description="Last day, inclusive."),
-        ],
+        parameters=[FilterSerializer],
         responses={200: OutputSerializer(many=True)},
         tags=["chains"],
     )
     def get(self, request, chain_id: int):
         chain = _chain_or_404(request, chain_id)
-        query = {"date_from": request.query_params.get("from")}
-        query["date_to"] = request.query_params.get("to")
-        filters = self.FilterSerializer(data={k: v for k, v in query.items() if v})
-        if not filters.is_valid():
-            renamed = {"date_from": "from", "date_to": "to"}
-            raise serializers.ValidationError(
-                {renamed.get(field, field): errors for field, errors in filters.errors.items()}
-            )
-        summaries = chain_day_summaries(chain=chain, **filters.validated_data)
+        filters = query_params_validate(request=request, serializer_class=self.FilterSerializer)
+        summaries = chain_day_summaries(chain=chain, **filters)
         return Response(self.OutputSerializer(summaries, many=True).data)

@@ -160,11 +160,15 @@ CLINICO_SHARD_QUEUES = env.int("CLINICO_SHARD_QUEUES", default=4)
 CLINICO_PLATFORM_QUEUE = "platform"
 
 # --- REST API --------------------------------------------------------------------------------
+# Request bodies (API JSON, page forms) above 1 MB answer 413; real ones are a few kilobytes.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
+    # drf-standardized-errors' schema plus query-parameter 400s, 413 and 503 (common/openapi.py).
+    "DEFAULT_SCHEMA_CLASS": "common.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "drf_standardized_errors.handler.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # Bounded in size; JSON nested too deeply is a 400 like any other bad JSON.
+    "DEFAULT_PARSER_CLASSES": ["common.parsers.JSONParser"],
     # The JWT class checks each token's scope against the host (see accounts/authentication.py).
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "accounts.authentication.ScopedJWTAuthentication",
@@ -207,7 +211,17 @@ CLINICO_TRUSTED_PROXIES = env.list("CLINICO_TRUSTED_PROXIES", default=[])
 DRF_STANDARDIZED_ERRORS = {
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
     # 401 bodies carry the token/sign-in codes of accounts (token_expired, token_scope_mismatch…).
-    "ERROR_SCHEMAS": {"401": "accounts.openapi.ErrorResponse401Serializer"},
+    "ERROR_SCHEMAS": {
+        "401": "accounts.openapi.ErrorResponse401Serializer",
+        "403": "clinico.openapi.ErrorResponse403Serializer",
+        "404": "clinico.openapi.ErrorResponse404Serializer",
+        "413": "common.openapi.ErrorResponse413Serializer",
+        "503": "common.openapi.ErrorResponse503Serializer",
+    },
+    # 413 for bodies over DATA_UPLOAD_MAX_MEMORY_SIZE; 503 + Retry-After when the database or
+    # the broker cannot be reached (common/errors.py), so clients can tell an outage from a bug.
+    "EXCEPTION_HANDLER_CLASS": "common.errors.ExceptionHandler",
+    "ALLOWED_ERROR_STATUS_CODES": [400, 401, 403, 404, 405, 406, 413, 415, 429, 500, 503],
 }
 
 SPECTACULAR_SETTINGS = {
@@ -235,16 +249,19 @@ SPECTACULAR_SETTINGS = {
         "ClientErrorEnum": "drf_standardized_errors.openapi_serializers.ClientErrorEnum.choices",
         "ServerErrorEnum": "drf_standardized_errors.openapi_serializers.ServerErrorEnum.choices",
         "ErrorCode401Enum": "accounts.openapi.ErrorCode401.choices",
-        "ErrorCode403Enum": "drf_standardized_errors.openapi_serializers.ErrorCode403Enum.choices",
-        "ErrorCode404Enum": "drf_standardized_errors.openapi_serializers.ErrorCode404Enum.choices",
+        "ErrorCode403Enum": "clinico.openapi.ErrorCode403.choices",
+        "ErrorCode404Enum": "clinico.openapi.ErrorCode404.choices",
         "ErrorCode405Enum": "drf_standardized_errors.openapi_serializers.ErrorCode405Enum.choices",
         "ErrorCode406Enum": "drf_standardized_errors.openapi_serializers.ErrorCode406Enum.choices",
         "ErrorCode415Enum": "drf_standardized_errors.openapi_serializers.ErrorCode415Enum.choices",
         "ErrorCode429Enum": "drf_standardized_errors.openapi_serializers.ErrorCode429Enum.choices",
         "ErrorCode500Enum": "drf_standardized_errors.openapi_serializers.ErrorCode500Enum.choices",
+        "ErrorCode413Enum": "common.openapi.ErrorCode413.choices",
+        "ErrorCode503Enum": "common.openapi.ErrorCode503.choices",
     },
     "POSTPROCESSING_HOOKS": [
         "drf_standardized_errors.openapi_hooks.postprocess_schema_enums",
+        "common.openapi.postprocess_item_attrs",
     ],
 }
 

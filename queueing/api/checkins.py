@@ -3,8 +3,8 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.urls import path
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
 from rest_framework.response import Response
@@ -47,6 +47,7 @@ class CheckInAcceptedSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
+@extend_validation_errors(["invalid"], field_name="idempotency_key", methods=["post"])
 class CheckInCreateApi(APIView):
     """Check a patient in by CPF; the ticket is issued asynchronously."""
 
@@ -77,7 +78,7 @@ class CheckInCreateApi(APIView):
         parameters=[
             OpenApiParameter(
                 IDEMPOTENCY_HEADER,
-                OpenApiTypes.STR,
+                {"type": "string", "maxLength": 128},
                 OpenApiParameter.HEADER,
                 description=(
                     "Optional, at most 128 characters. Repeating a key returns the first "

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import ALL_STAFF, ClinicAccess
+from common.api import query_params_validate
 from queueing.api import examples
 from queueing.panel_access import (
     PANEL_COOKIE,
@@ -76,6 +77,15 @@ class PanelApi(APIView):
     partner_access = None
     permission_classes = [PanelKeyOrStaff]
 
+    class QuerySerializer(serializers.Serializer):
+        limit = serializers.IntegerField(
+            required=False,
+            min_value=1,
+            max_value=50,
+            default=PANEL_RECENT_CALLS,
+            help_text=f"Latest calls to show (1–50, default {PANEL_RECENT_CALLS}).",
+        )
+
     class OutputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "Panel"
@@ -116,6 +126,7 @@ class PanelApi(APIView):
         operation_id="panel_retrieve",
         auth=[],
         parameters=[
+            QuerySerializer,
             OpenApiParameter(
                 PANEL_KEY_HEADER,
                 OpenApiTypes.STR,
@@ -124,18 +135,13 @@ class PanelApi(APIView):
                 f"(which holds the `{PANEL_COOKIE}` cookie instead). A `?key=` query parameter "
                 "is refused with 400: keys stay out of URLs and logs.",
             ),
-            OpenApiParameter(
-                "limit", OpenApiTypes.INT, description="Latest calls to show (1–50, default 10)."
-            ),
         ],
         responses={200: OutputSerializer},
         examples=examples.PANEL,
     )
     def get(self, request):
-        limit = request.query_params.get("limit", str(PANEL_RECENT_CALLS))
-        if not limit.isdigit() or not 1 <= int(limit) <= 50:
-            raise serializers.ValidationError({"limit": "Give a number from 1 to 50."})
-        answer = Response(self.OutputSerializer(panel_state(recent=int(limit))).data)
+        query = query_params_validate(request=request, serializer_class=self.QuerySerializer)
+        answer = Response(self.OutputSerializer(panel_state(recent=query["limit"])).data)
         answer["Cache-Control"] = "no-store"
         return answer
 

@@ -1,12 +1,13 @@
 """Today's queue of a clinic: the tickets at desks and those waiting, in call order."""
 
 from django.urls import path
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import ALL_STAFF, ClinicAccess
+from common.api import IdField, query_params_validate
 from queueing.api import examples
 from queueing.api.serializers import TicketOutputSerializer, ticket_data
 from queueing.clock import service_day_today
@@ -27,6 +28,9 @@ class QueueApi(APIView):
     partner_access = "read"
     permission_classes = [ClinicAccess]
 
+    class QuerySerializer(serializers.Serializer):
+        service = IdField(required=False, help_text="Only this service's queue.")
+
     class OutputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "Queue"
@@ -46,15 +50,13 @@ class QueueApi(APIView):
 
     @extend_schema(
         operation_id="queue_retrieve",
-        parameters=[OpenApiParameter("service", int, description="Only this service's queue.")],
+        parameters=[QuerySerializer],
         responses={200: OutputSerializer},
         examples=examples.QUEUE,
     )
     def get(self, request):
-        service_id = request.query_params.get("service")
-        if service_id is not None and not service_id.isdigit():
-            raise serializers.ValidationError({"service": "Give a service id (a number)."})
-        queues = queue_today(service_id=int(service_id) if service_id else None)
+        query = query_params_validate(request=request, serializer_class=self.QuerySerializer)
+        queues = queue_today(service_id=query.get("service"))
         data = {
             "service_day": service_day_today(),
             "services": [

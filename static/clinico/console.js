@@ -3,54 +3,13 @@
 "use strict";
 
 (function () {
-  const config = JSON.parse(document.getElementById("console-config").textContent);
+  const { $, pageConfig, fmt, esc, api, clearFieldErrors, clockTime } = window.clinico;
+  const config = pageConfig("console-config");
   const T = config.strings;
   const QUEUE_REFRESH_MS = 3000;
   const HELD = ["called", "in_service"];
-  const $ = (id) => document.getElementById(id);
 
   // ---- helpers -------------------------------------------------------------------------------
-
-  function fmt(template, params) {
-    return template.replace(/%\((\w+)\)s/g, (_, key) => (key in params ? params[key] : ""));
-  }
-
-  function esc(value) {
-    return String(value ?? "").replace(/[&<>"']/g, (c) => ({
-      "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;",
-    })[c]);
-  }
-
-  function csrfToken() {
-    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
-  }
-
-  // Every call answers {ok, status, data}; a network failure answers status 0.
-  async function api(method, url, body) {
-    const options = {
-      method,
-      credentials: "same-origin",
-      headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
-    };
-    if (body !== undefined) {
-      options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body);
-    }
-    let response;
-    try {
-      response = await fetch(url, options);
-    } catch (error) {
-      return { ok: false, status: 0, data: null };
-    }
-    let data = null;
-    try {
-      data = await response.json();
-    } catch (error) {
-      data = null;
-    }
-    return { ok: response.ok, status: response.status, data };
-  }
 
   // The API's error body: {type, errors: [{code, detail, attr}]}.
   function errorText(result) {
@@ -90,7 +49,7 @@
   }
 
   function timeOf(iso) {
-    return new Date(iso).toLocaleTimeString(config.language, { hour: "2-digit", minute: "2-digit" });
+    return clockTime(new Date(iso), config.language);
   }
 
   function serviceName(id) {
@@ -128,14 +87,6 @@
     return true;
   }
 
-  function clearFieldErrors() {
-    for (const box of form.querySelectorAll(".field-error")) {
-      box.hidden = true;
-      box.textContent = "";
-    }
-    for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
-  }
-
   function showResult(html, kind) {
     result.innerHTML = html;
     result.className = "checkin-result checkin-" + kind;
@@ -144,7 +95,7 @@
 
   function resetCheckIn({ keepResult } = {}) {
     form.reset();
-    clearFieldErrors();
+    clearFieldErrors(form);
     registration.hidden = true;
     if (!keepResult) result.hidden = true;
     cpfInput.focus();
@@ -224,7 +175,7 @@
 
   async function onCheckIn(event) {
     event.preventDefault();
-    clearFieldErrors();
+    clearFieldErrors(form);
     clearTimeout(pollTimer);
     const digits = cpfDigits();
     if (digits.length !== 11) {

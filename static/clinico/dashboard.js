@@ -2,39 +2,29 @@
 "use strict";
 
 (function () {
-  const config = JSON.parse(document.getElementById("dashboard-config").textContent);
+  const { $, pageConfig, fmt, api, clearFieldErrors } = window.clinico;
+  const config = pageConfig("dashboard-config");
   const T = config.strings;
   const LIVE_REFRESH_MS = 15000;
 
-  function fmt(template, params) {
-    return template.replace(/%\((\w+)\)s/g, (_, key) => (key in params ? params[key] : ""));
-  }
-
-  function csrfToken() {
-    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
-  }
-
-  async function refreshLive() {
-    try {
-      const response = await fetch("/dashboard/live/", { credentials: "same-origin", cache: "no-store" });
-      if (response.ok) {
-        const data = await response.json();
-        for (const [slug, live] of Object.entries(data.clinics)) {
-          const row = document.querySelector(`tr[data-clinic="${slug}"]`);
-          if (!row || !live) continue;
-          for (const cell of row.querySelectorAll("[data-fig]")) {
-            const value = live[cell.dataset.fig];
-            cell.textContent = cell.dataset.fig === "wait_avg_min"
-              ? (value == null ? "–" : `${value} min`) : value;
-          }
-        }
-        const time = new Date().toLocaleTimeString(document.documentElement.lang);
-        for (const label of document.querySelectorAll("[data-live-updated]")) label.textContent = time;
+  function showLive(clinics) {
+    for (const [slug, live] of Object.entries(clinics)) {
+      const row = document.querySelector(`tr[data-clinic="${slug}"]`);
+      if (!row || !live) continue;
+      for (const cell of row.querySelectorAll("[data-fig]")) {
+        const value = live[cell.dataset.fig];
+        cell.textContent = cell.dataset.fig === "wait_avg_min"
+          ? (value == null ? "–" : `${value} min`) : value;
       }
-    } catch (error) {
-      // The next refresh tries again; the figures on screen stay as they were.
     }
+    const time = new Date().toLocaleTimeString(document.documentElement.lang);
+    for (const label of document.querySelectorAll("[data-live-updated]")) label.textContent = time;
+  }
+
+  // A failed refresh leaves the figures on screen as they were; the next one tries again.
+  async function refreshLive() {
+    const answer = await api("GET", "/dashboard/live/");
+    if (answer.ok && answer.data && answer.data.clinics) showLive(answer.data.clinics);
     setTimeout(refreshLive, LIVE_REFRESH_MS);
   }
 
@@ -43,8 +33,7 @@
     const formError = form.querySelector(".form-error");
     form.addEventListener("submit", async (event) => {
       event.preventDefault();
-      for (const box of form.querySelectorAll(".field-error")) box.hidden = true;
-      for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
+      clearFieldErrors(form);
       formError.hidden = true;
       const body = {};
       for (const name of ["name", "slug", "timezone", "reset_time"]) {
@@ -54,34 +43,24 @@
       const button = form.querySelector("button[type=submit]");
       button.disabled = true;
       button.textContent = T.opening;
-      let response, data = null;
-      try {
-        response = await fetch(`/api/v1/chains/${chain}/clinics/`, {
-          method: "POST",
-          credentials: "same-origin",
-          headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
-          body: JSON.stringify(body),
-        });
-        try { data = await response.json(); } catch (error) { data = null; }
-      } catch (error) {
-        response = null;
-      }
+      const answer = await api("POST", `/api/v1/chains/${chain}/clinics/`, body);
       button.disabled = false;
       button.textContent = button.dataset.label;
-      if (response && response.ok) {
-        sessionStorage.setItem("clinico.flash", fmt(T.opened, { name: data.name, host: data.host }));
+      if (answer.ok) {
+        const clinic = answer.data;
+        sessionStorage.setItem("clinico.flash", fmt(T.opened, { name: clinic.name, host: clinic.host }));
         location.reload();
         return;
       }
-      if (!response) {
+      if (answer.status === 0) {
         formError.textContent = T.networkError;
         formError.hidden = false;
         return;
       }
-      const errors = (data && data.errors) || [];
+      const errors = (answer.data && answer.data.errors) || [];
       let unplaced = [];
       for (const error of errors) {
-        const box = error.attr && document.getElementById(`${error.attr}-${chain}-error`);
+        const box = error.attr && $(`${error.attr}-${chain}-error`);
         if (box) {
           box.textContent = error.detail;
           box.hidden = false;
@@ -91,7 +70,7 @@
           unplaced.push(error.detail);
         }
       }
-      if (!errors.length) unplaced = [fmt(T.genericError, { status: response.status })];
+      if (!errors.length) unplaced = [fmt(T.genericError, { status: answer.status })];
       if (unplaced.length) {
         formError.textContent = unplaced.join(" ");
         formError.hidden = false;
@@ -106,7 +85,7 @@
   const message = sessionStorage.getItem("clinico.flash");
   if (message) {
     sessionStorage.removeItem("clinico.flash");
-    const box = document.getElementById("flash");
+    const box = $("flash");
     box.textContent = message;
     box.className = "flash flash-success";
     box.hidden = false;

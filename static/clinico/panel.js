@@ -11,18 +11,12 @@ window.addEventListener("hashchange", () => {
 });
 
 (function () {
-  const config = JSON.parse(document.getElementById("panel-config").textContent);
+  const { $, pageConfig, esc, api, clockTime } = window.clinico;
+  const config = pageConfig("panel-config");
   const T = config.strings;
   const POLL_MS = 2000;
-  const $ = (id) => document.getElementById(id);
   let lastEventId = null;
   let audio = null;
-
-  function esc(value) {
-    return String(value ?? "").replace(/[&<>"']/g, (c) => ({
-      "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;",
-    })[c]);
-  }
 
   function audioContext() {
     if (!audio) {
@@ -113,31 +107,29 @@ window.addEventListener("hashchange", () => {
   // The panel cookie (HttpOnly, set when this TV opened the console's link) authenticates the
   // polls: the key itself is in no request.
   async function poll() {
-    try {
-      const response = await fetch("/api/v1/panel/", {
-        headers: { Accept: "application/json" }, cache: "no-store", credentials: "same-origin",
-      });
-      if (response.status === 403) {
-        // The key was rotated: the page now explains it and asks for the new link.
-        status(T.keyRefused);
-        setTimeout(() => location.reload(), POLL_MS);
-        return;
-      } else if (response.ok) {
-        status("");
-        render(await response.json());
-      } else {
-        status(T.offline);
-      }
-    } catch (error) {
-      status(T.offline);
+    const answer = await api("GET", "/api/v1/panel/");
+    if (answer.status === 403) {
+      // The key was rotated: the page now explains it and asks for the new link.
+      status(T.keyRefused);
+      setTimeout(() => location.reload(), POLL_MS);
+      return;
     }
+    let shown = false;
+    if (answer.ok && answer.data) {
+      // Whatever goes wrong, the TV keeps polling: it must recover without anyone at it.
+      try {
+        render(answer.data);
+        shown = true;
+      } catch (error) {
+        shown = false;
+      }
+    }
+    status(shown ? "" : T.offline);
     setTimeout(poll, POLL_MS);
   }
 
   function tick() {
-    $("panel-clock").textContent = new Date().toLocaleTimeString(document.documentElement.lang, {
-      hour: "2-digit", minute: "2-digit",
-    });
+    $("panel-clock").textContent = clockTime(new Date(), document.documentElement.lang);
   }
 
   tick();

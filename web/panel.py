@@ -1,0 +1,50 @@
+"""The waiting-room TV panel (a clinic host's /panel/): ticket codes and desks, no login."""
+
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
+
+from queueing.panel_access import panel_cookie_set, panel_cookie_state, panel_key_matches
+from web.access import clinic_of, page_language
+
+
+def _panel_refused(request: HttpRequest, reason: str, status: int = 403) -> HttpResponse:
+    """The panel's sign-in page: why the panel is not shown, and a field for the key.
+
+    Its script posts the key of a `#key=` link; the key is never part of a URL sent here.
+    """
+    context = {"clinic": clinic_of(request), "reason": reason}
+    return render(request, "pages/panel_error.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@page_language
+def panel(request: HttpRequest) -> HttpResponse:
+    """The waiting-room TV: no login; the panel key, posted once, becomes a panel cookie."""
+    clinic = clinic_of(request)
+    if "key" in request.GET:
+        return _panel_refused(request, "key_in_url", status=400)
+    if request.method == "POST":
+        key = request.POST.get("key", "").strip()
+        if not panel_key_matches(clinic=clinic, key=key):
+            return _panel_refused(request, "invalid" if key else "missing")
+        answer = HttpResponseRedirect(reverse("panel"), status=303)
+        panel_cookie_set(answer, request=request, clinic=clinic)
+        return answer
+    cookie = panel_cookie_state(request=request, clinic=clinic)
+    if cookie != "valid":
+        return _panel_refused(request, "changed" if cookie == "stale" else "missing")
+    config = {
+        "strings": {
+            "offline": _("No connection. Trying again…"),
+            "keyRefused": _(
+                "This panel key is no longer valid. Open the new link from the console."
+            ),
+            "waiting": _("Please wait to be called"),
+        },
+    }
+    page = render(request, "pages/panel.html", {"clinic": clinic, "panel_config": config})
+    panel_cookie_set(page, request=request, clinic=clinic)  # a TV that runs for years
+    return page

@@ -1,0 +1,12 @@
+"""Web pages of the public host: the chain managers' sign-in and dashboard."""
+
+from django.urls import include, path
+
+from web import dashboard
+
+urlpatterns = [
+    path("", dashboard.home, name="home"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
+    path("dashboard/live/", dashboard.dashboard_live, name="dashboard-live"),
+    path("", include("web.urls_auth")),
+]
