@@ -11,9 +11,11 @@ Each case:
   plan     call-next run once in the bench process inside a transaction that is rolled back,
            its statements captured from the connection exactly as they ran (text and parameters),
            then each replayed under EXPLAIN (ANALYZE, BUFFERS) in a second rolled-back
-           transaction. The pick must be workflow._CALL_SQL (the benchmark stops if call-next no
-           longer runs it) and its plan should walk ticket_waiting_call_order with no Sort.
-           Printed before and after the timed calls;
+           transaction. The pick is the statement that locks with FOR UPDATE SKIP LOCKED
+           (ticket_sql.ticket_call_first_waiting; the benchmark stops if call-next runs none)
+           and its plan should walk ticket_waiting_call_order, sorting no more rows per step than
+           the desk has services (a desk of several services merges their heads). Printed
+           before and after the timed calls;
   timed    batches in turn: floor, calls, floor, calls, … , floor. A floor batch is D threads of
            a trivial authenticated GET (/api/v1/me/); a calls batch is the D desks each POSTing
            call-next (timed) then marking the ticket a no-show (not timed) so it may call again.
@@ -69,7 +71,8 @@ from benchmarks._http_client import KeepAliveClient, default_base_url  # noqa: E
 from queueing.clock import service_day_today  # noqa: E402
 from queueing.models import Desk, PriorityPolicy, PriorityTier, Service  # noqa: E402
 from queueing.services.setup import desk_create, service_create, service_update  # noqa: E402
-from queueing.services.workflow import _CALL_SQL, _DESK_SQL, ticket_call_next  # noqa: E402
+from queueing.services.ticket_sql.moves import _DESK_LOCK_SQL  # noqa: E402
+from queueing.services.workflow import ticket_call_next  # noqa: E402
 
 BENCH_USER = "bench-guiche@clinico.demo"
 BENCH_SLUG = "bench_queue"
@@ -82,8 +85,8 @@ CASES = {
 # (name, prefix) of the services the cases use besides the clinic's default one.
 EXTRA_SERVICES = [("Triagem", "T"), ("Consulta", "C")]
 INTERLEAVED_SERVICE = ("Intercalado", "I")
-# The production statements the plans must come from (the text before the first placeholder).
-CALL_SQL_HEAD = _CALL_SQL.split("{")[0]
+# What marks call-next's pick among the statements it runs.
+PICK_MARK = "FOR UPDATE SKIP LOCKED"
 
 
 def case_services(*, case: str, interleave_after: int) -> list[Service]:
@@ -182,10 +185,10 @@ def queue_fill(*, services: list[Service], tickets: int, desks: int) -> list[int
 
 
 def _statement_label(sql: str) -> str:
-    if sql.startswith(CALL_SQL_HEAD):
-        return "pick, call and CALLED event (workflow._CALL_SQL + ticket_rows.ticket_select_sql)"
-    if sql == _DESK_SQL:
-        return "desk lock, its held ticket and services (workflow._DESK_SQL)"
+    if PICK_MARK in sql:
+        return "pick, call and CALLED event (ticket_sql.ticket_call_first_waiting)"
+    if sql == _DESK_LOCK_SQL:
+        return "desk lock, its held ticket and services (ticket_sql.desk_lock_for_calling)"
     if "pg_advisory_xact_lock" in sql:
         return "interleave: the service's advisory lock"
     if "queueing_ticketevent" in sql:
@@ -215,10 +218,10 @@ def call_next_explained(*, desk_id: int) -> list[dict]:
         for sql, params in captured
         if sql.split(None, 1)[0].upper() in ("SELECT", "WITH")
     ]
-    if not any(sql.startswith(CALL_SQL_HEAD) for sql, _ in statements):
+    if not any(PICK_MARK in sql for sql, _ in statements):
         raise SystemExit(
-            "call-next no longer runs queueing.services.workflow._CALL_SQL: "
-            "update benchmarks/queue.py to explain the statement it runs now."
+            f"call-next ran no statement with {PICK_MARK}: "
+            "update benchmarks/queue.py to explain the pick it runs now."
         )
     explained = [{"label": _statement_label(sql)} for sql, _ in statements]
     # Twice, each replay rolled back: the text plan to read, the JSON plan to count sorted rows.
@@ -231,27 +234,36 @@ def call_next_explained(*, desk_id: int) -> list[dict]:
                     entry["sql"] = cursor.cursor.mogrify(sql, params).decode()
                     entry["plan"] = "\n".join(row[0] for row in rows)
                 else:
-                    entry["sorted_rows"] = list(_sort_inputs(rows[0][0][0]["Plan"]))
+                    sorts = list(_sort_inputs(rows[0][0][0]["Plan"]))
+                    entry["sorted_rows"] = [fed for fed, _ in sorts]
+                    entry["sorted_per_run"] = [fed / runs for fed, runs in sorts if runs]
             transaction.set_rollback(True)
     return explained
 
 
 def _sort_inputs(node: dict):
-    """For each (incremental) sort of a JSON plan, the rows it was fed, however few LIMIT keeps."""
+    """Each (incremental) sort of a JSON plan: (rows it was fed, however few LIMIT keeps, runs)."""
     if node["Node Type"] in ("Sort", "Incremental Sort"):
-        yield sum(
+        fed = sum(
             child.get("Actual Rows", 0) * child.get("Actual Loops", 1)
             for child in node.get("Plans", [])
         )
+        yield fed, node.get("Actual Loops", 1)
     for child in node.get("Plans", []):
         yield from _sort_inputs(child)
 
 
-def pick_walks_index(explained: list[dict]) -> bool:
-    """Every pick's plan reads ticket_waiting_call_order in call order (no Sort node)."""
+def pick_walks_index(explained: list[dict], *, services: int) -> bool:
+    """Every pick's plan reads ticket_waiting_call_order in call order.
+
+    No Sort node for one service; for several, no sort of more rows per run than the services'
+    heads (the merge of their index walks), never the queue.
+    """
     picks = [s for s in explained if s["label"].startswith("pick")]
     return all(
-        "ticket_waiting_call_order" in s["plan"] and not any(s["sorted_rows"]) for s in picks
+        "ticket_waiting_call_order" in s["plan"]
+        and all(rows <= (services if services > 1 else 0) for rows in s["sorted_per_run"])
+        for s in picks
     )
 
 
@@ -411,7 +423,8 @@ def run_case(*, case: str, clinic, auth: ClinicAuth, client: KeepAliveClient, ar
         "called_twice": in_db["called_twice"],
         "called_by_two_desks": in_db["two_desks"],
         "calls_without_event": len(set(called) - in_db["tickets"]),
-        "index_driven": pick_walks_index(before) and pick_walks_index(after),
+        "index_driven": pick_walks_index(before, services=len(services))
+        and pick_walks_index(after, services=len(services)),
         # After the timed calls: what each sorting statement sorts by now.
         "rows_sorted_per_call": rows_sorted(after),
     }
@@ -428,8 +441,9 @@ def run_case(*, case: str, clinic, auth: ClinicAuth, client: KeepAliveClient, ar
     print(
         f"{case}: double calls {figures['double_calls']} (called twice {in_db['called_twice']}, "
         f"by two desks {in_db['two_desks']}, answers without a CALLED event "
-        f"{figures['calls_without_event']}); pick walks ticket_waiting_call_order without a "
-        f"sort: {figures['index_driven']}; rows sorted per call after the timed calls: "
+        f"{figures['calls_without_event']}); pick walks ticket_waiting_call_order without "
+        f"sorting the queue: {figures['index_driven']}; rows sorted per call after the timed "
+        "calls: "
         + ("; ".join(f"{k}: {v:,}" for k, v in figures["rows_sorted_per_call"].items()) or "none")
         + (f"; calls off the interleave pattern: {violations}" if violations is not None else "")
     )

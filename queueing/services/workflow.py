@@ -32,7 +32,7 @@ from queueing.models import (
 )
 from queueing.services.ticket_sql import (
     desk_lock_for_calling,
-    service_latest_call_tiers,
+    service_latest_calls,
     ticket_call_first_waiting,
     ticket_change,
     ticket_lock,
@@ -111,35 +111,30 @@ def _day_start(day: datetime.date) -> datetime.datetime:
     return datetime.datetime.combine(day, datetime.time.min, tzinfo=clinic_timezone())
 
 
-def _priority_calls_in_a_row(*, service: Service, service_day: datetime.date, limit: int) -> int:
-    """How many of the service's latest calls today were priority calls, counting back (≤ limit).
-
-    Read from the CALLED events, which are the record of calls, so the count cannot drift.
-    """
-    tiers = service_latest_call_tiers(
-        service_id=service.pk, service_day=service_day, since=_day_start(service_day), limit=limit
-    )
-    in_a_row = 0
-    for tier in tiers:
-        if tier == PriorityTier.NORMAL:
-            break
-        in_a_row += 1
-    return in_a_row
-
-
-def _services_due_a_normal_call(
+def _interleaved_services_lock(
     *, services: list[Service], service_day: datetime.date
-) -> list[int]:
-    """Ids of the interleaved services whose last N calls were all priority calls."""
+) -> tuple[list[int], datetime.datetime | None]:
+    """Lock the interleaved services; those due a normal call, and the time of their latest call.
+
+    A service is due when its last N calls today were all priority calls. The count is read
+    from the CALLED events, the record of calls, under the service's lock, so it cannot drift
+    and two desks never both take the normal ticket's turn.
+    """
     due = []
+    latest_call_at = None
     for service in services:  # ordered by id: locks are always taken in the same order
         if service.priority_policy != PriorityPolicy.INTERLEAVE or not service.interleave_after:
             continue
         advisory_xact_lock(key=_INTERLEAVE_LOCK_KEY, scope=str(service.pk))
         n = service.interleave_after
-        if _priority_calls_in_a_row(service=service, service_day=service_day, limit=n) >= n:
+        calls = service_latest_calls(
+            service_id=service.pk, service_day=service_day, since=_day_start(service_day), limit=n
+        )
+        if calls and (latest_call_at is None or calls[0][1] > latest_call_at):
+            latest_call_at = calls[0][1]
+        if len(calls) == n and all(tier != PriorityTier.NORMAL for tier, _ in calls):
             due.append(service.pk)
-    return due
+    return due, latest_call_at
 
 
 @transaction.atomic
@@ -178,15 +173,23 @@ def ticket_call_next(
         )
     if not services:
         return None
+    due, latest_call_at = _interleaved_services_lock(
+        services=list(services.values()), service_day=today
+    )
+    # The call is timed once the locks are held, and after the interleaved services' latest call
+    # even when clocks disagree (web hosts, a clock set back): ordered by time, a service's
+    # CALLED events are its calls in the order they were made, which the next count relies on.
+    now = timezone.now()
+    if latest_call_at is not None and now <= latest_call_at:
+        now = latest_call_at + datetime.timedelta(microseconds=1)
     call = functools.partial(
         ticket_call_first_waiting,
         today=today,
         desk_id=desk.pk,
-        now=timezone.now(),
+        now=now,
         actor_id=actor.pk if actor is not None else None,
         partner_client_id=partner_client_id,
     )
-    due = _services_due_a_normal_call(services=list(services.values()), service_day=today)
     ticket = None
     if due:
         ticket = call(service_ids=due, normal_only=True, interleave_turn=True)

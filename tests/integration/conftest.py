@@ -131,7 +131,7 @@ class Worker:
                 return
             if self.process.poll() is not None:
                 break
-            time.sleep(0.2)
+            time.sleep(0.05)
         raise RuntimeError(
             f"worker did not start; see {self.log_path}:\n{self.log_path.read_text()}"
         )

@@ -1,18 +1,26 @@
 """Each clinic's reset fires at its own local reset time, driven by the real beat scheduler.
 
 The scheduler is the one beat runs (settings.CELERY_BEAT_SCHEDULER, a django-celery-beat
-DatabaseScheduler) over the real PeriodicTask rows provisioning wrote. Time is frozen and moved in
-one-minute steps; only the final publish to RabbitMQ is captured instead of sent.
+DatabaseScheduler) over the real PeriodicTask rows provisioning wrote, at frozen times; only the
+final publish to RabbitMQ is captured instead of sent.
+
+The clock stops only around the moments where beat could go wrong, and jumps in between: each
+clinic's local reset time, each clock change of its zone, each hour at which beat starts or stops
+loading a reset, and each settings change (`_steps`). The jumps hide nothing: a due entry stays
+due until beat publishes it, so a publish at any moment shows at the next stop, and since the stop
+before each reset time is the minute before it, a publish shows at a clinic's reset time only when
+it happened in that minute, as with a tick every minute.
 """
 
 import datetime
 import zoneinfo
+from collections.abc import Callable
 
 import pytest
 import time_machine
 from django.conf import settings
 from django.db import connection
-from django_celery_beat.models import PeriodicTask
+from django_celery_beat.models import CrontabSchedule, PeriodicTask
 from django_tenants.utils import schema_exists
 from kombu.utils import symbol_by_name
 
@@ -23,8 +31,6 @@ from tenants.schedules import reset_periodic_task_name
 from tenants.selectors import clinic_host_cache_clear
 from tenants.services import chain_create, clinic_provision, clinic_update_settings
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
 UTC = datetime.UTC
 ZONES = {
     "rs_noronha": "America/Noronha",  # UTC-2
@@ -33,6 +39,12 @@ ZONES = {
     "rs_riobranco": "America/Rio_Branco",  # UTC-5
     "rs_lisboa": "Europe/Lisbon",  # UTC+0 in winter, UTC+1 from the last Sunday of March
 }
+MINUTE = datetime.timedelta(minutes=1)
+# django-celery-beat loads a crontab entry while the server's hour is within two hours of it.
+HORIZON_BEFORE = datetime.timedelta(hours=2)
+HORIZON_AFTER = datetime.timedelta(hours=3)
+
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def _drop(slug: str) -> None:
@@ -45,9 +57,33 @@ def _drop(slug: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def zone_schemas(django_db_setup, django_db_blocker):
-    """Drops this module's clinic schemas when it is done."""
-    yield
+def zone_clinics(django_db_setup, django_db_blocker) -> list:
+    """One clinic per zone, provisioned once for the module; its public rows, as provisioned.
+
+    Each test is transactional (beat's scheduler commits and reconnects as in production), so
+    the flush after it removes these rows; the next test puts them back, while the clinics'
+    schemas stay for the whole module.
+    """
+    with django_db_blocker.unblock():
+        connection.set_schema_to_public()
+        for slug in ZONES:
+            _drop(slug)
+        chain = Chain.objects.filter(slug="rede_fusos").first() or chain_create(
+            name="Rede Fusos", slug="rede_fusos"
+        )
+        for slug, tz in ZONES.items():
+            clinic_provision(chain=chain, name=f"Clínica {slug}", slug=slug, timezone=tz)
+        tasks = PeriodicTask.objects.filter(
+            name__in=[reset_periodic_task_name(schema_name=slug) for slug in ZONES]
+        )
+        rows = [
+            [chain],
+            list(Clinic.objects.filter(schema_name__in=ZONES)),
+            list(Domain.objects.filter(tenant__schema_name__in=ZONES)),
+            list(CrontabSchedule.objects.filter(periodictask__in=tasks).distinct()),
+            list(tasks),
+        ]
+    yield rows
     with django_db_blocker.unblock():
         connection.set_schema_to_public()
         for slug in ZONES:
@@ -57,23 +93,13 @@ def zone_schemas(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
-def clinics(zone_schemas, transactional_db) -> dict[str, Clinic]:
-    """One clinic per zone, committed: beat's scheduler commits and reconnects as in production.
-
-    The transactional test's flush removes the rows afterwards, so each test provisions afresh.
-    """
+def clinics(zone_clinics) -> dict[str, Clinic]:
+    """The zone clinics as provisioned: their zone, a 00:00 reset, active."""
     connection.set_schema_to_public()
-    for slug in ZONES:
-        _drop(slug)
-    chain = Chain.objects.filter(slug="rede_fusos").first() or chain_create(
-        name="Rede Fusos", slug="rede_fusos"
-    )
-    provisioned = {
-        slug: clinic_provision(chain=chain, name=f"Clínica {slug}", slug=slug, timezone=tz)
-        for slug, tz in ZONES.items()
-    }
+    for rows in zone_clinics:
+        type(rows[0]).objects.bulk_create(rows, ignore_conflicts=True)
     clinic_host_cache_clear()
-    return provisioned
+    return {clinic.schema_name: clinic for clinic in Clinic.objects.filter(schema_name__in=ZONES)}
 
 
 def _beat_has_been_running_since(at: datetime.datetime) -> None:
@@ -81,8 +107,61 @@ def _beat_has_been_running_since(at: datetime.datetime) -> None:
     PeriodicTask.objects.filter(task="tenants.clinic_day_close_task").update(last_run_at=at)
 
 
-def run_beat(start: datetime.datetime, end: datetime.datetime, *, on_minute=None) -> list:
-    """Run the real scheduler from `start` to `end`; every reset it publishes, as (slug, UTC)."""
+def _steps(start: datetime.datetime, end: datetime.datetime) -> set:
+    """Where the clock stops from `start` to `end`, for the zone clinics as they are set now.
+
+    Around each local reset time (both readings of a time in a skipped or repeated hour) and each
+    clock change of the clinics' zones: 5 minutes before, the minute before, the moment itself
+    and the minute after. Around each hour at which beat starts or stops loading a reset (it
+    loads an entry while the server's hour is within two hours of the entry's): 5 minutes before
+    and the hour itself. Beat reloads its schedule every 5 minutes, so it reloads at the first
+    stop of each of these and again exactly at the moment: what it loads just before and at the
+    moment both count.
+    """
+    around, edges = set(), set()
+    for clinic in Clinic.objects.filter(schema_name__in=ZONES):
+        zone = zoneinfo.ZoneInfo(clinic.timezone)
+        day = start.astimezone(zone).date() - datetime.timedelta(days=1)
+        while day <= end.astimezone(zone).date():
+            for fold in (0, 1):
+                local = datetime.datetime.combine(day, clinic.reset_time, zone).replace(fold=fold)
+                at = local.astimezone(UTC)
+                around.add(at)
+                hour = at.replace(minute=0)
+                edges |= {hour - HORIZON_BEFORE, hour + HORIZON_AFTER}
+            day += datetime.timedelta(days=1)
+        around |= _clock_changes(zone, start, end)
+    steps = {start}
+    steps |= {moment + minutes * MINUTE for moment in around for minutes in (-5, -1, 0, 1)}
+    steps |= {moment + minutes * MINUTE for moment in edges for minutes in (-5, 0)}
+    return {step for step in steps if start <= step < end}
+
+
+def _clock_changes(zone: zoneinfo.ZoneInfo, start, end) -> set:
+    """The instants (to the minute) from `start` to `end` at which `zone`'s UTC offset changes."""
+    changes = set()
+    quarter = datetime.timedelta(minutes=15)
+    moment = start
+    while moment < end:
+        before = moment.astimezone(zone).utcoffset()
+        if (moment + quarter).astimezone(zone).utcoffset() != before:
+            change = moment + MINUTE
+            while change.astimezone(zone).utcoffset() == before:
+                change += MINUTE
+            changes.add(change)
+        moment += quarter
+    return changes
+
+
+def run_beat(
+    start: datetime.datetime,
+    end: datetime.datetime,
+    *,
+    changes: dict[datetime.datetime, Callable[[], None]] | None = None,
+) -> list:
+    """Run the real scheduler from `start` to `end`, applying `changes` when the clock reaches
+    them; every reset it publishes, as (slug, UTC time, publish options)."""
+    changes = changes or {}
     scheduler_class = symbol_by_name(settings.CELERY_BEAT_SCHEDULER)
     sent: list[tuple[str, datetime.datetime, dict]] = []
 
@@ -90,18 +169,20 @@ def run_beat(start: datetime.datetime, end: datetime.datetime, *, on_minute=None
         def apply_async(self, entry, producer=None, advance=True, **kwargs):
             sent.append((entry.options["headers"].get("_schema_name"), _now(), entry.options))
 
+    steps = _steps(start, end) | {moment for moment in changes if start <= moment < end}
     with time_machine.travel(start, tick=False) as clock:
         scheduler = CapturingScheduler(app=app)
         scheduler.producer = None  # publishing is captured; nothing connects to RabbitMQ
         moment = start
-        while moment < end:
-            if on_minute is not None:
-                on_minute(moment)
+        while moment is not None:
+            clock.move_to(moment)
+            if moment in changes:
+                changes[moment]()
+                steps |= _steps(moment, end)
             for _ in range(1000):  # each tick sends at most one due entry; 0 means "again now"
                 if scheduler.tick() != 0:
                     break
-            moment += datetime.timedelta(minutes=1)
-            clock.move_to(moment)
+            moment = min((step for step in steps if step > moment), default=None)
         scheduler.sync()
     return [(slug, at, options) for slug, at, options in sent if slug in ZONES]
 
@@ -207,12 +288,15 @@ def test_a_clinic_that_moves_timezone_resets_at_the_new_zones_midnight(clinics):
     _beat_has_been_running_since(start)
     clinic = clinics["rs_saopaulo"]
 
-    def move(moment):
-        if moment == datetime.datetime(2027, 1, 12, 12, 0, tzinfo=UTC):
-            clinic_update_settings(clinic=clinic, timezone="America/Rio_Branco")
+    def move():
+        clinic_update_settings(clinic=clinic, timezone="America/Rio_Branco")
 
     # Beat keeps running while the setting changes; it picks the change up by itself.
-    sent = run_beat(start, start + datetime.timedelta(days=2), on_minute=move)
+    sent = run_beat(
+        start,
+        start + datetime.timedelta(days=2),
+        changes={datetime.datetime(2027, 1, 12, 12, 0, tzinfo=UTC): move},
+    )
 
     assert _fired_utc(sent, "rs_saopaulo") == ["01-12 03:00", "01-13 05:00"]
 
@@ -222,11 +306,14 @@ def test_a_clinic_that_moves_its_reset_time_resets_at_the_new_time(clinics):
     _beat_has_been_running_since(start)
     clinic = clinics["rs_manaus"]
 
-    def move(moment):
-        if moment == datetime.datetime(2027, 1, 12, 12, 0, tzinfo=UTC):
-            clinic_update_settings(clinic=clinic, reset_time=datetime.time(3, 30))
+    def move():
+        clinic_update_settings(clinic=clinic, reset_time=datetime.time(3, 30))
 
-    sent = run_beat(start, start + datetime.timedelta(days=2), on_minute=move)
+    sent = run_beat(
+        start,
+        start + datetime.timedelta(days=2),
+        changes={datetime.datetime(2027, 1, 12, 12, 0, tzinfo=UTC): move},
+    )
 
     assert _fired(sent, "rs_manaus") == ["2027-01-12 00:00 -04", "2027-01-13 03:30 -04"]
 

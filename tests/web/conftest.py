@@ -177,7 +177,7 @@ def celery_worker(django_db_setup):
             if process.poll() is not None or time.monotonic() > deadline:
                 process.kill()
                 pytest.fail(f"the Celery worker did not start:\n{log_path.read_text()}")
-            time.sleep(0.2)
+            time.sleep(0.05)
         yield process
         process.terminate()
         try:

@@ -15,7 +15,7 @@ from queueing.services.ticket_sql.base import ticket_lock
 from queueing.services.ticket_sql.issue import CheckInQueued, ticket_insert
 from queueing.services.ticket_sql.moves import (
     desk_lock_for_calling,
-    service_latest_call_tiers,
+    service_latest_calls,
     ticket_call_first_waiting,
     ticket_change,
     tickets_expire,
@@ -24,7 +24,7 @@ from queueing.services.ticket_sql.moves import (
 __all__ = [
     "CheckInQueued",
     "desk_lock_for_calling",
-    "service_latest_call_tiers",
+    "service_latest_calls",
     "ticket_call_first_waiting",
     "ticket_change",
     "ticket_insert",

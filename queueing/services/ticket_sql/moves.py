@@ -68,29 +68,89 @@ def desk_lock_for_calling(
     return desk, row[count], services
 
 
-_LATEST_CALL_TIERS_SQL = f"""
-SELECT t.priority_tier
+_LATEST_CALLS_SQL = f"""
+SELECT t.priority_tier, e.at
 FROM {EVENT} e
 JOIN {TICKET} t ON t.id = e.ticket_id
 WHERE e.kind = %s AND e.at >= %s AND t.service_id = %s AND t.service_day = %s
-ORDER BY e.at DESC, e.id DESC
+ORDER BY e.at DESC
 LIMIT %s
 """
 
 
-def service_latest_call_tiers(
+def service_latest_calls(
     *, service_id: int, service_day: datetime.date, since: datetime.datetime, limit: int
-) -> list[int]:
-    """Priority tiers of the service's latest calls of the day (from `since`), newest first.
+) -> list[tuple[int, datetime.datetime]]:
+    """(priority tier, time) of the service's latest calls of the day (from `since`), newest first.
 
-    Read from the CALLED events, which are the record of calls.
+    Read from the CALLED events, which are the record of calls, walking ticket_event_kind_at
+    back from the newest: the caller holds the service's lock, and each of an interleaved
+    service's calls is timed after the one before it, so time alone orders them (no sort).
     """
     with connection.cursor() as cursor:
         cursor.execute(
-            _LATEST_CALL_TIERS_SQL,
+            _LATEST_CALLS_SQL,
             [str(TicketEventKind.CALLED), since, service_id, service_day, limit],
         )
-        return [tier for (tier,) in cursor.fetchall()]
+        return [(tier, at) for tier, at in cursor.fetchall()]
+
+
+def _pick_cte(
+    *, params: Params, today: datetime.date, service_ids: list[int], normal_only: bool
+) -> str:
+    """`picked AS (…)`: the first waiting ticket of `service_ids` in call order, row-locked.
+
+    Call order is tier, arrival, id; rows other transactions hold are passed over (FOR UPDATE
+    SKIP LOCKED). Both forms walk the partial index ticket_waiting_call_order in that order and
+    stop at the first ticket they can lock: for one service the index is the order; for several,
+    each step takes every service's next ticket after the previous step's (one index probe per
+    service) and moves on to the first of them, so no statement ever sorts the queue.
+    """
+    p = params
+    day = p.add("today", today)
+    waiting = p.add("waiting", str(TicketStatus.WAITING))
+    normal = (
+        f"AND priority_tier = {p.add('normal', int(PriorityTier.NORMAL))}" if normal_only else ""
+    )
+    if len(service_ids) == 1:
+        return f"""picked AS (
+    SELECT id FROM {TICKET}
+    WHERE service_id = {p.add("service", service_ids[0])} AND service_day = {day}
+          AND status = {waiting} {normal}
+    ORDER BY priority_tier, arrived_at, id LIMIT 1
+    FOR UPDATE SKIP LOCKED
+)"""
+    services = p.add("services", list(service_ids))
+
+    def first_of_the_heads(after: str = "") -> str:
+        return f"""SELECT head.* FROM unnest({services}::int[]) AS service (id)
+        CROSS JOIN LATERAL (
+            SELECT id, priority_tier, arrived_at FROM {TICKET}
+            WHERE service_id = service.id AND service_day = {day} AND status = {waiting}
+                  {normal} {after}
+            ORDER BY priority_tier, arrived_at, id LIMIT 1
+        ) head
+        ORDER BY head.priority_tier, head.arrived_at, head.id LIMIT 1"""
+
+    after_previous = (
+        "AND (priority_tier, arrived_at, id) > "
+        "(previous.priority_tier, previous.arrived_at, previous.id)"
+    )
+    # A recursive query yields its rows only as they are read: the walk stops at the first
+    # ticket `picked` can lock.
+    return f"""call_order (id, priority_tier, arrived_at) AS (
+    ({first_of_the_heads()})
+    UNION ALL
+    SELECT next.* FROM call_order previous CROSS JOIN LATERAL (
+        {first_of_the_heads(after_previous)}
+    ) next
+), picked AS (
+    SELECT locked.id FROM call_order CROSS JOIN LATERAL (
+        SELECT id FROM {TICKET} t WHERE t.id = call_order.id AND t.status = {waiting}
+        FOR UPDATE SKIP LOCKED
+    ) locked
+    LIMIT 1
+)"""
 
 
 def ticket_call_first_waiting(
@@ -106,17 +166,14 @@ def ticket_call_first_waiting(
 ) -> Ticket | None:
     """Pick, call and record the first waiting ticket of `service_ids` in call order; one statement.
 
-    Call order is tier, arrival, id (arrival, id among normal tickets with `normal_only`).
-    The pick skips rows other desks hold locked (FOR UPDATE SKIP LOCKED), so two desks never
-    get the same ticket. `services IN (…)` with one service is `service_id = …`: the pick then
-    walks the partial index ticket_waiting_call_order in call order. `interleave_turn` is
-    recorded on the event (a normal ticket's turn of an interleaved service).
+    Call order is tier, arrival, id (only normal tickets with `normal_only`). The pick passes
+    over rows other desks hold locked (FOR UPDATE SKIP LOCKED), so two desks never get the same
+    ticket, and walks the index ticket_waiting_call_order whatever the number of services (see
+    `_pick_cte`). `interleave_turn` is recorded on the event (a normal ticket's turn of an
+    interleaved service).
     """
     p = Params()
-    waiting = p.add("waiting", str(TicketStatus.WAITING))
-    normal = (
-        f"AND priority_tier = {p.add('normal', int(PriorityTier.NORMAL))}" if normal_only else ""
-    )
+    picked = _pick_cte(params=p, today=today, service_ids=service_ids, normal_only=normal_only)
     event = event_cte(
         params=p,
         source="called",
@@ -130,13 +187,7 @@ def ticket_call_first_waiting(
         detail={"interleave_turn": True} if interleave_turn else {},
     )
     sql = f"""
-WITH picked AS (
-    SELECT id FROM {TICKET}
-    WHERE service_day = {p.add("today", today)} AND status = {waiting}
-          AND service_id IN {p.add("services", tuple(service_ids))} {normal}
-    ORDER BY {"arrived_at, id" if normal_only else "priority_tier, arrived_at, id"} LIMIT 1
-    FOR UPDATE SKIP LOCKED
-), called AS (
+WITH RECURSIVE {picked}, called AS (
     UPDATE {TICKET} t
     SET status = {p.add("called", str(TicketStatus.CALLED))},
         called_at = COALESCE(t.called_at, {p.add("now", now)}), desk_id = {p.add("desk", desk_id)},
