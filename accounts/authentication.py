@@ -25,7 +25,15 @@ from accounts.selectors import (
     partner_client_active_get,
     user_get_by_id,
 )
-from accounts.tokens import SCOPE_CHAIN, SCOPE_CLINIC, SCOPE_PARTNER, password_unchanged
+from accounts.tokens import (
+    SCOPE_CHAIN,
+    SCOPE_CLINIC,
+    SCOPE_PARTNER,
+    BlacklistedTokenError,
+    ScopedRefreshToken,
+    SessionExpiredError,
+    password_unchanged,
+)
 
 ROLE_CACHE_ATTRIBUTE = "_clinico_clinic_role"  # (clinic id, role) found while authenticating
 
@@ -76,6 +84,12 @@ def session_expired() -> AuthenticationFailed:
     )
 
 
+def token_blacklisted() -> AuthenticationFailed:
+    return _refused(
+        "This refresh token was already used or signed out: sign in again.", "token_blacklisted"
+    )
+
+
 def token_wrong_host() -> AuthenticationFailed:
     return _refused(
         "This token was not issued for this host: sign in on the clinic's own address.",
@@ -86,11 +100,30 @@ def token_wrong_host() -> AuthenticationFailed:
 def access_token_decode(raw: str) -> AccessToken:
     """A verified access token, or 401 saying whether it expired or is invalid."""
     try:
-        return AccessToken(raw)
+        return AccessToken(raw)  # type: ignore[arg-type]  # simplejwt types it Token
     except ExpiredTokenError as error:
         raise token_expired() from error
     except TokenError as error:
         raise token_invalid() from error
+
+
+def refresh_token_refused(error: TokenError) -> AuthenticationFailed:
+    """The 401 for a refresh token that simplejwt or the session rules refused."""
+    if isinstance(error, BlacklistedTokenError):
+        return token_blacklisted()
+    if isinstance(error, ExpiredTokenError):
+        return token_expired()
+    if isinstance(error, SessionExpiredError):
+        return session_expired()
+    return token_invalid()
+
+
+def refresh_token_decode(raw: str) -> ScopedRefreshToken:
+    """A verified, unused refresh token of a session still in its lifetime, or the 401 why not."""
+    try:
+        return ScopedRefreshToken(raw)  # type: ignore[arg-type]  # simplejwt types it Token
+    except TokenError as error:
+        raise refresh_token_refused(error) from error
 
 
 def token_host_check(*, token: Token, tenant) -> None:
@@ -107,6 +140,15 @@ def token_host_check(*, token: Token, tenant) -> None:
             raise token_wrong_host()
     else:
         raise token_invalid()
+
+
+def refresh_token_host_check(*, token: Token, tenant) -> None:
+    """Refresh tokens are used where they were issued: a clinic's host, or the public host."""
+    if token.get("scope") not in (SCOPE_CLINIC, SCOPE_CHAIN):
+        raise token_invalid()
+    if token["scope"] == SCOPE_CHAIN and tenant is not None:
+        raise token_wrong_host()
+    token_host_check(token=token, tenant=tenant)
 
 
 def _user_id(token: Token):

@@ -14,7 +14,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission
 
 from accounts.authentication import ROLE_CACHE_ATTRIBUTE, PartnerPrincipal
 from accounts.models import ClinicRole, User
-from accounts.selectors import clinic_role_of, managed_chain_ids, manages_chain
+from accounts.selectors import clinic_role_of, manages_chain
 from accounts.tokens import SCOPE_CHAIN, SCOPE_CLINIC
 
 __all__ = [
@@ -98,22 +98,19 @@ class ClinicAccess(BasePermission):
 
 
 class ChainManagerAccess(BasePermission):
-    """Public host: a chain manager (of the URL's `chain_id`, when there is one) or an operator."""
+    """Public host: an active person signed in there (not a partner, not with a clinic token).
 
-    message = "Sign in on the public host as a manager of this chain or as a platform operator."
+    Which chains they reach is the chain selectors' decision: a manager's own chains, every chain
+    for a platform operator; another chain's ids answer 404, as if they did not exist.
+    """
+
+    message = "Sign in as a chain manager or platform operator."
 
     def has_permission(self, request, view) -> bool:
         user = request.user
         if getattr(request, "tenant", None) is not None or not isinstance(user, User):
             return False
-        if not user.is_active or _token_scope(request) == SCOPE_CLINIC:
-            return False
-        if user.is_staff:
-            return True
-        chain_id = (getattr(view, "kwargs", None) or {}).get("chain_id")
-        if chain_id is not None:
-            return manages_chain(user=user, chain_id=int(chain_id))
-        return bool(managed_chain_ids(user=user))
+        return user.is_active and _token_scope(request) != SCOPE_CLINIC
 
 
 def actor_fields(request) -> dict:

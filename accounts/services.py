@@ -1,14 +1,27 @@
-"""Writes of users and memberships."""
+"""Writes of users, memberships, partner clients and sessions (refresh token rotation)."""
 
 import secrets
 from collections.abc import Iterable
+from typing import cast
 
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Model
 from django.utils import timezone
+from django_tenants.models import TenantMixin
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
+from accounts.authentication import (
+    refresh_token_decode,
+    refresh_token_host_check,
+    refresh_token_refused,
+    token_blacklisted,
+    token_invalid,
+    token_principal,
+)
 from accounts.models import (
     ChainMembership,
     ClinicMembership,
@@ -16,6 +29,12 @@ from accounts.models import (
     PartnerClient,
     PartnerScope,
     User,
+)
+from accounts.tokens import (
+    AUTH_TIME_CLAIM,
+    BlacklistedTokenError,
+    ScopedRefreshToken,
+    user_token_issue,
 )
 
 
@@ -42,7 +61,7 @@ def user_password_set(*, user: User, password: str) -> User:
 
 
 @transaction.atomic
-def clinic_membership_grant(*, user: User, clinic, role: str) -> ClinicMembership:
+def clinic_membership_grant(*, user: User, clinic: TenantMixin, role: str) -> ClinicMembership:
     """Give `user` the `role` at `clinic`, reactivating a former membership."""
     if role not in ClinicRole.values:
         raise ValueError(f"Unknown clinic role {role!r}.")
@@ -53,7 +72,7 @@ def clinic_membership_grant(*, user: User, clinic, role: str) -> ClinicMembershi
 
 
 @transaction.atomic
-def chain_membership_grant(*, user: User, chain) -> ChainMembership:
+def chain_membership_grant(*, user: User, chain: Model) -> ChainMembership:
     """Make `user` a manager of every clinic of `chain`."""
     membership, _ = ChainMembership.objects.update_or_create(
         user=user, chain=chain, defaults={"is_active": True}
@@ -72,7 +91,9 @@ def _active_admins_left_without(*, membership: ClinicMembership) -> bool:
 
 
 @transaction.atomic
-def staff_invite(*, clinic, email: str, role: str, full_name: str = "") -> ClinicMembership:
+def staff_invite(
+    *, clinic: TenantMixin, email: str, role: str, full_name: str = ""
+) -> ClinicMembership:
     """Add someone to `clinic` with `role`: a new user without a password, or an existing one."""
     normalized = User.objects.normalize_email(email).lower()
     user = User.objects.filter(email=normalized).first()
@@ -186,3 +207,38 @@ def partner_client_authenticate(*, client_id: str, secret: str) -> PartnerClient
         make_password(secret)  # same work as a real check, so timing does not reveal ids
         return None
     return client if check_password(secret, client.secret_hash) else None
+
+
+def refresh_token_rotate(*, raw: str, clinic: TenantMixin | None) -> ScopedRefreshToken:
+    """A new refresh token in place of `raw`, which stops working; 401 unless `raw` is good here.
+
+    `raw` is checked as strictly as an access token (this host, live membership, password), and
+    the new token's scope comes from live memberships; the session keeps its sign-in time.
+    """
+    old = refresh_token_decode(raw)
+    refresh_token_host_check(token=old, tenant=clinic)
+    user = token_principal(token=old, tenant=clinic)
+    if not isinstance(user, User):
+        raise token_invalid()
+    with transaction.atomic():
+        # simplejwt annotates the row, but blacklist() answers get_or_create's (row, created).
+        _row, created = cast("tuple[BlacklistedToken, bool]", old.blacklist())
+        if not created:  # a concurrent refresh of the same token won
+            raise token_blacklisted()
+        refresh = user_token_issue(user=user, clinic=clinic, auth_time=old[AUTH_TIME_CLAIM])
+    # Access lost since sign-in: `raw` stays spent.
+    if refresh is None:
+        raise token_invalid()
+    return refresh
+
+
+def refresh_token_revoke(*, raw: str, clinic: TenantMixin | None) -> None:
+    """Sign out: `raw` can no longer be refreshed. Signing out twice is harmless."""
+    try:
+        token = ScopedRefreshToken(raw)  # type: ignore[arg-type]  # simplejwt types it Token
+    except BlacklistedTokenError:
+        return
+    except TokenError as error:
+        raise refresh_token_refused(error) from error
+    refresh_token_host_check(token=token, tenant=clinic)
+    token.blacklist()

@@ -17,6 +17,7 @@ import datetime
 
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from django_tenants.models import TenantMixin
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
@@ -28,6 +29,7 @@ from rest_framework_simplejwt.utils import (
 )
 
 from accounts.models import PartnerClient, User
+from accounts.selectors import clinic_role_of, managed_chain_ids
 
 SCOPE_CLINIC = "clinic"
 SCOPE_CHAIN = "chain"
@@ -103,6 +105,25 @@ def chain_token_issue(
     refresh["chains"] = list(chain_ids)
     refresh["operator"] = bool(user.is_staff)
     return refresh
+
+
+def user_token_issue(
+    *, user: User, clinic: TenantMixin | None, auth_time: int | None = None
+) -> ScopedRefreshToken | None:
+    """The refresh token `user` gets on this host (`clinic`; None is the public host), or None.
+
+    A clinic's host: staff with an active membership there, for that clinic and their role. The
+    public host: chain managers and platform operators, for their chains. Nobody else.
+    """
+    if clinic is not None:
+        role = clinic_role_of(user=user, clinic=clinic)
+        if not role:
+            return None
+        return clinic_token_issue(user=user, clinic=clinic, role=role, auth_time=auth_time)
+    chain_ids = managed_chain_ids(user=user)
+    if chain_ids or user.is_staff:
+        return chain_token_issue(user=user, chain_ids=chain_ids, auth_time=auth_time)
+    return None
 
 
 def partner_token_issue(*, client: PartnerClient, clinic_schemas: list[str]) -> AccessToken:

@@ -2,15 +2,9 @@
 
 from django.urls import path
 
-from accounts.api import (
-    LogoutApi,
-    MeApi,
-    StaffApi,
-    StaffDeactivateApi,
-    StaffRoleApi,
-    TokenObtainApi,
-    TokenRefreshApi,
-)
+from accounts.api.auth import LogoutApi, TokenObtainApi, TokenRefreshApi
+from accounts.api.me import MeApi
+from accounts.api.staff import StaffApi, StaffDeactivateApi, StaffRoleApi
 
 urlpatterns: list = [
     path("auth/token/", TokenObtainApi.as_view(), name="auth-token"),

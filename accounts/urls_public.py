@@ -2,7 +2,9 @@
 
 from django.urls import path
 
-from accounts.api import LogoutApi, MeApi, PartnerTokenApi, TokenObtainApi, TokenRefreshApi
+from accounts.api.auth import LogoutApi, TokenObtainApi, TokenRefreshApi
+from accounts.api.me import MeApi
+from accounts.api.partners import PartnerTokenApi
 
 urlpatterns: list = [
     path("auth/token/", TokenObtainApi.as_view(), name="auth-token"),

@@ -32,12 +32,14 @@ from rest_framework.views import APIView
 from accounts.models import User
 from accounts.permissions import RECEPTION, ClinicAccess, actor_fields
 from accounts.throttles import PartnerClientRateThrottle
+from audit.models import AccessAction
 from common.api import django_validation_to_api
 from patients.cpf import cpf_mask
 from patients.selectors import patient_find_by_cpf, patient_get
 from patients.serializers import CPFField, PatientRegistrationSerializer
 from patients.services import patient_update
 from patients.throttles import PatientLookupThrottle
+from patients.trail import access_record_request
 
 
 class PatientRecordSerializer(serializers.Serializer):
@@ -105,9 +107,16 @@ class PatientLookupLimited:
 
 
 def _search_answer(request, patients: list) -> list:
-    if isinstance(request.user, User):
-        return PatientRecordSerializer(patients, many=True).data
-    return PatientMatchSerializer(patients, many=True).data
+    serializer = (
+        PatientRecordSerializer if isinstance(request.user, User) else PatientMatchSerializer
+    )
+    access_record_request(
+        request,
+        action=AccessAction.SEARCH,
+        patient_ids=[patient.pk for patient in patients],
+        fields=serializer().fields,
+    )
+    return list(serializer(patients, many=True).data)
 
 
 class PatientSearchApi(PatientLookupLimited, APIView):
@@ -219,7 +228,12 @@ class PatientDetailApi(PatientLookupLimited, APIView):
         description="Receptionists and clinic admins only.",
     )
     def get(self, request, patient_id: int):
-        return Response(PatientRecordSerializer(self._patient(patient_id)).data)
+        patient = self._patient(patient_id)
+        record = PatientRecordSerializer(patient).data
+        access_record_request(
+            request, action=AccessAction.VIEW, patient_ids=[patient.pk], fields=record
+        )
+        return Response(record)
 
     @extend_schema(
         operation_id="patients_partial_update",
@@ -247,4 +261,7 @@ class PatientDetailApi(PatientLookupLimited, APIView):
             patient = patient_update(patient=patient, data=data, **actor_fields(request))
         except DjangoValidationError as error:
             raise django_validation_to_api(error) from None
+        access_record_request(
+            request, action=AccessAction.UPDATE, patient_ids=[patient.pk], fields=data
+        )
         return Response(PatientRecordSerializer(patient).data, status.HTTP_200_OK)

@@ -40,8 +40,8 @@ def cpf_validate(value: str | None) -> str:
     return digits
 
 
-def cpf_mask(cpf: str) -> str:
+def cpf_mask(cpf: str | None) -> str:
     """`***.456.789-**`: enough to tell patients apart, not enough to use the number."""
-    if len(cpf) != 11:
+    if not cpf or len(cpf) != 11:
         return "***.***.***-**"
     return f"***.{cpf[3:6]}.{cpf[6:9]}-**"

@@ -7,7 +7,8 @@ from django.utils.translation import gettext_lazy as _
 class Patient(models.Model):
     """A patient of one clinic, identified by CPF (stored as 11 digits)."""
 
-    cpf = models.CharField(_("CPF"), max_length=11, unique=True)
+    # NULL once the record is anonymised: no search can find it again.
+    cpf = models.CharField(_("CPF"), max_length=11, unique=True, null=True, blank=True)
     full_name = models.CharField(_("full name"), max_length=150)
     social_name = models.CharField(_("social name"), max_length=150, blank=True)
     birth_date = models.DateField(_("birth date"), null=True, blank=True)
@@ -15,10 +16,15 @@ class Patient(models.Model):
     email = models.EmailField(_("e-mail"), blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    anonymised_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
             models.CheckConstraint(condition=Q(cpf__regex=r"^[0-9]{11}$"), name="cpf_is_11_digits"),
+            models.CheckConstraint(
+                condition=Q(cpf__isnull=False) | Q(anonymised_at__isnull=False),
+                name="only_anonymised_lack_cpf",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -116,3 +116,42 @@ def patient_update(
         partner_client_id=partner_client_id,
     )
     return patient
+
+
+ERASED_FIELDS = ("cpf", *REGISTRATION_FIELDS)
+
+
+@transaction.atomic
+def patient_erase(
+    *, patient_id: int, actor: User | None = None, partner_client_id: str = ""
+) -> tuple[Patient, str | None]:
+    """Erase a patient's identifying fields for good; the row stays for its tickets.
+
+    Returns the erased patient and the CPF it had (None when it was already erased), so that
+    the caller can clear copies of it kept elsewhere.
+    """
+    patient = Patient.objects.select_for_update().get(pk=patient_id)
+    old_cpf = patient.cpf
+    if patient.anonymised_at is not None:
+        return patient, None
+    patient.cpf = None
+    patient.full_name = ""
+    patient.social_name = ""
+    patient.birth_date = None
+    patient.phone = ""
+    patient.email = ""
+    patient.anonymised_at = timezone.now()
+    patient.save()
+    PatientRecordChange.objects.create(
+        patient=patient,
+        changed_fields=sorted(ERASED_FIELDS),
+        actor=actor,
+        partner_client_id=partner_client_id,
+    )
+    return patient, old_cpf
+
+
+def patient_record_changes_purge(*, before: datetime.datetime) -> int:
+    """Delete the records of corrections made before `before`; how many were deleted."""
+    deleted, _ = PatientRecordChange.objects.filter(at__lt=before).delete()
+    return deleted

@@ -268,6 +268,9 @@ class CheckIn(models.Model):
     processed_at = models.DateTimeField(null=True, blank=True)
     last_published_at = models.DateTimeField(null=True, blank=True)
     publish_count = models.PositiveIntegerField(default=0)
+    # Once processed and past the Idempotency-Key window the CPF and registration are cleared;
+    # this keyed hash of them still tells a replay of the same request from a different one.
+    request_hash = models.CharField(max_length=64, blank=True, default="", db_default="")
 
     class Meta:
         constraints = [

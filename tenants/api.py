@@ -13,12 +13,11 @@ from django.http import Http404
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.models import User
-from common.api import query_params_validate
+from accounts.permissions import ChainManagerAccess
+from common.api import django_validation_to_api, query_params_validate
 from tenants.models import Chain, Clinic
 from tenants.schedules import reset_periodic_task_name
 from tenants.selectors import (
@@ -31,23 +30,6 @@ from tenants.selectors import (
 from tenants.services import SLUG_RE, clinic_provision, clinic_update_settings
 
 MAX_STATS_DAYS = 366
-
-
-class ChainManagerAccess(BasePermission):
-    """A signed-in user; which chains they reach is decided by the selectors (others: 404)."""
-
-    message = "Sign in as a chain manager or platform operator."
-
-    def has_permission(self, request, view) -> bool:
-        user = request.user
-        return isinstance(user, User) and user.is_active
-
-
-def _api_error(error: DjangoValidationError) -> serializers.ValidationError:
-    """A service's ValidationError as a 400 that names the field."""
-    if hasattr(error, "error_dict"):
-        return serializers.ValidationError(error.message_dict)
-    return serializers.ValidationError({"non_field_errors": error.messages})
 
 
 def _chain_or_404(request, chain_id: int) -> Chain:
@@ -173,7 +155,7 @@ class ChainClinicsApi(APIView):
         try:
             clinic = clinic_provision(chain=chain, **data.validated_data)
         except DjangoValidationError as error:
-            raise _api_error(error) from None
+            raise django_validation_to_api(error) from None
         return Response(ClinicOutputSerializer(clinic).data, status=status.HTTP_201_CREATED)
 
 
@@ -218,7 +200,7 @@ class ClinicSettingsApi(APIView):
         try:
             clinic = clinic_update_settings(clinic=clinic, **data.validated_data)
         except DjangoValidationError as error:
-            raise _api_error(error) from None
+            raise django_validation_to_api(error) from None
         return Response(ClinicOutputSerializer(clinic).data)
 
 

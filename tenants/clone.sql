@@ -12,6 +12,8 @@ DECLARE
     idx record;
     col record;
     seq text;
+    fn record;
+    trg record;
     saved_path text := current_setting('search_path');
 BEGIN
     EXECUTE format('CREATE SCHEMA %I', target);
@@ -56,6 +58,27 @@ BEGIN
           AND NOT EXISTS (SELECT 1 FROM pg_constraint co WHERE co.conindid = i.indexrelid)
     LOOP
         EXECUTE idx.def;
+    END LOOP;
+
+    -- Functions before the triggers that call them; both re-pointed at the new schema.
+    FOR fn IN
+        SELECT replace(pg_get_functiondef(p.oid), quote_ident(template) || '.',
+                       quote_ident(target) || '.') AS def
+        FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname = template ORDER BY p.proname
+    LOOP
+        EXECUTE fn.def;
+    END LOOP;
+
+    FOR trg IN
+        SELECT replace(pg_get_triggerdef(t.oid), quote_ident(template) || '.',
+                       quote_ident(target) || '.') AS def
+        FROM pg_trigger t
+        JOIN pg_class c ON c.oid = t.tgrelid
+        JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE n.nspname = template AND NOT t.tgisinternal ORDER BY c.relname, t.tgname
+    LOOP
+        EXECUTE trg.def;
     END LOOP;
 
     -- Identity sequences continue after the copied rows.

@@ -9,6 +9,7 @@ from django.db import connection
 from django_tenants.utils import schema_exists
 from rest_framework.test import APIClient
 
+from accounts.models import RateCounter
 from tenants.models import Chain, Clinic
 from tenants.schema import template_schema_ensure
 from tenants.selectors import clinic_host_cache_clear, clinic_hostname
@@ -128,3 +129,14 @@ def minute_start():
 
     with time_machine.travel((int(time.time()) // 60 + 1) * 60 + 0.2, tick=True):
         yield
+
+
+@pytest.fixture(autouse=True)
+def _rate_counters_cleared(request):
+    """Sign-in and patient look-up counts (a shared table) start empty in each database test."""
+    if request.node.get_closest_marker("django_db") is None:
+        yield
+        return
+    RateCounter.objects.all().delete()
+    yield
+    RateCounter.objects.all().delete()

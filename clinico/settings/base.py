@@ -4,6 +4,7 @@ import datetime
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -40,6 +41,7 @@ SHARED_APPS = [
 TENANT_APPS = [
     "patients",
     "queueing",
+    "audit",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -280,3 +282,21 @@ LOGGING = {
 CLINICO_PATIENT_LOOKUPS_PER_MINUTE = env.int("CLINICO_PATIENT_LOOKUPS_PER_MINUTE", default=60)
 # The TV's panel cookie lives this long and is renewed each time the panel page loads.
 CLINICO_PANEL_COOKIE_MAX_AGE = datetime.timedelta(days=365)
+
+# --- LGPD: access trail and retention (docs/privacy.md) -----------------------------------------
+# Access-trail entries are kept this many days (5 years: the limitation period of a patient's
+# claim), then the daily reset deletes them; the table refuses deletes younger than 183 days.
+CLINICO_ACCESS_TRAIL_RETENTION_DAYS = env.int("CLINICO_ACCESS_TRAIL_RETENTION_DAYS", default=1826)
+# Ticket events and record changes older than this are deleted by the daily reset (the closed
+# days' summaries the dashboard reads are kept).
+CLINICO_EVENT_RETENTION_DAYS = env.int("CLINICO_EVENT_RETENTION_DAYS", default=1826)
+# A processed check-in keeps its CPF and registration this long (the Idempotency-Key replay
+# window); afterwards only their hash.
+CLINICO_CHECKIN_IDEMPOTENCY_HOURS = env.int("CLINICO_CHECKIN_IDEMPOTENCY_HOURS", default=24)
+# Patients with no visit for this many years are listed for review.
+CLINICO_PATIENT_REVIEW_AFTER_YEARS = env.int("CLINICO_PATIENT_REVIEW_AFTER_YEARS", default=5)
+if CLINICO_ACCESS_TRAIL_RETENTION_DAYS < 183:
+    raise ImproperlyConfigured(
+        "CLINICO_ACCESS_TRAIL_RETENTION_DAYS must be at least 183 days: the access trail refuses "
+        "to delete younger entries."
+    )

@@ -19,9 +19,12 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from accounts.models import User
+from audit.models import AccessAction
+from audit.services import AccessActor, access_record
 from common.rows import ColumnList, columns, from_row
 from patients.selectors import patient_exists
 from patients.services import patient_lock_or_register
@@ -174,15 +177,28 @@ def _registration_for_new_patient(*, cpf: str, registration: dict) -> dict:
     )
 
 
+def checkin_request_hash(*, cpf: str, registration: dict) -> str:
+    """A keyed hash of the CPF (32 characters) then of the registration (32), for replays."""
+    registration_json = json.dumps(registration, sort_keys=True)
+    cpf_part = salted_hmac("checkin.cpf", cpf, algorithm="sha256").hexdigest()[:32]
+    registration_part = salted_hmac(
+        "checkin.registration", registration_json, algorithm="sha256"
+    ).hexdigest()[:32]
+    return cpf_part + registration_part
+
+
 def _same_request(
     checkin: CheckIn, *, cpf: str, service: Service, priority_reason: str, registration: dict
 ) -> bool:
-    return (
-        checkin.cpf == cpf
-        and checkin.service_id == service.pk
-        and checkin.priority_reason == priority_reason
-        and checkin.registration == registration
-    )
+    if checkin.service_id != service.pk or checkin.priority_reason != priority_reason:
+        return False
+    if checkin.request_hash and not checkin.cpf:
+        # Past the retention window only the hash is left; no registration replays the same.
+        replay = checkin_request_hash(cpf=cpf, registration=registration)
+        return replay[:32] == checkin.request_hash[:32] and (
+            not registration or replay[32:] == checkin.request_hash[32:]
+        )
+    return checkin.cpf == cpf and checkin.registration == registration
 
 
 @transaction.atomic
@@ -338,9 +354,9 @@ def checkin_process(*, checkin_id: uuid.UUID | str) -> CheckIn | None:
     """Turn a pending check-in into a ticket: identify or register, reuse an open ticket or issue.
 
     Idempotent: the row is locked and only a pending check-in is processed, so a redelivered
-    task finds it queued and does nothing. Three statements in all: lock the check-in, lock (or
-    register) the patient, then reuse-or-issue the ticket with its event and mark the check-in
-    queued.
+    task finds it queued and does nothing. Four statements in all: lock the check-in, lock (or
+    register) the patient, append the access-trail entry, then reuse-or-issue the ticket with
+    its event and mark the check-in queued.
     """
     try:
         checkin = _checkin_lock(checkin_id=uuid.UUID(str(checkin_id)))
@@ -353,9 +369,21 @@ def checkin_process(*, checkin_id: uuid.UUID | str) -> CheckIn | None:
         return _fail(checkin, f'The service "{service.name}" was deactivated before check-in.')
     # The patient's row stays locked until commit: one visit's work at a time per patient, so a
     # concurrent check-in of the same patient waits, then finds this one's ticket.
-    patient, _ = patient_lock_or_register(cpf=checkin.cpf, registration=checkin.registration)
+    patient, registered = patient_lock_or_register(
+        cpf=checkin.cpf, registration=checkin.registration
+    )
     if patient is None:
         return _fail(checkin, "The CPF is not registered and the check-in had no patient name.")
+    access_record(
+        actor=AccessActor(
+            user_id=checkin.created_by_id,
+            role="partner" if checkin.partner_client_id else "",
+            partner_client_id=checkin.partner_client_id,
+        ),
+        action=AccessAction.CHECKIN,
+        patient_ids=[patient.pk],
+        fields=("cpf", *sorted(checkin.registration)) if registered else ("cpf",),
+    )
     processed_at = timezone.now()
     ticket, _ = ticket_issue_unless_open(
         patient=patient,

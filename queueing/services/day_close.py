@@ -16,6 +16,7 @@ from common.sql import advisory_xact_lock
 from queueing.clock import service_day_today
 from queueing.models import Ticket
 from queueing.selectors.figures import DayFigures, day_figures_list
+from queueing.services.retention import retention_apply
 from queueing.services.ticket_sql import tickets_expire
 
 # With the schema's hash, serialises concurrent closes of one clinic (beat firing during a
@@ -92,4 +93,6 @@ def days_close(*, closed_through: datetime.date | None = None) -> list[DaySummar
     if closed_through is not None:
         unsummarised = unsummarised.filter(service_day__gt=closed_through)
     days = set(unsummarised.values_list("service_day", flat=True).distinct())
-    return [_summary(day) for day in day_figures_list(service_days=reopened | days)]
+    summaries = [_summary(day) for day in day_figures_list(service_days=reopened | days)]
+    retention_apply()
+    return summaries

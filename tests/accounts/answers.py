@@ -10,9 +10,11 @@ import dataclasses
 import datetime
 from collections.abc import Callable
 
+from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from accounts.models import ClinicMembership, User
+from audit.models import AccessEntry
 from patients.cpf import cpf_mask
 from patients.models import Patient
 from queueing.models import CheckIn, Desk, Service, Ticket
@@ -384,6 +386,78 @@ def panel_key_rotate_call(clinic, caller: Caller) -> Call:
     return Call("/api/v1/panel/key/rotate/", {}, check)
 
 
+def patient_export_call(clinic, caller: Caller) -> Call:
+    patient = _patient()
+
+    def check(response):
+        body = _expect(response, 200)
+        assert (body["record"]["id"], body["record"]["cpf"]) == (patient.pk, CPF), body
+        assert [e["action"] for e in body["access_trail"]] == [], body  # the export is logged after
+        assert AccessEntry.objects.filter(patient_id=patient.pk, action="export").count() == 1
+
+    return Call(f"/api/v1/patients/{patient.pk}/export/", {}, check)
+
+
+def patient_anonymise_call(clinic, caller: Caller) -> Call:
+    patient = _patient()
+
+    def check(response):
+        body = _expect(response, 200)
+        assert body["id"] == patient.pk and body["anonymised_at"], body
+        assert Patient.objects.get(pk=patient.pk).cpf is None
+
+    return Call(f"/api/v1/patients/{patient.pk}/anonymise/", {"reason": "Pedido da titular"}, check)
+
+
+def patient_review_call(clinic, caller: Caller) -> Call:
+    patient = _patient()
+    long_ago = timezone.now() - datetime.timedelta(days=365 * 10)
+    Patient.objects.filter(pk=patient.pk).update(created_at=long_ago)
+
+    def check(response):
+        body = _expect(response, 200)
+        assert [(p["id"], p["cpf_masked"]) for p in body] == [(patient.pk, cpf_mask(CPF))], body
+
+    return Call("/api/v1/patients/review/", {}, check)
+
+
+def _trail_entry() -> AccessEntry:
+    patient = _patient()
+    return AccessEntry.objects.create(
+        user_email="recepcao@matriz.test",
+        role="receptionist",
+        patient_id=patient.pk,
+        action="view",
+        fields=["full_name"],
+        address="192.0.2.7",
+    )
+
+
+def access_trail_call(clinic, caller: Caller) -> Call:
+    entry = _trail_entry()
+
+    def check(response):
+        body = _expect(response, 200)
+        assert [(e["id"], e["patient_id"], e["user_email"]) for e in body] == [
+            (entry.pk, entry.patient_id, "recepcao@matriz.test")
+        ], body
+
+    return Call("/api/v1/access-trail/", {}, check)
+
+
+def access_trail_csv_call(clinic, caller: Caller) -> Call:
+    entry = _trail_entry()
+
+    def check(response):
+        assert response.status_code == 200, response.status_code
+        assert response["Content-Type"].startswith("text/csv")
+        lines = b"".join(response.streaming_content).decode().splitlines()
+        assert len(lines) == 2 and "recepcao@matriz.test" in lines[1], lines
+        assert str(entry.patient_id) in lines[1], lines
+
+    return Call("/api/v1/access-trail/csv/", {}, check)
+
+
 def _email(clinic, name: str) -> str:
     return f"{name}@{clinic.schema_name.replace('_', '-')}.test"
 
@@ -489,6 +563,11 @@ CASES = {
     ("PATCH", "/api/v1/staff/1/"): staff_role_call,
     ("POST", "/api/v1/staff/1/deactivate/"): staff_deactivate_call,
     ("GET", "/api/v1/me/"): me_call,
+    ("GET", "/api/v1/patients/1/export/"): patient_export_call,
+    ("POST", "/api/v1/patients/1/anonymise/"): patient_anonymise_call,
+    ("GET", "/api/v1/patients/review/"): patient_review_call,
+    ("GET", "/api/v1/access-trail/"): access_trail_call,
+    ("GET", "/api/v1/access-trail/csv/"): access_trail_csv_call,
 }
 
 

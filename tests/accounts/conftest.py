@@ -2,11 +2,10 @@
 
 import itertools
 
-import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from accounts.models import ChainMembership, ClinicMembership, RateCounter, User
+from accounts.models import ChainMembership, ClinicMembership, User
 from accounts.services import partner_client_create
 from tenants.selectors import clinic_hostname
 
@@ -75,14 +74,3 @@ def assert_refused(response, code: str | None = None) -> None:
     assert body["errors"][0]["detail"]
     if code is not None:
         assert body["errors"][0]["code"] == code, body
-
-
-@pytest.fixture(autouse=True)
-def _throttle_counters_cleared(request):
-    """Each test starts with no failed sign-ins on record (the counters are a database table)."""
-    if request.node.get_closest_marker("django_db") is None:
-        yield
-        return
-    RateCounter.objects.all().delete()
-    yield
-    RateCounter.objects.all().delete()

@@ -53,6 +53,11 @@ MATRIX = [
     ("PATCH", "/api/v1/staff/1/", {A}),
     ("POST", "/api/v1/staff/1/deactivate/", {A}),
     ("GET", "/api/v1/me/", EVERYONE),
+    ("GET", "/api/v1/patients/1/export/", {A}),
+    ("POST", "/api/v1/patients/1/anonymise/", {A}),
+    ("GET", "/api/v1/patients/review/", {A}),
+    ("GET", "/api/v1/access-trail/", {A}),
+    ("GET", "/api/v1/access-trail/csv/", {A}),
 ]
 
 

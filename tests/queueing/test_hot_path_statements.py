@@ -52,7 +52,9 @@ def test_call_next_is_two_statements_and_each_action_one(clinic_a):
     assert [len(statements) for statements in calls] == [2, 1, 1, 1, 2, 1, 1]
 
 
-def test_processing_a_check_in_is_three_statements_and_a_new_patient_one_more(clinic_a):
+def test_processing_a_check_in_is_four_statements_with_its_trail_entry_and_a_new_patient_one_more(
+    clinic_a,
+):
     with clinic_a:
         new, _ = checkin_create(
             cpf=CPF, registration={"full_name": "Maria da Silva", "birth_date": "1990-03-14"}
@@ -60,4 +62,4 @@ def test_processing_a_check_in_is_three_statements_and_a_new_patient_one_more(cl
         statements = _statements(lambda: checkin_process(checkin_id=new.pk))
         known, _ = checkin_create(cpf=CPF)
         again = _statements(lambda: checkin_process(checkin_id=known.pk))
-    assert (len(statements), len(again)) == (4, 3)  # the new patient's INSERT is the fourth
+    assert (len(statements), len(again)) == (5, 4)  # the new patient's INSERT is the fifth

@@ -1,0 +1,69 @@
+"""Reads of the access trail, for clinic admins and for a patient's data export."""
+
+import csv
+import datetime
+import io
+from collections.abc import Iterator
+
+from django.db.models import QuerySet
+
+from audit.models import AccessEntry
+
+CSV_COLUMNS = (
+    "at",
+    "user_id",
+    "user_email",
+    "role",
+    "partner_client_id",
+    "patient_id",
+    "action",
+    "fields",
+    "address",
+    "purpose",
+)
+
+
+def access_entries_list(
+    *,
+    patient_id: int | None = None,
+    user_id: int | None = None,
+    partner_client_id: str = "",
+    since: datetime.datetime | None = None,
+    until: datetime.datetime | None = None,
+) -> QuerySet[AccessEntry]:
+    """The clinic's trail entries, oldest first, filtered by patient, person and time."""
+    entries = AccessEntry.objects.all()
+    if patient_id is not None:
+        entries = entries.filter(patient_id=patient_id)
+    if user_id is not None:
+        entries = entries.filter(user_id=user_id)
+    if partner_client_id:
+        entries = entries.filter(partner_client_id=partner_client_id)
+    if since is not None:
+        entries = entries.filter(at__gte=since)
+    if until is not None:
+        entries = entries.filter(at__lt=until)
+    return entries.order_by("at", "id")
+
+
+def _cell(value: object) -> str:
+    """A CSV cell that a spreadsheet shows as text, never runs as a formula."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def access_entries_csv(*, entries: QuerySet[AccessEntry]) -> Iterator[str]:
+    """The entries as CSV text, a header line then one line per entry, streamed in chunks."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(CSV_COLUMNS)
+    for entry in entries.iterator(chunk_size=2000):
+        row = [getattr(entry, column) for column in CSV_COLUMNS]
+        row[0] = entry.at.isoformat()
+        row[CSV_COLUMNS.index("fields")] = " ".join(entry.fields)
+        writer.writerow([_cell(value) for value in row])
+        if buffer.tell() > 64_000:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()

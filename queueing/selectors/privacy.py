@@ -1,0 +1,98 @@
+"""What the clinic holds about one patient (LGPD Art. 18 export), and records due for review."""
+
+import datetime
+from typing import Any
+
+from django.db.models import Max, Q, QuerySet
+from django.utils import timezone
+
+from audit.selectors import access_entries_list
+from patients.models import Patient
+from patients.selectors import patient_record_changes
+from queueing.models import CheckIn, Ticket, TicketEvent
+
+_RECORD_FIELDS = (
+    "id",
+    "cpf",
+    "full_name",
+    "social_name",
+    "birth_date",
+    "phone",
+    "email",
+    "created_at",
+    "updated_at",
+    "anonymised_at",
+)
+_TICKET_FIELDS = (
+    "id",
+    "display_code",
+    "service_id",
+    "service__name",
+    "service_day",
+    "priority_tier",
+    "priority_reason",
+    "status",
+    "arrived_at",
+    "issued_at",
+    "called_at",
+    "started_at",
+    "finished_at",
+    "desk__name",
+    "cancel_reason",
+    "transferred_from_id",
+)
+_EVENT_FIELDS = ("ticket_id", "kind", "at", "from_status", "to_status", "desk__name", "detail")
+_CHECKIN_FIELDS = (
+    "id",
+    "cpf",
+    "registration",
+    "service_id",
+    "priority_reason",
+    "status",
+    "failure_reason",
+    "ticket_id",
+    "created_at",
+    "processed_at",
+)
+_TRAIL_FIELDS = ("at", "user_id", "role", "partner_client_id", "action", "fields", "purpose")
+
+
+def patient_data_export(*, patient: Patient) -> dict[str, Any]:
+    """Everything the clinic keeps about `patient`: record, changes, visits, and who saw them."""
+    tickets = list(Ticket.objects.filter(patient=patient).order_by("issued_at", "id"))
+    ticket_ids = [ticket.pk for ticket in tickets]
+    checkins = Q(patient=patient)
+    if patient.cpf:
+        checkins |= Q(cpf=patient.cpf)
+    return {
+        "exported_at": timezone.now(),
+        "record": {field: getattr(patient, field) for field in _RECORD_FIELDS},
+        "record_changes": patient_record_changes(patient_id=patient.pk),
+        "check_ins": list(
+            CheckIn.objects.filter(checkins).order_by("created_at").values(*_CHECKIN_FIELDS)
+        ),
+        "tickets": list(
+            Ticket.objects.filter(pk__in=ticket_ids)
+            .order_by("issued_at", "id")
+            .values(*_TICKET_FIELDS)
+        ),
+        "ticket_events": list(
+            TicketEvent.objects.filter(ticket_id__in=ticket_ids)
+            .order_by("at", "id")
+            .values(*_EVENT_FIELDS)
+        ),
+        "access_trail": list(access_entries_list(patient_id=patient.pk).values(*_TRAIL_FIELDS)),
+    }
+
+
+def patients_due_for_review(*, no_visit_since: datetime.date) -> QuerySet[Patient]:
+    """Patients whose last ticket (or registration, if none) is older than `no_visit_since`."""
+    return (
+        Patient.objects.filter(anonymised_at__isnull=True)
+        .annotate(last_visit=Max("tickets__service_day"))
+        .filter(
+            Q(last_visit__lt=no_visit_since)
+            | Q(last_visit__isnull=True, created_at__date__lt=no_visit_since)
+        )
+        .order_by("last_visit", "id")
+    )
