@@ -186,16 +186,18 @@ def token_principal(*, token: Token, tenant) -> User | PartnerPrincipal:
         setattr(user, ROLE_CACHE_ATTRIBUTE, (tenant.pk, role))
         return user
     if scope == SCOPE_CHAIN:
-        user = user_get_by_id(user_id=_user_id(token))
-        if user is None:
+        manager = user_get_by_id(user_id=_user_id(token))
+        if manager is None:
             raise _membership_gone()
         if tenant is not None:
-            if not manages_chain(user=user, chain_id=tenant.chain_id):
+            if not manages_chain(user=manager, chain_id=tenant.chain_id):
                 raise _membership_gone()
-        elif not (user.is_staff and token.get("operator")) and not managed_chain_ids(user=user):
+        elif not (manager.is_staff and token.get("operator")) and not managed_chain_ids(
+            user=manager
+        ):
             raise _membership_gone()
-        _password_check(token=token, user=user)
-        return user
+        _password_check(token=token, user=manager)
+        return manager
     client = partner_client_active_get(client_id=str(token.get("client_id", "")))
     if client is None:
         raise _refused("This partner client has been revoked or disabled.", "partner_revoked")

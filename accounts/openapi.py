@@ -32,4 +32,5 @@ class Error401Serializer(serializers.Serializer):
 
 class ErrorResponse401Serializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
-    errors = Error401Serializer(many=True)
+    # Declared fields leave the class (DRF's metaclass), so this never hides `.errors`.
+    errors = Error401Serializer(many=True)  # type: ignore[assignment]

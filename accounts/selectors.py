@@ -4,15 +4,16 @@ from functools import cache
 
 from django.db import connection
 from django.db.models import QuerySet
+from django_tenants.models import TenantMixin
 
 from accounts.models import ChainMembership, ClinicMembership, PartnerClient, User
 from common.rows import columns, from_row
 
 
-def clinic_role_of(*, user: User, clinic) -> str | None:
+def clinic_role_of(*, user: User, clinic: TenantMixin) -> str | None:
     """The user's active role at `clinic`, or None."""
     return (
-        ClinicMembership.objects.filter(user=user, clinic=clinic, is_active=True)
+        ClinicMembership.objects.filter(user=user, clinic_id=clinic.pk, is_active=True)
         .values_list("role", flat=True)
         .first()
     )
@@ -79,20 +80,20 @@ def user_get_by_id(*, user_id: int) -> User | None:
     return User.objects.filter(pk=user_id, is_active=True).first()
 
 
-def staff_list(*, clinic) -> QuerySet[ClinicMembership]:
+def staff_list(*, clinic: TenantMixin) -> QuerySet[ClinicMembership]:
     """Everyone with a membership at `clinic` (active first), with their users."""
     return (
         ClinicMembership.objects.select_related("user")
-        .filter(clinic=clinic)
+        .filter(clinic_id=clinic.pk)
         .order_by("-is_active", "user__email")
     )
 
 
-def staff_membership_get(*, clinic, membership_id: int) -> ClinicMembership | None:
+def staff_membership_get(*, clinic: TenantMixin, membership_id: int) -> ClinicMembership | None:
     """A membership of `clinic` by id; another clinic's ids are not found."""
     return (
         ClinicMembership.objects.select_related("user")
-        .filter(clinic=clinic, pk=membership_id)
+        .filter(clinic_id=clinic.pk, pk=membership_id)
         .first()
     )
 

@@ -99,7 +99,7 @@ def staff_invite(
     user = User.objects.filter(email=normalized).first()
     if user is None:
         user = user_create(email=normalized, password=None, full_name=full_name)
-    membership = ClinicMembership.objects.filter(user=user, clinic=clinic).first()
+    membership = ClinicMembership.objects.filter(user=user, clinic_id=clinic.pk).first()
     if membership is not None and membership.is_active:
         raise ValidationError(
             {"email": f"{normalized} is already a member of this clinic; change their role."}

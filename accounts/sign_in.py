@@ -5,10 +5,13 @@ attempts. Over a limit the page answers 429 with Retry-After and says how long t
 """
 
 import functools
+from typing import TYPE_CHECKING
 
 from django import forms
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import ngettext
 
 from accounts.throttles import (
@@ -19,8 +22,15 @@ from accounts.throttles import (
 )
 from common.net import client_address
 
+if TYPE_CHECKING:
+    # What the mixin is mixed into, for the type checker only: at run time it stays a plain
+    # mixin, so the forms' method order is unchanged.
+    _SignInForm = AuthenticationForm
+else:
+    _SignInForm = object
 
-class SignInLimitsMixin:
+
+class SignInLimitsMixin(_SignInForm):
     """For AuthenticationForm subclasses: each attempt counted, refused over the limits."""
 
     retry_after: int | None = None  # set when the limits refused the attempt
@@ -29,6 +39,8 @@ class SignInLimitsMixin:
         account = (self.cleaned_data.get("username") or "").strip().lower()
         if not account or not self.cleaned_data.get("password"):
             return super().clean()  # nothing is tried: the fields' own errors show
+        if self.request is None:
+            raise ImproperlyConfigured("The sign-in limits count per address: pass the request.")
         try:
             attempt = sign_in_attempt_start(
                 kind="user", account=account, address=client_address(self.request)

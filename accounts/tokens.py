@@ -66,7 +66,9 @@ class ScopedRefreshToken(RefreshToken):
 
 def _user_refresh_token(*, user: User, auth_time: int | None) -> ScopedRefreshToken:
     """A refresh token of the session `user` signed in to at `auth_time` (None: just now)."""
-    refresh = ScopedRefreshToken.for_user(user)  # with the password digest (CHECK_REVOKE_TOKEN)
+    # With the password digest (CHECK_REVOKE_TOKEN). for_user() builds `cls`; simplejwt's types
+    # say RefreshToken.
+    refresh: ScopedRefreshToken = ScopedRefreshToken.for_user(user)  # type: ignore[assignment]
     if auth_time is None:
         auth_time = datetime_to_epoch(refresh.current_time)
     refresh[AUTH_TIME_CLAIM] = auth_time

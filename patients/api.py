@@ -93,7 +93,7 @@ LOOKUP_LIMITED = OpenApiResponse(
 )
 
 
-class PatientLookupLimited:
+class PatientLookupLimited(APIView):
     """Every request counts against the principal's patient look-up rate (and a partner's own)."""
 
     throttle_classes = [PartnerClientRateThrottle, PatientLookupThrottle]
@@ -119,7 +119,7 @@ def _search_answer(request, patients: list) -> list:
     return list(serializer(patients, many=True).data)
 
 
-class PatientSearchApi(PatientLookupLimited, APIView):
+class PatientSearchApi(PatientLookupLimited):
     """Find the clinic's patient by CPF, sent in the request body."""
 
     allowed_roles = RECEPTION
@@ -173,7 +173,7 @@ class PatientSearchApi(PatientLookupLimited, APIView):
         return Response(_search_answer(request, [patient] if patient is not None else []))
 
 
-class PatientSearchInUrlApi(PatientLookupLimited, APIView):
+class PatientSearchInUrlApi(PatientLookupLimited):
     """The former `GET patients/?cpf=`: refused, so that no client keeps putting CPFs in URLs."""
 
     allowed_roles = RECEPTION
@@ -204,7 +204,7 @@ class PatientSearchInUrlApi(PatientLookupLimited, APIView):
         )
 
 
-class PatientDetailApi(PatientLookupLimited, APIView):
+class PatientDetailApi(PatientLookupLimited):
     """Read or correct a patient's record: reception only."""
 
     allowed_roles = RECEPTION

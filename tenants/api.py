@@ -47,12 +47,11 @@ def _clinic_or_404(request, slug: str) -> Clinic:
     return clinic
 
 
-def validate_timezone(value: str) -> str:
+def validate_timezone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise serializers.ValidationError(
             f'"{value}" is not an IANA timezone name (e.g. America/Sao_Paulo).', code="invalid"
         )
-    return value
 
 
 @extend_schema_field(

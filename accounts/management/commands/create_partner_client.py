@@ -1,7 +1,8 @@
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
+from django_tenants.utils import get_tenant_model
 
-from accounts.models import PartnerClient, PartnerScope
+from accounts.models import PartnerScope
 from accounts.services import partner_client_create
 
 
@@ -19,9 +20,9 @@ class Command(BaseCommand):
         parser.add_argument("--requests-per-minute", type=int, default=600)
 
     def handle(self, *args, **options):
-        clinic_model = PartnerClient._meta.get_field("clinics").related_model
         slugs = [slug.strip() for slug in options["clinics"].split(",") if slug.strip()]
-        clinics = list(clinic_model.objects.filter(schema_name__in=slugs))
+        # The clinics a partner client may use are tenants (PartnerClient.clinics).
+        clinics = list(get_tenant_model()._default_manager.filter(schema_name__in=slugs))
         missing = sorted(set(slugs) - {clinic.schema_name for clinic in clinics})
         if not slugs or missing:
             raise CommandError(f"Unknown clinic slug(s): {', '.join(missing) or '(none given)'}")
