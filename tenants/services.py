@@ -11,7 +11,7 @@ from django.utils import timezone as django_timezone
 
 from accounts.models import User
 from common.tenancy import tenant_connection
-from queueing.services.day_close import days_close
+from queueing.services.day_close import SUMMARY_KEYS, days_close
 from queueing.services.setup import service_create_default
 from tenants.models import Chain, Clinic, ClinicDaySummary, Domain
 from tenants.schedules import clinic_reset_schedule_sync
@@ -24,19 +24,7 @@ from tenants.selectors import (
 
 logger = logging.getLogger(__name__)
 
-DAY_SUMMARY_FIELDS = (
-    "tickets",
-    "served",
-    "no_shows",
-    "cancelled",
-    "expired",
-    "transferred",
-    "wait_avg_s",
-    "wait_p90_s",
-    "service_avg_s",
-    "within_target_share",
-    "by_service",
-)
+DAY_SUMMARY_FIELDS = (*SUMMARY_KEYS, "by_service")
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 RESERVED_SLUGS = {"public", "www", "api", "admin", "static", "information_schema"}

@@ -13,7 +13,7 @@ from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.urls import path
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -22,7 +22,7 @@ from accounts.models import User
 from accounts.permissions import ADMIN, ClinicAccess
 from audit.models import AccessAction
 from audit.selectors import access_entries_csv, access_entries_list
-from common.api import django_validation_to_api
+from common.api import IdField, django_validation_to_api, query_params_validate
 from patients.cpf import cpf_mask
 from patients.models import Patient
 from patients.selectors import patient_get
@@ -138,26 +138,21 @@ class PatientReviewApi(_AdminOnly):
 
 
 class AccessTrailFilterSerializer(serializers.Serializer):
-    patient = serializers.IntegerField(required=False, min_value=1)
-    user = serializers.IntegerField(required=False, min_value=1)
-    partner_client = serializers.CharField(required=False, max_length=64)
-    since = serializers.DateTimeField(required=False)
-    until = serializers.DateTimeField(required=False)
+    patient = IdField(required=False, help_text="A patient's id.")
+    user = IdField(required=False, help_text="A staff user's id.")
+    partner_client = serializers.CharField(
+        required=False, max_length=64, help_text="A partner client id."
+    )
+    since = serializers.DateTimeField(required=False, help_text="From (inclusive).")
+    until = serializers.DateTimeField(required=False, help_text="Until (exclusive).")
 
 
-_TRAIL_PARAMETERS = [
-    OpenApiParameter("patient", OpenApiTypes.INT, description="A patient's id."),
-    OpenApiParameter("user", OpenApiTypes.INT, description="A staff user's id."),
-    OpenApiParameter("partner_client", OpenApiTypes.STR, description="A partner client id."),
-    OpenApiParameter("since", OpenApiTypes.DATETIME, description="From (inclusive)."),
-    OpenApiParameter("until", OpenApiTypes.DATETIME, description="Until (exclusive)."),
-]
+# The serializer documents the parameters and their 400s (common.openapi).
+_TRAIL_PARAMETERS = [AccessTrailFilterSerializer]
 
 
 def _trail(request):
-    filters = AccessTrailFilterSerializer(data=request.query_params)
-    filters.is_valid(raise_exception=True)
-    data = filters.validated_data
+    data = query_params_validate(request=request, serializer_class=AccessTrailFilterSerializer)
     return access_entries_list(
         patient_id=data.get("patient"),
         user_id=data.get("user"),
@@ -203,7 +198,9 @@ class AccessTrailCsvApi(_AdminOnly):
     @extend_schema(
         operation_id="access_trail_csv",
         parameters=_TRAIL_PARAMETERS,
-        responses={200: OpenApiResponse(OpenApiTypes.STR, description="text/csv")},
+        responses={
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The trail as CSV.")
+        },
         description="Clinic admins only.",
     )
     def get(self, request):
