@@ -13,6 +13,7 @@ import sys
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.core.signals import got_request_exception
 from django.db import InterfaceError as DatabaseInterfaceError
 from django.db import OperationalError as DatabaseOperationalError
 from django.http import HttpResponse, JsonResponse
@@ -177,3 +178,34 @@ def handler500(request):
         body = error_body(kind="server_error", code="error", detail="Server Error (500)")
         return JsonResponse(body, status=status.HTTP_500_INTERNAL_SERVER_ERROR)
     return defaults.server_error(request)
+
+
+class OutageMiddleware:
+    """Outermost: a request that met an outage answers 503 even with DEBUG on.
+
+    With DEBUG off Django hands an uncaught exception to `handler500`, which answers the outage;
+    with DEBUG on (the development stack) it renders its debug page instead, for exceptions
+    raised in a middleware (the clinic's host lookup) as well as in a view. The exception is
+    remembered when Django signals it, and a 500 that came from an outage becomes the 503.
+    """
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request) -> HttpResponse:
+        response = self.get_response(request)
+        if response.status_code == status.HTTP_500_INTERNAL_SERVER_ERROR:
+            error = getattr(request, "_uncaught_exception", None)
+            outage = outage_of(error) if error is not None else None
+            if outage is not None:
+                return _unavailable(request, outage)
+        return response
+
+
+def _uncaught_exception_remember(sender, request=None, **kwargs) -> None:
+    # Sent inside Django's `except` block, so the exception is at hand.
+    if request is not None:
+        request._uncaught_exception = sys.exc_info()[1]
+
+
+got_request_exception.connect(_uncaught_exception_remember, dispatch_uid="clinico_outage_answer")

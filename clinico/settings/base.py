@@ -58,6 +58,8 @@ TENANT_LIMIT_SET_CALLS = True
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
 MIDDLEWARE = [
+    # Outermost: an unreachable database or broker answers 503 even where DEBUG shows its page.
+    "common.errors.OutageMiddleware",
     "clinico.middleware.ClinicHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
