@@ -1,11 +1,13 @@
-"""Web pages of a clinic host: sign-in, the staff console, the waiting-room panel."""
+"""Web pages of a clinic host: sign-in, the staff console, the waiting-room panel, the trail."""
 
 from django.urls import include, path
 
-from web import console, panel
+from web import console, panel, privacy
 
 urlpatterns = [
     path("", console.console, name="console"),
     path("panel/", panel.panel, name="panel"),
+    path("privacy/access-trail/", privacy.access_trail, name="access-trail-page"),
+    path("privacy/access-trail/csv/", privacy.access_trail_csv, name="access-trail-page-csv"),
     path("", include("web.urls_auth")),
 ]
