@@ -1,8 +1,8 @@
 """The 401 error body as documented: DRF's codes plus the token and sign-in codes of accounts."""
 
 from django.db import models
-from drf_standardized_errors.openapi_serializers import ClientErrorEnum
-from rest_framework import serializers
+
+from common.openapi import error_response_serializer
 
 
 class ErrorCode401(models.TextChoices):
@@ -24,13 +24,4 @@ class ErrorCode401(models.TextChoices):
     INVALID_CLIENT = "invalid_client", "Wrong partner client id or secret."
 
 
-class Error401Serializer(serializers.Serializer):
-    code = serializers.ChoiceField(choices=ErrorCode401.choices)
-    detail = serializers.CharField()
-    attr = serializers.CharField(allow_null=True)
-
-
-class ErrorResponse401Serializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
-    # Declared fields leave the class (DRF's metaclass), so this never hides `.errors`.
-    errors = Error401Serializer(many=True)  # type: ignore[assignment]
+ErrorResponse401Serializer = error_response_serializer(401, ErrorCode401)

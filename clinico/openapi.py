@@ -1,8 +1,8 @@
 """Error codes of the 403 and 404 bodies that the apps answer, beyond DRF's defaults."""
 
 from django.db import models
-from drf_standardized_errors.openapi_serializers import ClientErrorEnum
-from rest_framework import serializers
+
+from common.openapi import error_response_serializer
 
 
 class ErrorCode403(models.TextChoices):
@@ -16,25 +16,5 @@ class ErrorCode404(models.TextChoices):
     CLINIC_INACTIVE = "clinic_inactive", "The clinic at this host is not active."
 
 
-class Error403Serializer(serializers.Serializer):
-    code = serializers.ChoiceField(choices=ErrorCode403.choices)
-    detail = serializers.CharField()
-    attr = serializers.CharField(allow_null=True)
-
-
-class ErrorResponse403Serializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
-    # Declared fields leave the class (DRF's metaclass), so this never hides `.errors`.
-    errors = Error403Serializer(many=True)  # type: ignore[assignment]
-
-
-class Error404Serializer(serializers.Serializer):
-    code = serializers.ChoiceField(choices=ErrorCode404.choices)
-    detail = serializers.CharField()
-    attr = serializers.CharField(allow_null=True)
-
-
-class ErrorResponse404Serializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
-    # Declared fields leave the class (DRF's metaclass), so this never hides `.errors`.
-    errors = Error404Serializer(many=True)  # type: ignore[assignment]
+ErrorResponse403Serializer = error_response_serializer(403, ErrorCode403)
+ErrorResponse404Serializer = error_response_serializer(404, ErrorCode404)

@@ -130,27 +130,44 @@ class ErrorCode503(models.TextChoices):
     BROKER_UNAVAILABLE = "broker_unavailable", "The message broker cannot be reached."
 
 
-class Error413Serializer(serializers.Serializer):
-    code = serializers.ChoiceField(choices=ErrorCode413.choices)
-    detail = serializers.CharField()
-    attr = serializers.CharField(allow_null=True)
+def error_response_serializer(
+    status_code: int,
+    codes: type[models.TextChoices],
+    *,
+    error_type: type[models.TextChoices] = ClientErrorEnum,
+    doc: str = "",
+) -> type[serializers.Serializer]:
+    """The documented error body of `status_code`: type, then errors of code, detail and attr.
+
+    The classes are named `Error<status>Serializer` and `ErrorResponse<status>Serializer`, which
+    gives their OpenAPI components' names; `codes` lists the error codes that status may carry.
+    """
+    error = type(
+        f"Error{status_code}Serializer",
+        (serializers.Serializer,),
+        {
+            "__module__": codes.__module__,
+            "code": serializers.ChoiceField(choices=codes.choices),
+            "detail": serializers.CharField(),
+            "attr": serializers.CharField(allow_null=True),
+        },
+    )
+    return type(
+        f"ErrorResponse{status_code}Serializer",
+        (serializers.Serializer,),
+        {
+            "__module__": codes.__module__,
+            "__doc__": doc or None,
+            "type": serializers.ChoiceField(choices=error_type.choices),
+            "errors": error(many=True),
+        },
+    )
 
 
-class ErrorResponse413Serializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
-    # Declared fields leave the class (DRF's metaclass), so this never hides `.errors`.
-    errors = Error413Serializer(many=True)  # type: ignore[assignment]
-
-
-class Error503Serializer(serializers.Serializer):
-    code = serializers.ChoiceField(choices=ErrorCode503.choices)
-    detail = serializers.CharField()
-    attr = serializers.CharField(allow_null=True)
-
-
-class ErrorResponse503Serializer(serializers.Serializer):
-    """Retry after the seconds the Retry-After header gives."""
-
-    type = serializers.ChoiceField(choices=ServerErrorEnum.choices)
-    # Declared fields leave the class (DRF's metaclass), so this never hides `.errors`.
-    errors = Error503Serializer(many=True)  # type: ignore[assignment]
+ErrorResponse413Serializer = error_response_serializer(413, ErrorCode413)
+ErrorResponse503Serializer = error_response_serializer(
+    503,
+    ErrorCode503,
+    error_type=ServerErrorEnum,
+    doc="Retry after the seconds the Retry-After header gives.",
+)
