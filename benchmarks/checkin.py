@@ -59,6 +59,7 @@ from benchmarks._bench import (  # noqa: E402
     median,
     wait_until_served,
 )
+from benchmarks._db_checks import issued_ms, outcome_in_db, wait_settled  # noqa: E402
 from benchmarks._http_client import KeepAliveClient, default_base_url  # noqa: E402
 
 BENCH_USER = "bench-recepcao@clinico.demo"
@@ -177,86 +178,6 @@ def get_floor(client: KeepAliveClient, target: dict) -> float:
     elapsed = (time.perf_counter() - started) * 1000
     assert response.status_code == 200, (response.status_code, response.text[:200])
     return elapsed
-
-
-def pending_count(schemas: list[str]) -> int:
-    query = sql.SQL(" UNION ALL ").join(
-        sql.SQL("SELECT count(*) FROM {}.queueing_checkin WHERE status = 'pending'").format(
-            sql.Identifier(schema)
-        )
-        for schema in schemas
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(query)
-        return sum(count for (count,) in cursor.fetchall())
-
-
-def wait_settled(schemas: list[str], timeout: float) -> int:
-    """Wait until no check-in of the bench clinics is pending; how many still are."""
-    deadline = time.monotonic() + timeout
-    left = pending_count(schemas)
-    while left and time.monotonic() < deadline:
-        time.sleep(0.2)
-        left = pending_count(schemas)
-    return left
-
-
-def _rows(query: sql.Composable, params=None) -> list[tuple]:
-    with connection.cursor() as cursor:
-        cursor.execute(query, params)
-        return cursor.fetchall()
-
-
-def outcome_in_db(*, schema: str, posted: list[dict]) -> dict:
-    """Lost and duplicated check-ins and tickets of one bench clinic, read from its tables."""
-    s = sql.Identifier(schema)
-    posted_ids = {item["id"] for item in posted}
-    rows = _rows(sql.SQL("SELECT id::text, ticket_id FROM {}.queueing_checkin").format(s))
-    ticket_of = dict(rows)
-    found = set(ticket_of)
-    checks = {
-        "missing": len(posted_ids - found),
-        "without_ticket": sum(1 for i in posted_ids & found if ticket_of[i] is None),
-        "unposted_checkins": len(found - posted_ids),
-    }
-    extra = (
-        ("tickets_shared", "SELECT count(*) - 1 FROM {}.queueing_checkin "
-         "WHERE ticket_id IS NOT NULL GROUP BY ticket_id HAVING count(*) > 1"),
-        ("patient_tickets_twice", "SELECT count(*) - 1 FROM {}.queueing_ticket "
-         "GROUP BY patient_id, service_id, service_day HAVING count(*) > 1"),
-        ("numbers_twice", "SELECT count(*) - 1 FROM {}.queueing_ticket "
-         "GROUP BY service_id, service_day, number HAVING count(*) > 1"),
-        ("cpfs_twice", "SELECT count(*) - 1 FROM {}.patients_patient "
-         "GROUP BY cpf HAVING count(*) > 1"),
-    )  # fmt: skip
-    for name, query in extra:
-        checks[name] = sum(n for (n,) in _rows(sql.SQL(query).format(s)))
-    checks["lost"] = checks["missing"] + checks["without_ticket"]
-    checks["duplicates"] = (
-        checks["unposted_checkins"]
-        + checks["tickets_shared"]
-        + checks["patient_tickets_twice"]
-        + checks["numbers_twice"]
-        + checks["cpfs_twice"]
-    )
-    return checks
-
-
-def issued_ms(*, schema: str, items: list[dict]) -> list[float]:
-    """Each check-in's POST start → its ticket's issued_at (inside the transaction, pre-commit)."""
-    if not items:
-        return []
-    rows = _rows(
-        sql.SQL(
-            "SELECT c.id::text, extract(epoch FROM t.issued_at) FROM {s}.queueing_checkin c "
-            "JOIN {s}.queueing_ticket t ON t.id = c.ticket_id WHERE c.id = ANY(%s::uuid[])"
-        ).format(s=sql.Identifier(schema)),
-        [[item["id"] for item in items]],
-    )
-    issued = {checkin_id: float(epoch) for checkin_id, epoch in rows}
-    return [
-        (issued[item["id"]] - item["started_wall"]) * 1000 for item in items if item["id"] in issued
-    ]
 
 
 def main() -> None:

@@ -67,12 +67,17 @@ from benchmarks._bench import (  # noqa: E402
     run_batch,
     wait_until_served,
 )
+from benchmarks._db_checks import calls_in_db, interleave_violations  # noqa: E402
+from benchmarks._explain import (  # noqa: E402
+    call_next_explained,
+    pick_walks_index,
+    print_explained,
+    rows_sorted,
+)
 from benchmarks._http_client import KeepAliveClient, default_base_url  # noqa: E402
 from queueing.clock import service_day_today  # noqa: E402
-from queueing.models import Desk, PriorityPolicy, PriorityTier, Service  # noqa: E402
+from queueing.models import Desk, PriorityPolicy, Service  # noqa: E402
 from queueing.services.setup import desk_create, service_create, service_update  # noqa: E402
-from queueing.services.ticket_sql.moves import _DESK_LOCK_SQL  # noqa: E402
-from queueing.services.workflow import ticket_call_next  # noqa: E402
 
 BENCH_USER = "bench-guiche@clinico.demo"
 BENCH_SLUG = "bench_queue"
@@ -85,8 +90,6 @@ CASES = {
 # (name, prefix) of the services the cases use besides the clinic's default one.
 EXTRA_SERVICES = [("Triagem", "T"), ("Consulta", "C")]
 INTERLEAVED_SERVICE = ("Intercalado", "I")
-# What marks call-next's pick among the statements it runs.
-PICK_MARK = "FOR UPDATE SKIP LOCKED"
 
 
 def case_services(*, case: str, interleave_after: int) -> list[Service]:
@@ -182,146 +185,6 @@ def queue_fill(*, services: list[Service], tickets: int, desks: int) -> list[int
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE queueing_ticket; ANALYZE queueing_ticketevent")
     return desk_ids
-
-
-def _statement_label(sql: str) -> str:
-    if PICK_MARK in sql:
-        return "pick, call and CALLED event (ticket_sql.ticket_call_first_waiting)"
-    if sql == _DESK_LOCK_SQL:
-        return "desk lock, its held ticket and services (ticket_sql.desk_lock_for_calling)"
-    if "pg_advisory_xact_lock" in sql:
-        return "interleave: the service's advisory lock"
-    if "queueing_ticketevent" in sql:
-        return "interleave: the service's latest calls"
-    return "other: " + " ".join(sql.split())[:80]
-
-
-def call_next_explained(*, desk_id: int) -> list[dict]:
-    """The statements one call-next runs, each with its EXPLAIN (ANALYZE, BUFFERS); no change stays.
-
-    Run inside the clinic. The statements are captured from the connection while
-    `ticket_call_next` runs (rolled back), then replayed in order under EXPLAIN ANALYZE (rolled
-    back too), so each plan is the one PostgreSQL chose for the text and values that ran.
-    """
-    captured: list[tuple[str, object]] = []
-
-    def capture(execute, sql, params, many, context):
-        captured.append((sql, params))
-        return execute(sql, params, many, context)
-
-    with transaction.atomic():
-        with connection.execute_wrapper(capture):
-            ticket_call_next(desk_id=desk_id)
-        transaction.set_rollback(True)
-    statements = [
-        (sql, params)
-        for sql, params in captured
-        if sql.split(None, 1)[0].upper() in ("SELECT", "WITH")
-    ]
-    if not any(PICK_MARK in sql for sql, _ in statements):
-        raise SystemExit(
-            f"call-next ran no statement with {PICK_MARK}: "
-            "update benchmarks/queue.py to explain the pick it runs now."
-        )
-    explained = [{"label": _statement_label(sql)} for sql, _ in statements]
-    # Twice, each replay rolled back: the text plan to read, the JSON plan to count sorted rows.
-    for form in ("TEXT", "JSON"):
-        with transaction.atomic(), connection.cursor() as cursor:
-            for entry, (sql, params) in zip(explained, statements, strict=True):
-                cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS, FORMAT {form}) {sql}", params)
-                rows = cursor.fetchall()
-                if form == "TEXT":
-                    entry["sql"] = cursor.cursor.mogrify(sql, params).decode()
-                    entry["plan"] = "\n".join(row[0] for row in rows)
-                else:
-                    sorts = list(_sort_inputs(rows[0][0][0]["Plan"]))
-                    entry["sorted_rows"] = [fed for fed, _ in sorts]
-                    entry["sorted_per_run"] = [fed / runs for fed, runs in sorts if runs]
-            transaction.set_rollback(True)
-    return explained
-
-
-def _sort_inputs(node: dict):
-    """Each (incremental) sort of a JSON plan: (rows it was fed, however few LIMIT keeps, runs)."""
-    if node["Node Type"] in ("Sort", "Incremental Sort"):
-        fed = sum(
-            child.get("Actual Rows", 0) * child.get("Actual Loops", 1)
-            for child in node.get("Plans", [])
-        )
-        yield fed, node.get("Actual Loops", 1)
-    for child in node.get("Plans", []):
-        yield from _sort_inputs(child)
-
-
-def pick_walks_index(explained: list[dict], *, services: int) -> bool:
-    """Every pick's plan reads ticket_waiting_call_order in call order.
-
-    No Sort node for one service; for several, no sort of more rows per run than the services'
-    heads (the merge of their index walks), never the queue.
-    """
-    picks = [s for s in explained if s["label"].startswith("pick")]
-    return all(
-        "ticket_waiting_call_order" in s["plan"]
-        and all(rows <= (services if services > 1 else 0) for rows in s["sorted_per_run"])
-        for s in picks
-    )
-
-
-def rows_sorted(explained: list[dict]) -> dict[str, int]:
-    """Per statement that sorts, the rows it sorts: a cost that grows with the queue or the day."""
-    return {s["label"].split(" (")[0]: sum(s["sorted_rows"]) for s in explained if s["sorted_rows"]}
-
-
-def print_explained(explained: list[dict], *, with_sql: bool) -> None:
-    for statement in explained:
-        print(f"  -- {statement['label']}")
-        if with_sql:
-            print("     " + " ".join(statement["sql"].split()))
-        print("     " + statement["plan"].replace("\n", "\n     "))
-
-
-def calls_in_db() -> dict:
-    """Run inside the clinic: tickets with a CALLED event; those called twice or at two desks."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT ticket_id, count(*), count(DISTINCT desk_id) FROM queueing_ticketevent "
-            "WHERE kind = 'called' GROUP BY ticket_id"
-        )
-        rows = cursor.fetchall()
-    return {
-        "tickets": {ticket_id for ticket_id, _, _ in rows},
-        "called_twice": sum(1 for _, calls, _ in rows if calls > 1),
-        "two_desks": sum(1 for _, _, desks in rows if desks > 1),
-        "double": sum(1 for _, calls, desks in rows if calls > 1 or desks > 1),
-    }
-
-
-def interleave_violations(*, service: Service) -> int:
-    """Run inside the clinic: CALLED events, in the order they were written, off the pattern.
-
-    With priority and normal tickets both waiting throughout, the policy calls exactly N
-    priority tickets, then one normal one. A normal call before N priority calls in a row, or
-    a priority call after N, is a violation. The advisory lock serialises the service's calls,
-    so event ids are the order of the calls.
-    """
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT t.priority_tier FROM queueing_ticketevent e "
-            "JOIN queueing_ticket t ON t.id = e.ticket_id "
-            "WHERE e.kind = 'called' AND t.service_id = %s ORDER BY e.id",
-            [service.pk],
-        )
-        tiers = [tier for (tier,) in cursor.fetchall()]
-    n = service.interleave_after
-    violations, in_a_row = 0, 0
-    for tier in tiers:
-        if tier == PriorityTier.NORMAL:
-            violations += in_a_row != n
-            in_a_row = 0
-        else:
-            violations += in_a_row >= n
-            in_a_row += 1
-    return violations
 
 
 def run_case(*, case: str, clinic, auth: ClinicAuth, client: KeepAliveClient, args) -> dict:
