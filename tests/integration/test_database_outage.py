@@ -9,8 +9,6 @@ step by step, so what each request meets does not depend on timing.
 import contextlib
 import os
 import re
-import socket
-import subprocess
 import sys
 import time
 import uuid
@@ -28,59 +26,37 @@ from tenants.selectors import clinic_hostname
 from tests.checkin_factories import cpf_from_number, new_patient_body, staff_user
 from tests.database import database_url
 from tests.integration.conftest import RUN_DIR, all_queue_names, wait_until_processed
+from tests.processes import answers_health, free_port, process_running
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-ROOT = Path(__file__).resolve().parents[2]
 GUNICORN = Path(sys.executable).with_name("gunicorn")
 BURST = 20
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def web(broker, django_db_setup):
     """A gunicorn process (2 workers × 4 threads) on the test database and broker: its URL."""
-    port = _free_port()
-    log_path = RUN_DIR / f"web-{os.getpid()}.log"
-    RUN_DIR.mkdir(parents=True, exist_ok=True)
+    url = f"http://127.0.0.1:{free_port()}"
     env = {
-        **os.environ,
         "DJANGO_SETTINGS_MODULE": "clinico.settings.test",
         "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": broker.url,
         "CLINICO_SHARD_QUEUES": str(settings.CLINICO_SHARD_QUEUES),
     }
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [
-                str(GUNICORN), "clinico.wsgi:application", "--bind", f"127.0.0.1:{port}",
-                "--workers", "2", "--worker-class", "gthread", "--threads", "4",
-                "--log-level", "warning",
-            ],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 60
-        while True:
-            with contextlib.suppress(requests.RequestException):  # not listening or booting
-                if requests.get(f"{url}/healthz", timeout=5).status_code == 200:
-                    break
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"gunicorn did not start:\n{log_path.read_text()}")
-            time.sleep(0.2)
+    command = [
+        str(GUNICORN), "clinico.wsgi:application", "--bind", url.removeprefix("http://"),
+        "--workers", "2", "--worker-class", "gthread", "--threads", "4",
+        "--log-level", "warning",
+    ]  # fmt: skip
+    with process_running(
+        command,
+        env=env,
+        log_path=RUN_DIR / f"web-{os.getpid()}.log",
+        ready=lambda: answers_health(url),
+        what="gunicorn",
+    ):
         yield url
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
 
 
 class DatabaseGate:

@@ -7,9 +7,7 @@ fixtures re-provision a clinic whose row was flushed).
 """
 
 import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +18,7 @@ from accounts.models import RateCounter
 from accounts.services import chain_membership_grant, clinic_membership_grant, user_create
 from tenants.selectors import clinic_hostname
 from tests.database import database_url
+from tests.processes import process_running
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -150,9 +149,7 @@ def celery_worker(django_db_setup):
     from tenants.routing import declared_queues
 
     log_path = ROOT / ".run" / f"web-test-worker-{os.getpid()}.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
     env = {
-        **os.environ,
         "DJANGO_SETTINGS_MODULE": "clinico.settings.test",
         "DATABASE_URL": database_url(),
         # The broker this process publishes to (the integration tests may have moved it).
@@ -161,27 +158,18 @@ def celery_worker(django_db_setup):
         "CLINICO_SHARD_QUEUES": str(settings.CLINICO_SHARD_QUEUES),
     }
     queues = ",".join(queue.name for queue in declared_queues())
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [
-                str(Path(sys.executable).with_name("celery")), "-A", "clinico", "worker",
-                "-Q", queues, "--pool", "solo", "--loglevel", "INFO",
-                "--without-mingle", "--without-gossip", "--without-heartbeat",
-                "-n", f"web-test-{os.getpid()}@%h",
-            ],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
+    command = [
+        str(Path(sys.executable).with_name("celery")), "-A", "clinico", "worker",
+        "-Q", queues, "--pool", "solo", "--loglevel", "INFO",
+        "--without-mingle", "--without-gossip", "--without-heartbeat",
+        "-n", f"web-test-{os.getpid()}@%h",
+    ]  # fmt: skip
+    with process_running(
+        command,
+        env=env,
+        log_path=log_path,
+        ready=lambda: " ready." in log_path.read_text(),
+        what="the Celery worker",
+    ) as process:
         process.log_path = log_path
-        deadline = time.monotonic() + 60
-        while " ready." not in log_path.read_text():
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"the Celery worker did not start:\n{log_path.read_text()}")
-            time.sleep(0.05)
         yield process
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)

@@ -7,10 +7,7 @@ the web process's and the worker's captured logs are read.
 
 import os
 import re
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +21,7 @@ from tenants.models import Clinic
 from tenants.selectors import clinic_hostname
 from tests.checkin_factories import cpf_from_number
 from tests.database import database_url
+from tests.processes import answers_health, free_port, process_running
 from tests.web.conftest import ROOT, console_ready, sign_in, staff_user
 
 pytestmark = [
@@ -38,19 +36,12 @@ GUNICORN = Path(sys.executable).with_name("gunicorn")
 CPF_LIKE = re.compile(r"(?<![\w.])(?:\d{11}|\d{3}\.\d{3}\.\d{3}-\d{2})(?!\w)")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def gunicorn_web(clinic_a, celery_worker):
     """gunicorn with the deployment's config file, on the test database and this run's broker."""
-    port = _free_port()
+    port = free_port()
     log_path = ROOT / ".run" / f"web-test-gunicorn-{os.getpid()}.log"
     env = {
-        **os.environ,
         "DJANGO_SETTINGS_MODULE": "clinico.settings.test",
         "DATABASE_URL": database_url(),
         "CELERY_BROKER_URL": celery_app.conf.broker_write_url or celery_app.conf.broker_url,
@@ -59,31 +50,19 @@ def gunicorn_web(clinic_a, celery_worker):
         "GUNICORN_WORKERS": "1",
         "GUNICORN_THREADS": "4",
     }
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            # (no control socket: its default path is shared by every gunicorn of this user)
-            [
-                str(GUNICORN), "clinico.wsgi:application", "--config", "deploy/gunicorn.conf.py",
-                "--no-control-socket",
-            ],
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )  # fmt: skip
-        health = f"http://127.0.0.1:{port}/healthz"
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if requests.get(health, headers={"Host": "localhost"}, timeout=2).ok:
-                    break
-            except requests.ConnectionError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail(f"gunicorn did not start:\n{log_path.read_text()}")
-            time.sleep(0.2)
+    # (no control socket: its default path is shared by every gunicorn of this user)
+    command = [
+        str(GUNICORN), "clinico.wsgi:application", "--config", "deploy/gunicorn.conf.py",
+        "--no-control-socket",
+    ]  # fmt: skip
+    with process_running(
+        command,
+        env=env,
+        log_path=log_path,
+        ready=lambda: answers_health(f"http://127.0.0.1:{port}"),
+        what="gunicorn",
+    ) as process:
         yield port, process, log_path
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=30)
 
 
 def test_a_console_check_in_and_the_panel_leave_no_cpf_or_key_in_the_logs(
