@@ -47,6 +47,13 @@ class Service(models.Model):
         return f"{self.name} ({self.prefix})"
 
 
+class BreakReason(models.TextChoices):
+    LUNCH = "lunch", _("Lunch")
+    BREAK = "break", _("Break")
+    MEETING = "meeting", _("Meeting")
+    OTHER = "other", _("Other")
+
+
 class Desk(models.Model):
     """A reception desk or consulting room that calls tickets of one or more services."""
 
@@ -54,12 +61,69 @@ class Desk(models.Model):
     services = models.ManyToManyField(Service, related_name="desks")
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The open break, if any (its DeskBreak row holds the history): a desk on break is closed.
+    break_reason = models.CharField(
+        _("break reason"), max_length=10, choices=BreakReason.choices, blank=True, default=""
+    )
+    break_started_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(break_reason="", break_started_at__isnull=True)
+                | (Q(break_reason__in=BreakReason.values) & Q(break_started_at__isnull=False)),
+                name="desk_break_reason_and_start",
+            ),
+        ]
+
+    @property
+    def on_break(self) -> bool:
+        return bool(self.break_reason)
 
     def __str__(self) -> str:
         return self.name
+
+
+class DeskBreak(models.Model):
+    """One break of a desk, from its start to its end (null while it lasts)."""
+
+    desk = models.ForeignKey(Desk, on_delete=models.CASCADE, related_name="breaks")
+    reason = models.CharField(max_length=10, choices=BreakReason.choices)
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+    )
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_constraint=False,
+    )
+
+    class Meta:
+        ordering = ["started_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["desk"], condition=Q(ended_at__isnull=True), name="one_open_break_per_desk"
+            ),
+            models.CheckConstraint(
+                condition=Q(reason__in=BreakReason.values), name="desk_break_reason_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(ended_at__isnull=True) | Q(ended_at__gte=F("started_at")),
+                name="desk_break_ends_after_start",
+            ),
+        ]
+        indexes = [models.Index(fields=["started_at"], name="desk_break_started_at")]
 
 
 class TicketCounter(models.Model):

@@ -6,7 +6,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from accounts.permissions import ADMIN, RECEPTION
-from queueing.models import PriorityReason, TicketStatus
+from queueing.models import BreakReason, PriorityReason, TicketStatus
 from queueing.panel_access import panel_key_current, panel_link
 from queueing.selectors.queue import desk_list, service_list
 from queueing.services.checkins import DECLARABLE_PRIORITY_REASONS
@@ -61,6 +61,10 @@ def console_texts() -> dict:
             "Make a new panel key? The TV stops showing calls until the new link is opened on it."
         ),
         "panelKeyRotated": _("New panel key made. Open the new link on the TV."),
+        "breakReasons": {value: str(label) for value, label in BreakReason.choices},
+        "onBreak": _("Closed for a break (%(reason)s) since %(time)s. End the break to call."),
+        "breakStarted": _("%(desk)s is closed: %(reason)s."),
+        "breakEnded": _("%(desk)s is open again."),
     }
 
 
@@ -73,7 +77,13 @@ def console(request: HttpRequest, role: str) -> HttpResponse:
         for s in service_list().filter(is_active=True)
     ]
     desks = [
-        {"id": d.pk, "name": d.name, "services": sorted(s.pk for s in d.services.all())}
+        {
+            "id": d.pk,
+            "name": d.name,
+            "services": sorted(s.pk for s in d.services.all()),
+            "break_reason": d.break_reason,
+            "break_started_at": d.break_started_at.isoformat() if d.break_started_at else None,
+        }
         for d in desk_list().filter(is_active=True)
     ]
     panel_url = None
@@ -84,6 +94,7 @@ def console(request: HttpRequest, role: str) -> HttpResponse:
         "role": role,
         "can_check_in": role in RECEPTION,
         "can_cancel": role in RECEPTION,
+        "break_reasons": BreakReason.choices,
         "panel_url": panel_url,
         "priority_reasons": [
             (value, label)

@@ -43,6 +43,7 @@ def panel(request: HttpRequest) -> HttpResponse:
                 "This panel key is no longer valid. Open the new link from the console."
             ),
             "waiting": _("Please wait to be called"),
+            "closed": _("Closed"),
         },
     }
     page = render(request, "pages/panel.html", {"clinic": clinic, "panel_config": config})

@@ -1,5 +1,6 @@
-"""A desk calls the next ticket of its services."""
+"""A desk calls the next ticket of its services, and closes for a break and opens again."""
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.urls import path
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -8,6 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import CALLING, ClinicAccess, actor_fields
+from common.api import django_validation_to_api
 from queueing.api import examples
 from queueing.api.serializers import (
     EMPTY_QUEUE_DETAIL,
@@ -17,7 +19,10 @@ from queueing.api.serializers import (
     conflict_response,
     ticket_data,
 )
-from queueing.models import Desk
+from queueing.api.setup import DeskOutputSerializer
+from queueing.models import BreakReason, Desk
+from queueing.selectors.queue import desk_list
+from queueing.services.desk_breaks import desk_break_end, desk_break_start
 from queueing.services.workflow import TicketActionRefused, ticket_call_next
 
 
@@ -26,7 +31,8 @@ class DeskCallNextApi(APIView):
 
     A desk holds one ticket at a time: while its last ticket is still called or in service,
     calling next answers 409 `desk_busy` (finish it, mark the no-show or return it first).
-    An empty queue answers 200 with `ticket: null` and a message.
+    A desk on a break answers 409 `desk_on_break` naming the reason; an inactive one
+    `desk_inactive`. An empty queue answers 200 with `ticket: null` and a message.
     """
 
     allowed_roles = CALLING
@@ -46,7 +52,9 @@ class DeskCallNextApi(APIView):
         request=None,
         responses={
             200: OutputSerializer,
-            409: OpenApiResponse(ConflictSerializer, "The desk is inactive or still busy."),
+            409: OpenApiResponse(
+                ConflictSerializer, "The desk is inactive, on a break or still busy."
+            ),
         },
         examples=examples.CALL_NEXT,
     )
@@ -64,6 +72,69 @@ class DeskCallNextApi(APIView):
         return Response({"ticket": TICKET_OUTPUT.to_representation(data), "detail": None})
 
 
+class _DeskBreakApi(APIView):
+    allowed_roles = CALLING
+    manager_access = False
+    partner_access = None
+    permission_classes = [ClinicAccess]
+
+    def _answer(self, write, **kwargs) -> Response:
+        try:
+            desk = write(**kwargs, actor=actor_fields(self.request)["actor"])
+        except Desk.DoesNotExist:
+            raise Http404 from None
+        except DjangoValidationError as error:
+            raise django_validation_to_api(error) from None
+        except TicketActionRefused as error:
+            return conflict_response(error)
+        return Response(DeskOutputSerializer(desk_list().get(pk=desk.pk)).data)
+
+
+class DeskBreakStartApi(_DeskBreakApi):
+    """Close the desk for a break (lunch, break, meeting, other).
+
+    While on break the desk cannot call (409 `desk_on_break`), is left out of the wait estimate
+    and shows as closed on the panel. Refused with 409 `desk_busy` while the desk holds a
+    ticket, and `desk_on_break` when it is on a break already.
+    """
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "DeskBreakStart"
+
+        reason = serializers.ChoiceField(choices=BreakReason.choices)
+
+    @extend_schema(
+        operation_id="desks_break_start",
+        request=InputSerializer,
+        responses={
+            200: DeskOutputSerializer,
+            409: OpenApiResponse(ConflictSerializer, "On a break already, or holds a ticket."),
+        },
+    )
+    def post(self, request, desk_id: int):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        return self._answer(desk_break_start, desk_id=desk_id, reason=data.validated_data["reason"])
+
+
+class DeskBreakEndApi(_DeskBreakApi):
+    """Open the desk again after its break: it calls and counts in the estimate again."""
+
+    @extend_schema(
+        operation_id="desks_break_end",
+        request=None,
+        responses={
+            200: DeskOutputSerializer,
+            409: OpenApiResponse(ConflictSerializer, "The desk is not on a break."),
+        },
+    )
+    def post(self, request, desk_id: int):
+        return self._answer(desk_break_end, desk_id=desk_id)
+
+
 urlpatterns = [
     path("desks/<int:desk_id>/call-next/", DeskCallNextApi.as_view(), name="desks-call-next"),
+    path("desks/<int:desk_id>/break/", DeskBreakStartApi.as_view(), name="desks-break-start"),
+    path("desks/<int:desk_id>/break/end/", DeskBreakEndApi.as_view(), name="desks-break-end"),
 ]

@@ -107,6 +107,7 @@ class PanelApi(APIView):
             desk_id = serializers.IntegerField()
             desk = serializers.CharField()
             ticket = HeldTicketSerializer(allow_null=True)
+            closed = serializers.BooleanField(help_text="The desk is on a break.")
 
         class CallSerializer(serializers.Serializer):
             class Meta:

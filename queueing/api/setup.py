@@ -125,6 +125,12 @@ class DeskOutputSerializer(serializers.Serializer):
     name = serializers.CharField()
     is_active = serializers.BooleanField()
     services = serializers.SerializerMethodField()
+    break_reason = serializers.CharField(
+        help_text="Why the desk is closed now (lunch, break, meeting, other); empty when open."
+    )
+    break_started_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the current break started; null when open."
+    )
 
     def get_services(self, desk) -> list[int]:
         return [service.pk for service in desk.services.all()]

@@ -5,7 +5,7 @@ The estimated wait (docs/queue.md) of a waiting ticket is
     estimated_wait_minutes = ceil(position / active_desks) × mean_service_minutes
 
 where `position` is 1 for the next ticket in the service's call order (tier, arrival, id),
-`active_desks` the active desks serving the service, and `mean_service_minutes` the mean
+`active_desks` the active desks serving the service that are not on a break, and `mean_service_minutes` the mean
 called → finished time of the service's last 10 tickets finished today (5 minutes until there
 are any). With no active desk the estimate is null: nobody is being called.
 """
@@ -69,6 +69,7 @@ class PanelDesk(TypedDict):
     desk_id: int
     desk: str
     ticket: Ticket | None
+    closed: bool  # on a break
 
 
 class PanelCall(TypedDict):
@@ -99,7 +100,11 @@ def desk_list() -> QuerySet[Desk]:
 
 def service_pace(*, service_id: int, service_day: datetime.date) -> ServicePace:
     """Active desks and the recent mean service time (called → finished) of one service."""
-    desks = Desk.objects.filter(is_active=True, services__id=service_id).distinct().count()
+    desks = (
+        Desk.objects.filter(is_active=True, break_reason="", services__id=service_id)
+        .distinct()
+        .count()
+    )
     recent = (
         Ticket.objects.filter(
             service_id=service_id,
@@ -237,6 +242,7 @@ def panel_state(*, recent: int = PANEL_RECENT_CALLS) -> PanelState:
                 "desk_id": desk.pk,
                 "desk": desk.name,
                 "ticket": held.get(desk.pk),
+                "closed": desk.on_break,
             }
             for desk in desks
         ],

@@ -161,6 +161,12 @@ def ticket_call_next(
         raise TicketActionRefused(
             code="desk_inactive", detail=f"Desk {desk.name} is not active; it cannot call."
         )
+    if desk.on_break:
+        raise TicketActionRefused(
+            code="desk_on_break",
+            detail=f"Desk {desk.name} is on a break ({desk.break_reason}); end the break "
+            "to call the next ticket.",
+        )
     if held_id is not None:
         held = Ticket.objects.get(pk=held_id)
         raise TicketActionRefused(

@@ -188,11 +188,60 @@
     return null;
   }
 
+  function selectedDesk() {
+    return config.desks.find((d) => d.id === deskId()) || null;
+  }
+
+  // A desk on a break cannot call: the break's notice replaces the call button's use.
+  function renderBreak() {
+    const desk = selectedDesk();
+    const box = $("desk-break");
+    box.hidden = !desk;
+    if (!desk) return;
+    const onBreak = Boolean(desk.break_reason);
+    const notice = $("break-notice");
+    notice.hidden = !onBreak;
+    if (onBreak) {
+      notice.textContent = fmt(T.onBreak, {
+        reason: T.breakReasons[desk.break_reason] || desk.break_reason,
+        time: timeOf(desk.break_started_at),
+      });
+    }
+    $("break-start-row").hidden = onBreak;
+    $("break-end").hidden = !onBreak;
+  }
+
+  function deskOnBreak() {
+    const desk = selectedDesk();
+    return Boolean(desk && desk.break_reason);
+  }
+
+  async function breakAction(path, body) {
+    const desk = selectedDesk();
+    if (!desk) return;
+    const answer = await api("POST", `/api/v1/desks/${desk.id}/${path}`, body);
+    if (!answer.ok) {
+      flash(errorText(answer), "error");
+      return;
+    }
+    desk.break_reason = answer.data.break_reason;
+    desk.break_started_at = answer.data.break_started_at;
+    flash(desk.break_reason
+      ? fmt(T.breakStarted, { desk: desk.name, reason: T.breakReasons[desk.break_reason] })
+      : fmt(T.breakEnded, { desk: desk.name }), "success");
+    await refreshQueue();
+  }
+
+  $("break-start").addEventListener("click", () => breakAction("break/", { reason: $("break-reason").value }));
+  $("break-end").addEventListener("click", () => breakAction("break/end/"));
+
   function renderDesk() {
     const box = $("desk-current");
     const actions = $("desk-actions");
     currentTicket = heldTicket();
-    $("call-next").disabled = !deskId() || currentTicket !== null;
+    renderBreak();
+    $("call-next").disabled = !deskId() || currentTicket !== null || deskOnBreak();
+    $("break-start").disabled = currentTicket !== null;
     if (!deskId()) {
       box.innerHTML = `<p class="hint">${esc(T.noDesk)}</p>`;
       actions.hidden = true;
@@ -228,9 +277,22 @@
     actions.querySelector(".transfer").hidden = transferSelect.options.length === 0;
   }
 
+  // Another screen may have started or ended the desk's break: read it when the desk is chosen.
+  async function refreshDeskState() {
+    const desk = selectedDesk();
+    if (!desk) return;
+    const answer = await api("GET", `/api/v1/desks/${desk.id}/`);
+    if (answer.ok && answer.data) {
+      desk.break_reason = answer.data.break_reason;
+      desk.break_started_at = answer.data.break_started_at;
+      renderDesk();
+    }
+  }
+
   deskSelect.addEventListener("change", () => {
     localStorage.setItem(deskKey, deskSelect.value);
     renderDesk();
+    refreshDeskState();
   });
 
   $("call-next").addEventListener("click", async () => {
@@ -239,6 +301,7 @@
     const answer = await api("POST", `/api/v1/desks/${deskId()}/call-next/`);
     if (!answer.ok) {
       flash(errorText(answer), "error");
+      if (answer.status === 409) await refreshDeskState();
     } else if (!answer.data.ticket) {
       flash(T.emptyQueueForDesk, "info");
     } else {

@@ -86,9 +86,9 @@ window.addEventListener("hashchange", () => {
       $("now-desk").textContent = T.waiting;
     }
     $("desks").innerHTML = (data.desks || []).map((desk) => `
-      <li class="panel-desk${desk.ticket ? " busy" : ""}">
+      <li class="panel-desk${desk.ticket ? " busy" : ""}${desk.closed ? " closed" : ""}">
         <span class="panel-desk-name">${esc(desk.desk)}</span>
-        <span class="panel-desk-code">${desk.ticket ? esc(desk.ticket.display_code) : "—"}</span>
+        <span class="panel-desk-code">${desk.closed ? esc(T.closed) : desk.ticket ? esc(desk.ticket.display_code) : "—"}</span>
       </li>`).join("");
     const earlier = calls.slice(1);
     $("recent").innerHTML = earlier.length

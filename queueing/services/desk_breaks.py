@@ -1,0 +1,68 @@
+"""Desk breaks: a desk closes for lunch, a break, a meeting … and opens again.
+
+While on break a desk cannot call (call-next answers 409 `desk_on_break`), does not count among
+the desks of the wait estimate, and shows as closed on the panel. Each break is a DeskBreak row
+(reason, start, end, who); the desk row carries the open one so calling reads it for free.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import User
+from queueing.models import BreakReason, Desk, DeskBreak, Ticket, TicketStatus
+from queueing.services.workflow import HELD_STATUSES, TicketActionRefused
+
+
+@transaction.atomic
+def desk_break_start(*, desk_id: int, reason: str, actor: User | None = None) -> Desk:
+    """Close the desk for a break with a reason; refused while it holds a ticket or is on break.
+
+    Raises Desk.DoesNotExist, ValidationError on `reason`, TicketActionRefused (409).
+    """
+    if reason not in BreakReason.values:
+        raise ValidationError(
+            {"reason": f"Say why the desk closes: one of {', '.join(BreakReason.values)}."}
+        )
+    desk = Desk.objects.select_for_update().get(pk=desk_id)
+    if desk.on_break:
+        raise TicketActionRefused(
+            code="desk_on_break",
+            detail=f"Desk {desk.name} is already on a break ({desk.break_reason}).",
+        )
+    held = (
+        Ticket.objects.filter(desk_id=desk.pk, status__in=HELD_STATUSES)
+        .order_by("-called_at")
+        .first()
+    )
+    if held is not None:
+        raise TicketActionRefused(
+            code="desk_busy",
+            detail=f"Desk {desk.name} still holds ticket {held.display_code} "
+            f"({TicketStatus(held.status).value.replace('_', ' ')}); finish it, mark it as a "
+            "no-show or return it to the queue before the break.",
+            current_status=held.status,
+            ticket=held,
+        )
+    now = timezone.now()
+    DeskBreak.objects.create(desk=desk, reason=reason, started_at=now, started_by=actor)
+    desk.break_reason = reason
+    desk.break_started_at = now
+    desk.save(update_fields=["break_reason", "break_started_at"])
+    return desk
+
+
+@transaction.atomic
+def desk_break_end(*, desk_id: int, actor: User | None = None) -> Desk:
+    """Open the desk again after its break. Raises TicketActionRefused (409) when not on break."""
+    desk = Desk.objects.select_for_update().get(pk=desk_id)
+    if not desk.on_break:
+        raise TicketActionRefused(
+            code="desk_not_on_break", detail=f"Desk {desk.name} is not on a break."
+        )
+    now = timezone.now()
+    DeskBreak.objects.filter(desk=desk, ended_at__isnull=True).update(ended_at=now, ended_by=actor)
+    desk.break_reason = ""
+    desk.break_started_at = None
+    desk.save(update_fields=["break_reason", "break_started_at"])
+    return desk
