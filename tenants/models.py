@@ -81,6 +81,9 @@ class ClinicDaySummary(models.Model):
     service_avg_s = models.FloatField(null=True, blank=True)
     within_target_share = models.FloatField(null=True, blank=True)
     by_service = models.JSONField(default=list, blank=True)
+    # Seconds the clinic's desks spent on breaks that day, in all and per desk.
+    break_s = models.FloatField(default=0)
+    by_desk = models.JSONField(default=list, blank=True)
     closed_at = models.DateTimeField()
 
     class Meta:
@@ -96,6 +99,45 @@ class ClinicDaySummary(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["service_day", "clinic"], name="summary_day_clinic")]
+
+    def __str__(self) -> str:
+        return f"{self.clinic_id} · {self.service_day}"
+
+
+class ClinicLiveFigures(models.Model):
+    """One clinic's figures today, kept in the public schema for the chain dashboard and API.
+
+    Refreshed by a debounced task after the clinic's tickets or desks change (see
+    tenants/live_figures.py), so reading a chain's figures never enters a clinic's schema.
+    `service_day` is the clinic-local day the figures are of: a row of an earlier day reads as
+    a day without tickets yet.
+    """
+
+    clinic = models.OneToOneField(
+        Clinic, on_delete=models.CASCADE, primary_key=True, related_name="live_figures"
+    )
+    service_day = models.DateField()
+    tickets = models.PositiveIntegerField(default=0)
+    waiting = models.PositiveIntegerField(default=0)
+    at_desks = models.PositiveIntegerField(default=0)  # called or in service now
+    served = models.PositiveIntegerField(default=0)
+    no_shows = models.PositiveIntegerField(default=0)
+    cancelled = models.PositiveIntegerField(default=0)
+    called = models.PositiveIntegerField(default=0)
+    wait_avg_s = models.FloatField(null=True, blank=True)
+    wait_p90_s = models.FloatField(null=True, blank=True)
+    service_avg_s = models.FloatField(null=True, blank=True)
+    within_target_share = models.FloatField(null=True, blank=True)
+    desks_open = models.PositiveIntegerField(default=0)
+    desks_on_break = models.PositiveIntegerField(default=0)
+    break_s = models.FloatField(default=0)
+    # [{"hour": 9, "arrivals": 12, "calls": 10}, …] in the clinic's local hours.
+    hours = models.JSONField(default=list, blank=True)
+    # When the figures were read from the clinic's schema: an older read never overwrites them.
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["refreshed_at"], name="live_figures_refreshed_at")]
 
     def __str__(self) -> str:
         return f"{self.clinic_id} · {self.service_day}"

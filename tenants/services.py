@@ -24,7 +24,7 @@ from tenants.selectors import (
 
 logger = logging.getLogger(__name__)
 
-DAY_SUMMARY_FIELDS = (*SUMMARY_KEYS, "by_service")
+DAY_SUMMARY_FIELDS = (*SUMMARY_KEYS, "by_service", "break_s", "by_desk")
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 RESERVED_SLUGS = {"public", "www", "api", "admin", "static", "information_schema"}

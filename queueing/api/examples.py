@@ -206,6 +206,7 @@ STATS_TODAY = [
                     "within_target_share": 0.9167,
                 }
             ],
+            "desks": [{"desk_id": 1, "desk": "Guichê 1", "on_break": "", "break_s": 1800.0}],
         },
         response_only=True,
     )

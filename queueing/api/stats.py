@@ -10,6 +10,7 @@ from accounts.permissions import ALL_STAFF, ClinicAccess
 from queueing.api import examples
 from queueing.clock import service_day_today
 from queueing.selectors.figures import day_figures_get
+from queueing.selectors.report import desk_break_figures
 
 
 class StatsTodayApi(APIView):
@@ -18,7 +19,8 @@ class StatsTodayApi(APIView):
     Wait is issued → first call; service time is started → finished of served (done) tickets;
     both in seconds. p90 is PostgreSQL's percentile_cont(0.9) (linear interpolation).
     within_target_share is the share of called tickets whose wait was within the service's
-    target wait (0–1; null when nobody was called yet).
+    target wait (0–1; null when nobody was called yet). `desks` gives each desk's break time
+    today and the break it is on now.
     """
 
     allowed_roles = ALL_STAFF
@@ -53,8 +55,20 @@ class StatsTodayApi(APIView):
             service_avg_s = serializers.FloatField(allow_null=True)
             within_target_share = serializers.FloatField(allow_null=True)
 
+        class DeskFiguresSerializer(serializers.Serializer):
+            class Meta:
+                ref_name = "DeskBreakFigures"
+
+            desk_id = serializers.IntegerField()
+            desk = serializers.CharField()
+            on_break = serializers.CharField(
+                help_text="The reason of the break the desk is on now; empty when open."
+            )
+            break_s = serializers.FloatField(help_text="Seconds on breaks today so far.")
+
         service_day = serializers.DateField()
         services = ServiceFiguresSerializer(many=True)
+        desks = DeskFiguresSerializer(many=True)
 
     @extend_schema(
         operation_id="stats_today",
@@ -63,7 +77,11 @@ class StatsTodayApi(APIView):
     )
     def get(self, request):
         today = service_day_today()
-        data = {"service_day": today, "services": day_figures_get(service_day=today).services}
+        data = {
+            "service_day": today,
+            "services": day_figures_get(service_day=today).services,
+            "desks": desk_break_figures(service_day=today),
+        }
         return Response(self.OutputSerializer(data).data)
 
 

@@ -16,6 +16,8 @@ from common.sql import advisory_xact_lock
 from queueing.clock import service_day_today
 from queueing.models import Ticket
 from queueing.selectors.figures import DayFigures, day_figures_list
+from queueing.selectors.report import desk_break_figures
+from queueing.services.live_figures import live_figures_changed
 from queueing.services.retention import retention_apply
 from queueing.services.ticket_sql import tickets_expire
 
@@ -54,6 +56,8 @@ class DaySummary:
     service_avg_s: float | None
     within_target_share: float | None
     by_service: list[dict] = field(default_factory=list)
+    break_s: float = 0.0  # all desks' breaks that day
+    by_desk: list[dict] = field(default_factory=list)  # {desk_id, desk, break_s}
 
 
 def _kept(figures: Mapping[str, Any]) -> dict[str, Any]:
@@ -62,7 +66,14 @@ def _kept(figures: Mapping[str, Any]) -> dict[str, Any]:
 
 def _summary(day: DayFigures) -> DaySummary:
     """The day's figures as kept once it is closed: services by prefix, the kept keys only."""
+    desks = [
+        {"desk_id": d["desk_id"], "desk": d["desk"], "break_s": d["break_s"]}
+        for d in desk_break_figures(service_day=day.service_day)
+        if d["break_s"]
+    ]
     return DaySummary(
+        break_s=round(sum(d["break_s"] for d in desks), 1),
+        by_desk=desks,
         service_day=day.service_day,
         **_kept(day.clinic),
         by_service=[
@@ -95,4 +106,5 @@ def days_close(*, closed_through: datetime.date | None = None) -> list[DaySummar
     days = set(unsummarised.values_list("service_day", flat=True).distinct())
     summaries = [_summary(day) for day in day_figures_list(service_days=reopened | days)]
     retention_apply()
+    live_figures_changed()
     return summaries

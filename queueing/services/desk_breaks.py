@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from queueing.models import BreakReason, Desk, DeskBreak, Ticket, TicketStatus
+from queueing.services.live_figures import live_figures_changed
 from queueing.services.workflow import HELD_STATUSES, TicketActionRefused
 
 
@@ -49,6 +50,7 @@ def desk_break_start(*, desk_id: int, reason: str, actor: User | None = None) ->
     desk.break_reason = reason
     desk.break_started_at = now
     desk.save(update_fields=["break_reason", "break_started_at"])
+    live_figures_changed()
     return desk
 
 
@@ -65,4 +67,5 @@ def desk_break_end(*, desk_id: int, actor: User | None = None) -> Desk:
     desk.break_reason = ""
     desk.break_started_at = None
     desk.save(update_fields=["break_reason", "break_started_at"])
+    live_figures_changed()
     return desk

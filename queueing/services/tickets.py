@@ -9,6 +9,7 @@ from patients.models import Patient
 from queueing.clock import service_day_of
 from queueing.models import PriorityReason, PriorityTier, Service, Ticket
 from queueing.services.ticket_sql import CheckInQueued, ticket_insert
+from queueing.services.live_figures import live_figures_changed
 
 # Declared reasons of Lei 10.048/2000 (as amended by Lei 14.626/2023); age tiers are computed.
 DECLARED_PRIORITY_REASONS = frozenset(
@@ -78,6 +79,8 @@ def _issue(
     )
     ticket.service = service
     ticket.patient = patient
+    if created:
+        live_figures_changed()
     return ticket, created
 
 

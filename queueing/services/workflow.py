@@ -30,6 +30,7 @@ from queueing.models import (
     TicketEventKind,
     TicketStatus,
 )
+from queueing.services.live_figures import live_figures_changed
 from queueing.services.ticket_sql import (
     desk_lock_for_calling,
     service_latest_calls,
@@ -201,6 +202,8 @@ def ticket_call_next(
         ticket = call(service_ids=due, normal_only=True, interleave_turn=True)
     if ticket is None:
         ticket = call(service_ids=list(services), normal_only=False)
+    if ticket is not None:
+        live_figures_changed()
     return ticket
 
 
@@ -236,6 +239,7 @@ def _transition(
     for _ in range(2):
         ticket = change()
         if ticket is not None:
+            live_figures_changed()
             return ticket
         _ticket_lock(ticket_id=ticket_id, action=action)  # raises unless allowed after all
     raise RuntimeError(f"Ticket {ticket_id}: {action} allowed but not applied.")

@@ -1,6 +1,7 @@
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from tenants.live_figures import live_figures_catch_up_schedule_ensure
 from tenants.schema import template_schema_ensure
 from tenants.sweeper import checkins_sweep_schedule_ensure
 
@@ -37,3 +38,4 @@ class Command(BaseCommand):
         )
         # Platform-wide beat entries (created once, then managed in the admin).
         checkins_sweep_schedule_ensure()
+        live_figures_catch_up_schedule_ensure()

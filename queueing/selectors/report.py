@@ -1,0 +1,381 @@
+"""The clinic's figures over a range of service days: per hour, service, attendant and desk.
+
+Backs the figures page, its CSV and `GET /api/v1/figures/`. Definitions (docs/queue.md):
+
+- arrivals: tickets that entered the clinic (not the second ticket of a transfer), by the
+  clinic-local hour of arrival;
+- calls: tickets called at least once, by the hour of their first call;
+- wait: issued → first call, in seconds; p50/p90 are percentile_cont (linear interpolation),
+  per hour of issue and per service;
+- service time: started → finished of served (`done`) tickets;
+- within target: share of called tickets whose wait was within their service's target;
+- break time: seconds each desk spent on breaks within the range (an open break counts to now).
+
+Per attendant is the user who first called the ticket; per desk is the desk that called it.
+"""
+
+import datetime
+from dataclasses import dataclass
+from typing import Any, TypedDict
+
+from django.db import connection
+from django.utils import timezone
+
+from accounts.models import User
+from common.sql import Params
+from queueing.clock import clinic_timezone
+from queueing.models import Desk, DeskBreak, Service, Ticket, TicketStatus
+
+MAX_REPORT_DAYS = 366
+
+TICKET = Ticket._meta.db_table
+SERVICE = Service._meta.db_table
+DESK = Desk._meta.db_table
+DESK_BREAK = DeskBreak._meta.db_table
+
+
+class HourRow(TypedDict):
+    hour: int  # clinic-local, 0–23
+    arrivals: int
+    calls: int
+    wait_p50_s: float | None
+    wait_p90_s: float | None
+
+
+class ServiceRow(TypedDict):
+    service_id: int
+    service: str
+    prefix: str
+    target_wait_minutes: int
+    arrivals: int
+    calls: int
+    served: int
+    no_shows: int
+    cancelled: int
+    wait_p50_s: float | None
+    wait_p90_s: float | None
+    service_avg_s: float | None
+    within_target_share: float | None
+
+
+class AttendantRow(TypedDict):
+    user_id: int | None
+    attendant: str
+    calls: int
+    served: int
+    service_avg_s: float | None
+    service_total_s: float
+
+
+class DeskRow(TypedDict):
+    desk_id: int
+    desk: str
+    calls: int
+    served: int
+    service_avg_s: float | None
+    break_s: float
+
+
+class Totals(TypedDict):
+    arrivals: int
+    calls: int
+    served: int
+    no_shows: int
+    cancelled: int
+    wait_p50_s: float | None
+    wait_p90_s: float | None
+    service_avg_s: float | None
+    within_target_share: float | None
+    break_s: float
+
+
+@dataclass(frozen=True)
+class FiguresReport:
+    date_from: datetime.date
+    date_to: datetime.date
+    totals: Totals
+    hours: list[HourRow]  # from the first to the last hour with any arrival or call
+    services: list[ServiceRow]  # by name
+    attendants: list[AttendantRow]  # most calls first
+    desks: list[DeskRow]  # by name
+
+
+def _seconds(value: Any) -> float | None:
+    return None if value is None else round(float(value), 1)
+
+
+def _rows(sql: str, params: Params) -> list[dict[str, Any]]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        names = [column.name for column in cursor.description]
+        return [dict(zip(names, values, strict=True)) for values in cursor.fetchall()]
+
+
+def _days_sql(p: Params, date_from: datetime.date, date_to: datetime.date) -> str:
+    return f"t.service_day BETWEEN {p.add('date_from', date_from)} AND {p.add('date_to', date_to)}"
+
+
+# The figures of a group of tickets `t` (joined with their service `s`).
+_GROUP_FIGURES = """
+    count(*) FILTER (WHERE t.transferred_from_id IS NULL) AS arrivals,
+    count(t.called_at) AS calls,
+    count(*) FILTER (WHERE t.status = %(done)s) AS served,
+    count(*) FILTER (WHERE t.status = %(no_show)s) AS no_shows,
+    count(*) FILTER (WHERE t.status = %(cancelled)s) AS cancelled,
+    percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM t.called_at - t.issued_at))
+        AS wait_p50_s,
+    percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM t.called_at - t.issued_at))
+        AS wait_p90_s,
+    avg(extract(epoch FROM t.finished_at - t.started_at)) FILTER (WHERE t.status = %(done)s)
+        AS service_avg_s,
+    count(*) FILTER (
+        WHERE t.called_at - t.issued_at <= s.target_wait_minutes * interval '1 minute'
+    ) AS within_target
+"""
+
+
+def _status_params(p: Params) -> None:
+    p.add("done", str(TicketStatus.DONE))
+    p.add("no_show", str(TicketStatus.NO_SHOW))
+    p.add("cancelled", str(TicketStatus.CANCELLED))
+
+
+def _share(row: dict[str, Any]) -> float | None:
+    return round(row["within_target"] / row["calls"], 4) if row["calls"] else None
+
+
+def _hours(date_from: datetime.date, date_to: datetime.date, tz: str) -> list[HourRow]:
+    p = Params()
+    days = _days_sql(p, date_from, date_to)
+    zone = p.add("tz", tz)
+    sql = f"""
+WITH tk AS MATERIALIZED (SELECT * FROM {TICKET} t WHERE {days}),
+arrivals AS (
+    SELECT extract(hour FROM arrived_at AT TIME ZONE {zone})::int AS hour, count(*) AS n
+    FROM tk WHERE transferred_from_id IS NULL GROUP BY 1),
+calls AS (
+    SELECT extract(hour FROM called_at AT TIME ZONE {zone})::int AS hour, count(*) AS n
+    FROM tk WHERE called_at IS NOT NULL GROUP BY 1),
+waits AS (
+    SELECT extract(hour FROM issued_at AT TIME ZONE {zone})::int AS hour,
+           percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM called_at - issued_at))
+               AS p50,
+           percentile_cont(0.9) WITHIN GROUP (ORDER BY extract(epoch FROM called_at - issued_at))
+               AS p90
+    FROM tk WHERE called_at IS NOT NULL GROUP BY 1)
+SELECT h.hour, coalesce(a.n, 0) AS arrivals, coalesce(c.n, 0) AS calls,
+       w.p50 AS wait_p50_s, w.p90 AS wait_p90_s
+FROM generate_series(0, 23) AS h(hour)
+LEFT JOIN arrivals a ON a.hour = h.hour
+LEFT JOIN calls c ON c.hour = h.hour
+LEFT JOIN waits w ON w.hour = h.hour
+ORDER BY h.hour
+"""
+    rows = _rows(sql, p)
+    busy = [r["hour"] for r in rows if r["arrivals"] or r["calls"] or r["wait_p50_s"] is not None]
+    if not busy:
+        return []
+    return [
+        HourRow(
+            hour=r["hour"],
+            arrivals=r["arrivals"],
+            calls=r["calls"],
+            wait_p50_s=_seconds(r["wait_p50_s"]),
+            wait_p90_s=_seconds(r["wait_p90_s"]),
+        )
+        for r in rows
+        if min(busy) <= r["hour"] <= max(busy)
+    ]
+
+
+def _services_and_totals(
+    date_from: datetime.date, date_to: datetime.date
+) -> tuple[list[ServiceRow], dict[str, Any]]:
+    p = Params()
+    _status_params(p)
+    days = _days_sql(p, date_from, date_to)
+    sql = f"""
+SELECT GROUPING(t.service_id) = 1 AS is_total, t.service_id, {_GROUP_FIGURES}
+FROM {TICKET} t JOIN {SERVICE} s ON s.id = t.service_id
+WHERE {days}
+GROUP BY GROUPING SETS ((t.service_id), ())
+"""
+    rows = _rows(sql, p)
+    total = next((r for r in rows if r["is_total"]), None)
+    by_id = {r["service_id"]: r for r in rows if not r["is_total"]}
+    services = list(
+        Service.objects.filter(pk__in=by_id) | Service.objects.filter(is_active=True)
+    )
+    result = []
+    for service in sorted(services, key=lambda s: s.name):
+        row = by_id.get(service.pk)
+        result.append(
+            ServiceRow(
+                service_id=service.pk,
+                service=service.name,
+                prefix=service.prefix,
+                target_wait_minutes=service.target_wait_minutes,
+                arrivals=row["arrivals"] if row else 0,
+                calls=row["calls"] if row else 0,
+                served=row["served"] if row else 0,
+                no_shows=row["no_shows"] if row else 0,
+                cancelled=row["cancelled"] if row else 0,
+                wait_p50_s=_seconds(row["wait_p50_s"]) if row else None,
+                wait_p90_s=_seconds(row["wait_p90_s"]) if row else None,
+                service_avg_s=_seconds(row["service_avg_s"]) if row else None,
+                within_target_share=_share(row) if row else None,
+            )
+        )
+    return result, total or {}
+
+
+def _attendants(date_from: datetime.date, date_to: datetime.date) -> list[AttendantRow]:
+    p = Params()
+    _status_params(p)
+    days = _days_sql(p, date_from, date_to)
+    sql = f"""
+SELECT t.called_by_id AS user_id,
+       count(*) AS calls,
+       count(*) FILTER (WHERE t.status = %(done)s) AS served,
+       avg(extract(epoch FROM t.finished_at - t.started_at)) FILTER (WHERE t.status = %(done)s)
+           AS service_avg_s,
+       coalesce(sum(extract(epoch FROM t.finished_at - t.started_at))
+           FILTER (WHERE t.status = %(done)s), 0) AS service_total_s
+FROM {TICKET} t
+WHERE {days} AND t.called_at IS NOT NULL
+GROUP BY t.called_by_id
+"""
+    rows = _rows(sql, p)
+    users = User.objects.in_bulk([r["user_id"] for r in rows if r["user_id"] is not None])
+    result = []
+    for r in rows:
+        user = users.get(r["user_id"]) if r["user_id"] is not None else None
+        name = (user.full_name or user.email) if user else "—"
+        result.append(
+            AttendantRow(
+                user_id=r["user_id"],
+                attendant=name,
+                calls=r["calls"],
+                served=r["served"],
+                service_avg_s=_seconds(r["service_avg_s"]),
+                service_total_s=_seconds(r["service_total_s"]) or 0.0,
+            )
+        )
+    return sorted(result, key=lambda a: (-a["calls"], a["attendant"]))
+
+
+def _range_bounds(
+    date_from: datetime.date, date_to: datetime.date
+) -> tuple[datetime.datetime, datetime.datetime]:
+    zone = clinic_timezone()
+    start = datetime.datetime.combine(date_from, datetime.time.min, tzinfo=zone)
+    end = datetime.datetime.combine(
+        date_to + datetime.timedelta(days=1), datetime.time.min, tzinfo=zone
+    )
+    return start, end
+
+
+def desk_break_seconds(*, date_from: datetime.date, date_to: datetime.date) -> dict[int, float]:
+    """Seconds each desk spent on breaks within the clinic-local days (open breaks: to now)."""
+    start, end = _range_bounds(date_from, date_to)
+    p = Params()
+    lo, hi, now = p.add("start", start), p.add("end", end), p.add("now", timezone.now())
+    sql = f"""
+SELECT b.desk_id, sum(extract(epoch FROM
+           least(coalesce(b.ended_at, {now}), {hi}) - greatest(b.started_at, {lo}))) AS seconds
+FROM {DESK_BREAK} b
+WHERE b.started_at < {hi} AND coalesce(b.ended_at, {now}) > {lo}
+GROUP BY b.desk_id
+"""
+    return {
+        r["desk_id"]: max(0.0, round(float(r["seconds"]), 1))
+        for r in _rows(sql, p)
+        if r["seconds"] is not None
+    }
+
+
+class DeskBreakFigures(TypedDict):
+    desk_id: int
+    desk: str
+    on_break: str  # the reason of the current break; "" when open
+    break_s: float
+
+
+def desk_break_figures(*, service_day: datetime.date) -> list[DeskBreakFigures]:
+    """Each active desk (and any that had a break that day): seconds on breaks, break now."""
+    breaks = desk_break_seconds(date_from=service_day, date_to=service_day)
+    desks = Desk.objects.filter(pk__in=breaks) | Desk.objects.filter(is_active=True)
+    return [
+        DeskBreakFigures(
+            desk_id=desk.pk,
+            desk=desk.name,
+            on_break=desk.break_reason,
+            break_s=breaks.get(desk.pk, 0.0),
+        )
+        for desk in sorted(set(desks), key=lambda d: d.name)
+    ]
+
+
+def _desks(date_from: datetime.date, date_to: datetime.date) -> list[DeskRow]:
+    p = Params()
+    _status_params(p)
+    days = _days_sql(p, date_from, date_to)
+    sql = f"""
+SELECT t.desk_id,
+       count(*) AS calls,
+       count(*) FILTER (WHERE t.status = %(done)s) AS served,
+       avg(extract(epoch FROM t.finished_at - t.started_at)) FILTER (WHERE t.status = %(done)s)
+           AS service_avg_s
+FROM {TICKET} t
+WHERE {days} AND t.called_at IS NOT NULL AND t.desk_id IS NOT NULL
+GROUP BY t.desk_id
+"""
+    by_id = {r["desk_id"]: r for r in _rows(sql, p)}
+    breaks = desk_break_seconds(date_from=date_from, date_to=date_to)
+    desks = Desk.objects.filter(pk__in=set(by_id) | set(breaks)) | Desk.objects.filter(
+        is_active=True
+    )
+    result = []
+    for desk in sorted(set(desks), key=lambda d: d.name):
+        row = by_id.get(desk.pk)
+        result.append(
+            DeskRow(
+                desk_id=desk.pk,
+                desk=desk.name,
+                calls=row["calls"] if row else 0,
+                served=row["served"] if row else 0,
+                service_avg_s=_seconds(row["service_avg_s"]) if row else None,
+                break_s=breaks.get(desk.pk, 0.0),
+            )
+        )
+    return result
+
+
+def figures_report_get(*, date_from: datetime.date, date_to: datetime.date) -> FiguresReport:
+    """The current clinic's figures over service days `date_from`..`date_to` (inclusive)."""
+    if date_from > date_to:
+        raise ValueError("date_from is after date_to")
+    tz = str(clinic_timezone())
+    services, total = _services_and_totals(date_from, date_to)
+    desks = _desks(date_from, date_to)
+    totals = Totals(
+        arrivals=total.get("arrivals", 0),
+        calls=total.get("calls", 0),
+        served=total.get("served", 0),
+        no_shows=total.get("no_shows", 0),
+        cancelled=total.get("cancelled", 0),
+        wait_p50_s=_seconds(total.get("wait_p50_s")),
+        wait_p90_s=_seconds(total.get("wait_p90_s")),
+        service_avg_s=_seconds(total.get("service_avg_s")),
+        within_target_share=_share(total) if total else None,
+        break_s=round(sum(d["break_s"] for d in desks), 1),
+    )
+    return FiguresReport(
+        date_from=date_from,
+        date_to=date_to,
+        totals=totals,
+        hours=_hours(date_from, date_to, tz),
+        services=services,
+        attendants=_attendants(date_from, date_to),
+        desks=desks,
+    )
