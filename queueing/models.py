@@ -77,12 +77,12 @@ class Desk(models.Model):
             ),
         ]
 
+    def __str__(self) -> str:
+        return self.name
+
     @property
     def on_break(self) -> bool:
         return bool(self.break_reason)
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class DeskBreak(models.Model):

@@ -42,9 +42,7 @@ CATCH_UP_BATCH = 500
 STALE_AFTER = datetime.timedelta(minutes=10)
 
 _FIELDS = [
-    field.column
-    for field in ClinicLiveFigures._meta.concrete_fields
-    if field.column != "clinic_id"
+    field.column for field in ClinicLiveFigures._meta.concrete_fields if field.column != "clinic_id"
 ]
 
 _UPSERT_SQL = f"""

@@ -5,9 +5,10 @@ The estimated wait (docs/queue.md) of a waiting ticket is
     estimated_wait_minutes = ceil(position / active_desks) × mean_service_minutes
 
 where `position` is 1 for the next ticket in the service's call order (tier, arrival, id),
-`active_desks` the active desks serving the service that are not on a break, and `mean_service_minutes` the mean
-called → finished time of the service's last 10 tickets finished today (5 minutes until there
-are any). With no active desk the estimate is null: nobody is being called.
+`active_desks` the active desks serving the service that are not on a break, and
+`mean_service_minutes` the mean called → finished time of the service's last 10 tickets
+finished today (5 minutes until there are any). With no open desk the estimate is null: nobody
+is being called.
 """
 
 import datetime

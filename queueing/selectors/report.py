@@ -203,9 +203,7 @@ GROUP BY GROUPING SETS ((t.service_id), ())
     rows = _rows(sql, p)
     total = next((r for r in rows if r["is_total"]), None)
     by_id = {r["service_id"]: r for r in rows if not r["is_total"]}
-    services = list(
-        Service.objects.filter(pk__in=by_id) | Service.objects.filter(is_active=True)
-    )
+    services = list(Service.objects.filter(pk__in=by_id) | Service.objects.filter(is_active=True))
     result = []
     for service in sorted(services, key=lambda s: s.name):
         row = by_id.get(service.pk)

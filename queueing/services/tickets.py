@@ -8,8 +8,8 @@ from accounts.models import User
 from patients.models import Patient
 from queueing.clock import service_day_of
 from queueing.models import PriorityReason, PriorityTier, Service, Ticket
-from queueing.services.ticket_sql import CheckInQueued, ticket_insert
 from queueing.services.live_figures import live_figures_changed
+from queueing.services.ticket_sql import CheckInQueued, ticket_insert
 
 # Declared reasons of Lei 10.048/2000 (as amended by Lei 14.626/2023); age tiers are computed.
 DECLARED_PRIORITY_REASONS = frozenset(

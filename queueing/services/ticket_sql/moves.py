@@ -28,9 +28,7 @@ from queueing.services.ticket_sql.base import (
     select_sql,
 )
 
-_DESK_COLUMNS = ColumnList(
-    Desk, ("id", "name", "is_active", "break_reason", "break_started_at")
-)
+_DESK_COLUMNS = ColumnList(Desk, ("id", "name", "is_active", "break_reason", "break_started_at"))
 # What calling next needs of a desk's services.
 _CALLING_SERVICE_COLUMNS = ColumnList(
     Service, ("id", "name", "prefix", "priority_policy", "interleave_after")
