@@ -103,22 +103,28 @@ _STALE_SQL = f"""
 SELECT c.schema_name
 FROM public.{Clinic._meta.db_table} c
 LEFT JOIN public.{ClinicLiveFigures._meta.db_table} l ON l.clinic_id = c.id
-WHERE c.is_active AND c.schema_name <> ALL(%s)
+WHERE c.is_active AND c.schema_name <> ALL(%(skip)s)
   AND (l.clinic_id IS NULL
-       OR (l.refreshed_at < %s
+       OR (l.refreshed_at < %(stale_before)s
            AND (l.waiting > 0 OR l.at_desks > 0)
-           AND l.service_day = (now() AT TIME ZONE c.timezone)::date))
+           AND l.service_day = (%(now)s::timestamptz AT TIME ZONE c.timezone)::date))
 ORDER BY l.refreshed_at NULLS FIRST
-LIMIT %s
+LIMIT %(limit)s
 """
 
 
 def clinics_live_figures_stale(*, limit: int = CATCH_UP_BATCH) -> list[str]:
     """Schemas of clinics whose live figures need a refresh anyway: one public query."""
+    now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
             _STALE_SQL,
-            [["public", template_schema_name()], timezone.now() - STALE_AFTER, limit],
+            {
+                "skip": ["public", template_schema_name()],
+                "stale_before": now - STALE_AFTER,
+                "now": now,
+                "limit": limit,
+            },
         )
         return [name for (name,) in cursor.fetchall()]
 
