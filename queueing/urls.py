@@ -1,6 +1,6 @@
 """API routes of queueing on a clinic host, mounted under /api/v1/."""
 
-from queueing.api import checkins, desks, panel, privacy, queue, setup, stats, tickets
+from queueing.api import checkins, desks, figures, panel, privacy, queue, setup, stats, tickets
 
 urlpatterns: list = [
     *checkins.urlpatterns,
@@ -11,4 +11,5 @@ urlpatterns: list = [
     *tickets.urlpatterns,
     *panel.urlpatterns,
     *privacy.urlpatterns,
+    *figures.urlpatterns,
 ]

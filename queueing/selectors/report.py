@@ -14,7 +14,9 @@ Backs the figures page, its CSV and `GET /api/v1/figures/`. Definitions (docs/qu
 Per attendant is the user who first called the ticket; per desk is the desk that called it.
 """
 
+import csv
 import datetime
+import io
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
@@ -377,3 +379,57 @@ def figures_report_get(*, date_from: datetime.date, date_to: datetime.date) -> F
         attendants=_attendants(date_from, date_to),
         desks=desks,
     )
+
+
+def _csv_value(value: Any) -> str:
+    """pt-BR spreadsheets read a decimal comma; an empty cell for no value."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4f}".rstrip("0").rstrip(".").replace(".", ",")
+    return str(value)
+
+
+CSV_SECTIONS: dict[str, tuple[str, ...]] = {
+    "totals": tuple(Totals.__annotations__),
+    "hours": tuple(HourRow.__annotations__),
+    "services": tuple(k for k in ServiceRow.__annotations__ if k != "service_id"),
+    "attendants": tuple(k for k in AttendantRow.__annotations__ if k != "user_id"),
+    "desks": tuple(k for k in DeskRow.__annotations__ if k != "desk_id"),
+}
+
+
+def figures_report_csv(*, report: FiguresReport, clinic_name: str) -> str:
+    """The report as CSV for spreadsheets: UTF-8 with a BOM, `;` between cells, decimal commas.
+
+    One block per section (totals, hours, services, attendants, desks): its name, a header of
+    the API's keys, its rows, a blank line. Durations are seconds, shares 0–1, as in the API.
+    """
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    writer.writerow(
+        [
+            "clinic",
+            clinic_name,
+            "from",
+            report.date_from.isoformat(),
+            "to",
+            report.date_to.isoformat(),
+        ]
+    )
+    writer.writerow([])
+    sections: dict[str, list[Any]] = {
+        "totals": [report.totals],
+        "hours": report.hours,
+        "services": report.services,
+        "attendants": report.attendants,
+        "desks": report.desks,
+    }
+    for name, rows in sections.items():
+        keys = CSV_SECTIONS[name]
+        writer.writerow([name])
+        writer.writerow(keys)
+        for row in rows:
+            writer.writerow([_csv_value(row[key]) for key in keys])
+        writer.writerow([])
+    return "\ufeff" + out.getvalue()

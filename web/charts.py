@@ -1,0 +1,123 @@
+"""Charts as server-rendered SVG: no script, no CDN; the numbers sit in a table beside each.
+
+Each chart scales to its container (viewBox, width 100%) and carries a <title> per bar, so a
+pointer shows the value; the page puts the same numbers in a <details> table under it.
+"""
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    values: Sequence[float | None]
+    css: str  # chart-a, chart-b … (colours in clinico.css)
+
+
+def _nice_max(value: float) -> float:
+    """A round axis maximum at or above `value` (1, 2, 2.5, 5 × 10^n)."""
+    if value <= 0:
+        return 1.0
+    power = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 2.5, 5, 10):
+        if value <= step * power:
+            return step * power
+    return 10 * power
+
+
+def _number(value: float) -> str:
+    return f"{value:g}" if value == int(value) else f"{value:.1f}"
+
+
+def bar_chart(
+    *, labels: Sequence[str], series: Sequence[Series], label: str, unit: str = ""
+) -> SafeString:
+    """Vertical grouped bars: one group per label (e.g. hours), one bar per series."""
+    width, height = 640, 240
+    left, right, top, bottom = 40, 8, 10, 28
+    plot_w, plot_h = width - left - right, height - top - bottom
+    values = [v for s in series for v in s.values if v is not None]
+    top_value = _nice_max(max(values, default=0))
+    parts = [
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(label)}" preserveAspectRatio="xMidYMid meet">'
+    ]
+    for i in range(5):
+        tick = top_value * i / 4
+        y = top + plot_h - plot_h * i / 4
+        parts.append(
+            f'<line class="chart-grid" x1="{left}" x2="{width - right}" y1="{y:.1f}" '
+            f'y2="{y:.1f}"/><text class="chart-axis" x="{left - 4}" y="{y + 4:.1f}" '
+            f'text-anchor="end">{_number(tick)}</text>'
+        )
+    groups = max(len(labels), 1)
+    group_w = plot_w / groups
+    bar_w = group_w * 0.8 / max(len(series), 1)
+    every = max(1, math.ceil(groups / 12))  # at most 12 labels on the axis
+    for g, text in enumerate(labels):
+        x0 = left + g * group_w + group_w * 0.1
+        for k, one in enumerate(series):
+            value = one.values[g]
+            if value is None:
+                continue
+            bar_h = plot_h * value / top_value
+            x = x0 + k * bar_w
+            y = top + plot_h - bar_h
+            parts.append(
+                f'<rect class="{one.css}" x="{x:.1f}" y="{y:.1f}" width="{bar_w * 0.92:.1f}" '
+                f'height="{bar_h:.1f}"><title>{escape(text)} · {escape(one.name)}: '
+                f"{_number(value)}{escape(unit)}</title></rect>"
+            )
+        if g % every == 0:
+            parts.append(
+                f'<text class="chart-axis" x="{left + g * group_w + group_w / 2:.1f}" '
+                f'y="{height - 10}" text-anchor="middle">{escape(text)}</text>'
+            )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # noqa: S308 - every text above is escaped
+
+
+def hbar_chart(
+    *,
+    labels: Sequence[str],
+    values: Sequence[float | None],
+    label: str,
+    unit: str = "",
+    css="chart-a",
+) -> SafeString:
+    """Horizontal bars, one per label (services, desks, attendants, clinics)."""
+    row_h, left, right = 26, 150, 60
+    width = 640
+    height = max(row_h * len(labels), row_h) + 6
+    plot_w = width - left - right
+    top_value = _nice_max(max((v for v in values if v is not None), default=0))
+    parts = [
+        f'<svg class="chart chart-h" viewBox="0 0 {width} {height}" role="img" '
+        f'aria-label="{escape(label)}" preserveAspectRatio="xMinYMin meet">'
+    ]
+    for i, (text, value) in enumerate(zip(labels, values, strict=True)):
+        y = 3 + i * row_h
+        short = text if len(text) <= 22 else text[:21] + "…"
+        parts.append(
+            f'<text class="chart-axis" x="{left - 6}" y="{y + row_h * 0.65:.1f}" '
+            f'text-anchor="end">{escape(short)}</text>'
+        )
+        if value is None:
+            parts.append(
+                f'<text class="chart-axis" x="{left + 4}" y="{y + row_h * 0.65:.1f}">–</text>'
+            )
+            continue
+        bar_w = plot_w * value / top_value
+        parts.append(
+            f'<rect class="{css}" x="{left}" y="{y + 3}" width="{bar_w:.1f}" '
+            f'height="{row_h - 8}"><title>{escape(text)}: {_number(value)}{escape(unit)}</title>'
+            f'</rect><text class="chart-value" x="{left + bar_w + 4:.1f}" '
+            f'y="{y + row_h * 0.65:.1f}">{_number(value)}{escape(unit)}</text>'
+        )
+    parts.append("</svg>")
+    return mark_safe("".join(parts))  # noqa: S308 - every text above is escaped
