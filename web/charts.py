@@ -51,7 +51,7 @@ def bar_chart(
         tick = top_value * i / 4
         y = top + plot_h - plot_h * i / 4
         parts.append(
-            f'<line class="chart-grid" x1="{left}" x2="{width - right}" y1="{y:.1f}" '
+            f'<line class="chart-rule" x1="{left}" x2="{width - right}" y1="{y:.1f}" '
             f'y2="{y:.1f}"/><text class="chart-axis" x="{left - 4}" y="{y + 4:.1f}" '
             f'text-anchor="end">{_number(tick)}</text>'
         )

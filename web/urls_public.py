@@ -2,11 +2,21 @@
 
 from django.urls import include, path
 
-from web import dashboard
+from web import dashboard, figures
 
 urlpatterns = [
     path("", dashboard.home, name="home"),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("dashboard/live/", dashboard.dashboard_live, name="dashboard-live"),
+    path(
+        "dashboard/clinics/<slug:slug>/figures/",
+        figures.chain_clinic_figures,
+        name="chain-clinic-figures",
+    ),
+    path(
+        "dashboard/clinics/<slug:slug>/figures/csv/",
+        figures.chain_clinic_figures_csv,
+        name="chain-clinic-figures-csv",
+    ),
     path("", include("web.urls_auth")),
 ]

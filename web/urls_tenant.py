@@ -2,12 +2,14 @@
 
 from django.urls import include, path
 
-from web import console, panel, privacy
+from web import console, figures, panel, privacy
 
 urlpatterns = [
     path("", console.console, name="console"),
     path("panel/", panel.panel, name="panel"),
     path("privacy/access-trail/", privacy.access_trail, name="access-trail-page"),
     path("privacy/access-trail/csv/", privacy.access_trail_csv, name="access-trail-page-csv"),
+    path("figures/", figures.clinic_figures, name="figures-page"),
+    path("figures/csv/", figures.clinic_figures_csv, name="figures-page-csv"),
     path("", include("web.urls_auth")),
 ]
