@@ -14,6 +14,7 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from accounts.permissions import ChainManagerAccess
@@ -21,15 +22,58 @@ from common.api import django_validation_to_api, query_params_validate
 from tenants.models import Chain, Clinic
 from tenants.schedules import reset_periodic_task_name
 from tenants.selectors import (
+    CHAIN_PAGE_SIZE,
+    MAX_CHAIN_PAGE_SIZE,
+    chain_clinics_page,
     chain_day_summaries,
     chain_get_for_user,
     chain_list_for_user,
+    chain_live_totals,
     clinic_get_for_user,
     clinic_hostname,
+    clinic_live_values,
 )
 from tenants.services import SLUG_RE, clinic_provision, clinic_update_settings
 
 MAX_STATS_DAYS = 366
+STATS_PAGE_SIZE = 200
+MAX_STATS_PAGE_SIZE = 1000
+
+
+class PageParamsSerializer(serializers.Serializer):
+    page = serializers.IntegerField(
+        required=False, min_value=1, max_value=1_000_000, default=1, help_text="From 1."
+    )
+    page_size = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_STATS_PAGE_SIZE, help_text="Rows per page."
+    )
+
+
+def _page_links(request, *, page: int, pages: int) -> dict:
+    url = request.build_absolute_uri()
+    return {
+        "next": replace_query_param(url, "page", page + 1) if page < pages else None,
+        "previous": (
+            None
+            if page <= 1
+            else replace_query_param(url, "page", page - 1)
+            if page > 2
+            else remove_query_param(url, "page")
+        ),
+    }
+
+
+def _paged(serializer_class, *, ref_name: str, extra: dict | None = None):
+    """An envelope {count, next, previous, results[, extra…]} for the OpenAPI document."""
+    fields = {
+        "count": serializers.IntegerField(help_text="Rows in all pages."),
+        "next": serializers.URLField(allow_null=True),
+        "previous": serializers.URLField(allow_null=True),
+        "results": serializer_class(many=True),
+        **(extra or {}),
+    }
+    meta = type("Meta", (), {"ref_name": ref_name})
+    return type(ref_name + "Serializer", (serializers.Serializer,), {**fields, "Meta": meta})
 
 
 def _chain_or_404(request, chain_id: int) -> Chain:
@@ -248,18 +292,148 @@ class ChainStatsApi(APIView):
         service_avg_s = serializers.FloatField(allow_null=True)
         within_target_share = serializers.FloatField(allow_null=True)
         by_service = serializers.JSONField()
+        break_s = serializers.FloatField(help_text="Seconds the clinic's desks were on breaks.")
+        by_desk = serializers.JSONField(help_text="[{desk_id, desk, break_s}] per desk.")
 
     @extend_schema(
         operation_id="chain_stats",
         summary="Daily figures of every clinic of a chain",
         description="One row per clinic and closed service day (days are closed by each "
-        "clinic's daily reset; a day without tickets has no row). Defaults to the last 7 days.",
-        parameters=[FilterSerializer],
-        responses={200: OutputSerializer(many=True)},
+        "clinic's daily reset; a day without tickets has no row), by day then clinic name, "
+        f"{STATS_PAGE_SIZE} rows a page unless `page_size` says otherwise (at most "
+        f"{MAX_STATS_PAGE_SIZE}); `next` links the following page. Defaults to the last 7 days.",
+        parameters=[FilterSerializer, PageParamsSerializer],
+        responses={
+            200: _paged(OutputSerializer, ref_name="ClinicDaySummaryPage"),
+        },
         tags=["chains"],
     )
     def get(self, request, chain_id: int):
         chain = _chain_or_404(request, chain_id)
         filters = query_params_validate(request=request, serializer_class=self.FilterSerializer)
+        paging = query_params_validate(request=request, serializer_class=PageParamsSerializer)
+        size = paging.get("page_size") or STATS_PAGE_SIZE
         summaries = chain_day_summaries(chain=chain, **filters)
-        return Response(self.OutputSerializer(summaries, many=True).data)
+        count = summaries.count()
+        start = (paging["page"] - 1) * size
+        rows = summaries[start : start + size]
+        pages = max(1, -(-count // size))
+        return Response(
+            {
+                "count": count,
+                **_page_links(request, page=paging["page"], pages=pages),
+                "results": self.OutputSerializer(rows, many=True).data,
+            }
+        )
+
+
+class LiveFiguresSerializer(serializers.Serializer):
+    class Meta:
+        ref_name = "ClinicToday"
+
+    clinic = serializers.CharField(source="clinic.schema_name")
+    clinic_name = serializers.CharField(source="clinic.name")
+    timezone = serializers.CharField(source="clinic.timezone")
+    is_active = serializers.BooleanField(source="clinic.is_active")
+    service_day = serializers.DateField(allow_null=True, help_text="The clinic's local today.")
+    tickets = serializers.IntegerField(allow_null=True)
+    waiting = serializers.IntegerField(allow_null=True, help_text="Waiting now.")
+    at_desks = serializers.IntegerField(allow_null=True, help_text="Called or in service now.")
+    served = serializers.IntegerField(allow_null=True)
+    no_shows = serializers.IntegerField(allow_null=True)
+    cancelled = serializers.IntegerField(allow_null=True)
+    called = serializers.IntegerField(allow_null=True)
+    wait_avg_s = serializers.FloatField(allow_null=True)
+    wait_p90_s = serializers.FloatField(allow_null=True)
+    service_avg_s = serializers.FloatField(allow_null=True)
+    within_target_share = serializers.FloatField(allow_null=True)
+    desks_open = serializers.IntegerField(allow_null=True)
+    desks_on_break = serializers.IntegerField(allow_null=True)
+    break_s = serializers.FloatField(allow_null=True)
+    refreshed_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the figures were read from the clinic."
+    )
+
+
+class ChainTotalsSerializer(serializers.Serializer):
+    class Meta:
+        ref_name = "ChainToday"
+
+    class HourSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ChainTodayHour"
+
+        hour = serializers.IntegerField(help_text="Each clinic's local hour.")
+        arrivals = serializers.IntegerField()
+        calls = serializers.IntegerField()
+
+    clinics = serializers.IntegerField(help_text="Active clinics.")
+    tickets = serializers.IntegerField()
+    waiting = serializers.IntegerField()
+    at_desks = serializers.IntegerField()
+    served = serializers.IntegerField()
+    no_shows = serializers.IntegerField()
+    called = serializers.IntegerField()
+    wait_avg_s = serializers.FloatField(allow_null=True)
+    break_s = serializers.FloatField()
+    desks_on_break = serializers.IntegerField()
+    hours = HourSerializer(many=True)
+
+
+def chain_today_rows(*, clinics: list[Clinic]) -> list[dict]:
+    """Each clinic of a page with its figures today (nulls for inactive or never-read ones)."""
+    rows = []
+    for clinic in clinics:
+        values = clinic_live_values(clinic=clinic) or {}
+        rows.append({"clinic": clinic, **values})
+    return rows
+
+
+class ChainTodayApi(APIView):
+    """Every clinic's figures today, a page at a time, and the chain's totals."""
+
+    permission_classes = [ChainManagerAccess]
+
+    class PageSerializer(serializers.Serializer):
+        page = serializers.IntegerField(
+            required=False, min_value=1, max_value=1_000_000, default=1, help_text="From 1."
+        )
+        page_size = serializers.IntegerField(
+            required=False,
+            min_value=1,
+            max_value=MAX_CHAIN_PAGE_SIZE,
+            default=CHAIN_PAGE_SIZE,
+            help_text=f"Clinics per page (default {CHAIN_PAGE_SIZE}, at most "
+            f"{MAX_CHAIN_PAGE_SIZE}).",
+        )
+
+    @extend_schema(
+        operation_id="chain_today",
+        summary="Today's figures of a chain's clinics",
+        description="Clinics by name, a page at a time, each with its figures of its local "
+        "today (kept current within seconds of each change, read from the public schema), and "
+        "`totals` across all the chain's active clinics with arrivals and calls per local hour.",
+        parameters=[PageSerializer],
+        responses={
+            200: _paged(
+                LiveFiguresSerializer,
+                ref_name="ChainTodayPage",
+                extra={"totals": ChainTotalsSerializer()},
+            )
+        },
+        tags=["chains"],
+    )
+    def get(self, request, chain_id: int):
+        chain = _chain_or_404(request, chain_id)
+        paging = query_params_validate(request=request, serializer_class=self.PageSerializer)
+        page = chain_clinics_page(chain=chain, page=paging["page"], page_size=paging["page_size"])
+        return Response(
+            {
+                "count": page.count,
+                **_page_links(request, page=page.page, pages=page.pages),
+                "results": LiveFiguresSerializer(
+                    chain_today_rows(clinics=page.clinics), many=True
+                ).data,
+                "totals": ChainTotalsSerializer(chain_live_totals(chain=chain)).data,
+            }
+        )

@@ -189,7 +189,8 @@ def test_chain_stats_return_every_clinics_closed_days_in_the_range(
     )
 
     assert response.status_code == 200
-    rows = response.json()
+    rows = response.json()["results"]
+    assert (response.json()["count"], response.json()["next"]) == (2, None)
     assert [(r["clinic"], r["service_day"], r["tickets"]) for r in rows] == [
         ("clinic_b", "2026-03-02", 25),  # ordered by day, then clinic name (Manaus < Paulista)
         ("clinic_a", "2026-03-02", 40),
@@ -211,3 +212,42 @@ def test_bad_stats_ranges_answer_400_naming_the_parameter(api, clinic_a, query, 
 
     assert response.status_code == 400
     assert field in _error_attrs(response)
+
+
+def test_chain_stats_come_a_page_at_a_time(api, clinic_a, clinic_b):
+    day = datetime.date(2026, 3, 2)
+    for back in range(3):
+        _summary(clinic_a, day - datetime.timedelta(days=back), 10 + back)
+        _summary(clinic_b, day - datetime.timedelta(days=back), 20 + back)
+    url = f"/api/v1/chains/{clinic_a.chain_id}/stats/"
+    query = {"from": "2026-02-28", "to": "2026-03-02", "page_size": 4}
+
+    first = api.get(url, query).json()
+    second = api.get(first["next"].split("testserver")[-1]).json()
+
+    assert (first["count"], len(first["results"]), len(second["results"])) == (6, 4, 2)
+    assert second["next"] is None and second["previous"] is not None
+    seen = [(r["clinic"], r["service_day"]) for r in first["results"] + second["results"]]
+    assert len(set(seen)) == 6
+    assert seen[0] == ("clinic_b", "2026-02-28")  # by day, then clinic name
+
+
+def test_chain_today_answers_a_page_of_clinics_and_the_chains_totals(api, clinic_a, clinic_b):
+    from tenants.live_figures import clinic_live_figures_refresh
+    from tests.queueing import factories
+
+    with clinic_a:
+        factories.waiting(factories.reception())
+        factories.waiting(factories.reception())
+    clinic_live_figures_refresh(clinic=clinic_a)
+    clinic_live_figures_refresh(clinic=clinic_b)
+    url = f"/api/v1/chains/{clinic_a.chain_id}/today/"
+
+    body = api.get(url, {"page_size": 1}).json()
+    everyone = api.get(url).json()
+
+    assert body["count"] == everyone["count"] >= 2 and len(body["results"]) == 1
+    assert body["next"] is not None
+    rows = {r["clinic"]: r for r in everyone["results"]}
+    assert (rows["clinic_a"]["waiting"], rows["clinic_b"]["waiting"]) == (2, 0)
+    assert everyone["totals"]["waiting"] == 2
