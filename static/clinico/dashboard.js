@@ -7,14 +7,24 @@
   const T = config.strings;
   const LIVE_REFRESH_MS = 15000;
 
-  function showLive(clinics) {
+  const MINUTES = ["wait_avg_min", "wait_p90_min"];
+
+  function shown(name, value) {
+    if (MINUTES.includes(name)) return value == null ? "–" : `${value} min`;
+    return value;
+  }
+
+  function showLive(clinics, totals) {
     for (const [slug, live] of Object.entries(clinics)) {
       const row = document.querySelector(`tr[data-clinic="${slug}"]`);
       if (!row || !live) continue;
       for (const cell of row.querySelectorAll("[data-fig]")) {
-        const value = live[cell.dataset.fig];
-        cell.textContent = cell.dataset.fig === "wait_avg_min"
-          ? (value == null ? "–" : `${value} min`) : value;
+        cell.textContent = shown(cell.dataset.fig, live[cell.dataset.fig]);
+      }
+    }
+    for (const cell of document.querySelectorAll("[data-total]")) {
+      if (totals && cell.dataset.total in totals) {
+        cell.textContent = shown(cell.dataset.total, totals[cell.dataset.total]);
       }
     }
     const time = new Date().toLocaleTimeString(document.documentElement.lang);
@@ -23,8 +33,12 @@
 
   // A failed refresh leaves the figures on screen as they were; the next one tries again.
   async function refreshLive() {
-    const answer = await api("GET", "/dashboard/live/");
-    if (answer.ok && answer.data && answer.data.clinics) showLive(answer.data.clinics);
+    // The page's chain and page of clinics only: the refresh costs the same at any chain size.
+    const query = new URLSearchParams();
+    if (config.chain) query.set("chain", config.chain);
+    query.set("page", config.page || 1);
+    const answer = await api("GET", `/dashboard/live/?${query}`);
+    if (answer.ok && answer.data && answer.data.clinics) showLive(answer.data.clinics, answer.data.totals);
     setTimeout(refreshLive, LIVE_REFRESH_MS);
   }
 
