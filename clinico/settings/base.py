@@ -162,6 +162,8 @@ CELERY_DB_REUSE_MAX = 1_000_000_000
 # Clinics are spread over this many shard queues by a stable hash of their schema name.
 CLINICO_SHARD_QUEUES = env.int("CLINICO_SHARD_QUEUES", default=4)
 CLINICO_PLATFORM_QUEUE = "platform"
+# Each ticket or desk change has the clinic's public live figures refreshed (debounced task).
+CLINICO_LIVE_FIGURES_PUBLISH = env.bool("CLINICO_LIVE_FIGURES_PUBLISH", default=True)
 
 # --- REST API --------------------------------------------------------------------------------
 # Request bodies (API JSON, page forms) above 1 MB answer 413; real ones are a few kilobytes.

@@ -6,3 +6,5 @@ from .base import env
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CLINICO_SHARD_QUEUES = env.int("CLINICO_SHARD_QUEUES", default=2)
+# No refresh task per ticket change into queues no test worker reads; tests of it turn it on.
+CLINICO_LIVE_FIGURES_PUBLISH = False

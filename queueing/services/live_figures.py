@@ -16,6 +16,7 @@ tickets.
 import logging
 
 from celery import current_app
+from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 
@@ -46,6 +47,8 @@ def _publish() -> None:
 
 def live_figures_changed() -> None:
     """After this transaction commits, have the clinic's chain summary refreshed soon."""
+    if not settings.CLINICO_LIVE_FIGURES_PUBLISH:
+        return
     if tenant_connection.schema_name in (None, "public"):
         return
     transaction.on_commit(_publish)

@@ -146,8 +146,9 @@ def test_the_catch_up_finds_missing_and_stale_busy_clinics_with_one_query(clinic
 
 
 def test_a_ticket_change_publishes_one_delayed_refresh_per_window(
-    clinic_a, monkeypatch, django_capture_on_commit_callbacks
+    clinic_a, monkeypatch, settings, django_capture_on_commit_callbacks
 ):
+    settings.CLINICO_LIVE_FIGURES_PUBLISH = True
     sent = []
     monkeypatch.setattr(
         "celery.app.base.Celery.send_task",
