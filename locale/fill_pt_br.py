@@ -219,6 +219,94 @@ PT_BR = {
     "Open clinic": "Abrir clínica",
     "Clinic %(name)s opened: %(host)s": "Clínica %(name)s aberta: %(host)s",
     "Opening the clinic…": "Abrindo a clínica…",
+    # desk breaks
+    "Lunch": "Almoço",
+    "Break": "Pausa",
+    "Meeting": "Reunião",
+    "Other": "Outro",
+    "break reason": "motivo da pausa",
+    "Start break": "Iniciar pausa",
+    "End break": "Encerrar pausa",
+    "Closed for a break (%(reason)s) since %(time)s. End the break to call.": (
+        "Fechado para pausa (%(reason)s) desde %(time)s. Encerre a pausa para chamar."
+    ),
+    "%(desk)s is closed: %(reason)s.": "%(desk)s está fechado: %(reason)s.",
+    "%(desk)s is open again.": "%(desk)s está aberto de novo.",
+    "Closed": "Fechado",
+    # figures page and chain charts
+    "Figures": "Números",
+    "Open figures": "Ver números",
+    "Arrivals, waits, calls per attendant and desk, breaks: today or any dates, with a CSV.": (
+        "Chegadas, esperas, chamadas por atendente e por guichê, pausas: hoje ou qualquer "
+        "período, com CSV."
+    ),
+    "Service days in the clinic's timezone. Wait: from the ticket to its first call. Service "
+    "time: from start to finish of served tickets.": (
+        "Dias no fuso horário da clínica. Espera: da senha até a primeira chamada. Tempo de "
+        "atendimento: do início ao fim dos atendimentos concluídos."
+    ),
+    "From": "De",
+    "To": "Até",
+    "Show": "Mostrar",
+    "Today": "Hoje",
+    "Last 7 days": "Últimos 7 dias",
+    "Last 30 days": "Últimos 30 dias",
+    "Download CSV": "Baixar CSV",
+    "Arrivals": "Chegadas",
+    "Calls": "Chamadas",
+    "Served": "Atendidos",
+    "Wait p50": "Espera p50",
+    "Wait p90": "Espera p90",
+    "Service time": "Tempo de atendimento",
+    "Total service time": "Tempo total de atendimento",
+    "Within target": "Dentro da meta",
+    "Break time": "Tempo em pausa",
+    "Arrivals and calls per hour": "Chegadas e chamadas por hora",
+    "No tickets in these days.": "Nenhuma senha nestes dias.",
+    "Numbers": "Números",
+    "Hour": "Hora",
+    "Wait per hour of arrival (minutes)": "Espera por hora de chegada (minutos)",
+    "Per service": "Por serviço",
+    "Wait p90 (minutes); the table has every figure.": (
+        "Espera p90 (minutos); a tabela tem todos os números."
+    ),
+    "Per attendant": "Por atendente",
+    "Calls; the table has served tickets and service time.": (
+        "Chamadas; a tabela tem os atendimentos e o tempo de atendimento."
+    ),
+    "Attendant": "Atendente",
+    "Nobody was called in these days.": "Ninguém foi chamado nestes dias.",
+    "Per desk": "Por guichê",
+    "Calls, and time on breaks (minutes).": "Chamadas e tempo em pausa (minutos).",
+    "Break time (minutes)": "Tempo em pausa (minutos)",
+    "Times in the tables are minutes; the CSV and the API give seconds.": (
+        "Os tempos nas tabelas estão em minutos; o CSV e a API dão segundos."
+    ),
+    "Only the clinic's administrators see its figures.": (
+        "Somente os administradores da clínica veem os números dela."
+    ),
+    "Back to the dashboard": "Voltar ao painel",
+    "p50": "p50",
+    "p90": "p90",
+    "Wait p90 per service (minutes)": "Espera p90 por serviço (minutos)",
+    "Calls per attendant": "Chamadas por atendente",
+    "Calls per desk": "Chamadas por guichê",
+    "Break time per desk (minutes)": "Tempo em pausa por guichê (minutos)",
+    "Chain": "Rede",
+    "Clinics": "Clínicas",
+    "Desks on break": "Guichês em pausa",
+    "Arrivals and calls per hour, all clinics": "Chegadas e chamadas por hora, todas as clínicas",
+    "Each clinic's local hours.": "Horas locais de cada clínica.",
+    "No tickets yet today.": "Nenhuma senha hoje ainda.",
+    "Waiting now and wait p90, per clinic": "Aguardando agora e espera p90, por clínica",
+    "Wait p90 (minutes)": "Espera p90 (minutos)",
+    "The numbers are in the table below.": "Os números estão na tabela abaixo.",
+    "Waiting now per clinic": "Aguardando agora por clínica",
+    "Wait p90 today per clinic (minutes)": "Espera p90 hoje por clínica (minutos)",
+    "Pages of clinics": "Páginas de clínicas",
+    "Previous": "Anterior",
+    "Next": "Próxima",
+    "Page %(page)s of %(pages)s · %(n)s clinics": "Página %(page)s de %(pages)s · %(n)s clínicas",
 }
 
 PT_BR_PLURAL = {
@@ -236,6 +324,13 @@ def _unquote(lines: list[str]) -> str:
 
 def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _unfuzzy(line: str) -> str:
+    if not line.startswith("#,"):
+        return line
+    flags = [flag.strip() for flag in line[2:].split(",") if flag.strip() != "fuzzy"]
+    return "#, " + ", ".join(flags) if flags else "#,"
 
 
 def fill(text: str) -> tuple[str, int]:
@@ -261,9 +356,12 @@ def fill(text: str) -> tuple[str, int]:
             continue
         msgid = _unquote(lines[start:middle]).replace('\\"', '"')
         msgstr = _unquote(lines[middle:])
-        if msgid in PT_BR and not msgstr:
+        # A fuzzy guess (makemessages borrowing a similar text's translation) is replaced too.
+        fuzzy = any(line.startswith("#,") and "fuzzy" in line for line in lines)
+        if msgid in PT_BR and (not msgstr or fuzzy):
             lines = [*lines[:middle], f"msgstr {_quote(PT_BR[msgid])}"]
-            lines = [line for line in lines if line != "#, fuzzy"]
+            lines = [_unfuzzy(line) for line in lines if not line.startswith("#| ")]
+            lines = [line for line in lines if line != "#,"]
             blocks[index] = "\n".join(lines)
             filled += 1
     return "\n\n".join(blocks), filled

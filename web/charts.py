@@ -57,10 +57,10 @@ def bar_chart(
         )
     groups = max(len(labels), 1)
     group_w = plot_w / groups
-    bar_w = group_w * 0.8 / max(len(series), 1)
+    bar_w = min(group_w * 0.8 / max(len(series), 1), 36)
     every = max(1, math.ceil(groups / 12))  # at most 12 labels on the axis
     for g, text in enumerate(labels):
-        x0 = left + g * group_w + group_w * 0.1
+        x0 = left + g * group_w + (group_w - bar_w * len(series)) / 2
         for k, one in enumerate(series):
             value = one.values[g]
             if value is None:
