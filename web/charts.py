@@ -8,6 +8,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.utils import formats
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -19,37 +20,41 @@ class Series:
     css: str  # chart-a, chart-b … (colours in clinico.css)
 
 
-def _nice_max(value: float) -> float:
-    """A round axis maximum at or above `value` (1, 2, 2.5, 5 × 10^n)."""
+def _axis(value: float) -> tuple[float, float]:
+    """A round axis top at or above `value` and its step (1, 2, 2.5, 5 × 10^n; 4 or 5 steps)."""
     if value <= 0:
-        return 1.0
-    power = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * power:
-            return step * power
-    return 10 * power
+        return 1.0, 0.25
+    rough = value / 4
+    power = 10 ** math.floor(math.log10(rough))
+    step = next(m * power for m in (1, 2, 2.5, 5, 10) if rough <= m * power)
+    if value <= 5 and value == int(value):  # small counts: whole numbers
+        step = 1
+    return math.ceil(value / step) * step, step
 
 
 def _number(value: float) -> str:
-    return f"{value:g}" if value == int(value) else f"{value:.1f}"
+    """Localised (a decimal comma in pt-BR), one decimal at most."""
+    if value == int(value):
+        return formats.number_format(int(value))
+    return formats.number_format(round(value, 1), 1)
 
 
 def bar_chart(
     *, labels: Sequence[str], series: Sequence[Series], label: str, unit: str = ""
 ) -> SafeString:
     """Vertical grouped bars: one group per label (e.g. hours), one bar per series."""
-    width, height = 640, 240
-    left, right, top, bottom = 40, 8, 10, 28
+    width, height = 420, 200
+    left, right, top, bottom = 34, 6, 10, 26
     plot_w, plot_h = width - left - right, height - top - bottom
     values = [v for s in series for v in s.values if v is not None]
-    top_value = _nice_max(max(values, default=0))
+    top_value, step = _axis(max(values, default=0))
     parts = [
         f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="{escape(label)}" preserveAspectRatio="xMidYMid meet">'
     ]
-    for i in range(5):
-        tick = top_value * i / 4
-        y = top + plot_h - plot_h * i / 4
+    for i in range(round(top_value / step) + 1):
+        tick = step * i
+        y = top + plot_h - plot_h * tick / top_value
         parts.append(
             f'<line class="chart-rule" x1="{left}" x2="{width - right}" y1="{y:.1f}" '
             f'y2="{y:.1f}"/><text class="chart-axis" x="{left - 4}" y="{y + 4:.1f}" '
@@ -57,8 +62,8 @@ def bar_chart(
         )
     groups = max(len(labels), 1)
     group_w = plot_w / groups
-    bar_w = min(group_w * 0.8 / max(len(series), 1), 36)
-    every = max(1, math.ceil(groups / 12))  # at most 12 labels on the axis
+    bar_w = min(group_w * 0.8 / max(len(series), 1), 28)
+    every = max(1, math.ceil(groups / 8))  # at most 8 labels on the axis
     for g, text in enumerate(labels):
         x0 = left + g * group_w + (group_w - bar_w * len(series)) / 2
         for k, one in enumerate(series):
@@ -91,18 +96,18 @@ def hbar_chart(
     css="chart-a",
 ) -> SafeString:
     """Horizontal bars, one per label (services, desks, attendants, clinics)."""
-    row_h, left, right = 26, 150, 60
-    width = 640
+    row_h, left, right = 24, 120, 56
+    width = 420
     height = max(row_h * len(labels), row_h) + 6
     plot_w = width - left - right
-    top_value = _nice_max(max((v for v in values if v is not None), default=0))
+    top_value, _step = _axis(max((v for v in values if v is not None), default=0))
     parts = [
         f'<svg class="chart chart-h" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="{escape(label)}" preserveAspectRatio="xMinYMin meet">'
     ]
     for i, (text, value) in enumerate(zip(labels, values, strict=True)):
         y = 3 + i * row_h
-        short = text if len(text) <= 22 else text[:21] + "…"
+        short = text if len(text) <= 18 else text[:17] + "…"
         parts.append(
             f'<text class="chart-axis" x="{left - 6}" y="{y + row_h * 0.65:.1f}" '
             f'text-anchor="end">{escape(short)}</text>'
