@@ -95,34 +95,29 @@ def hbar_chart(
     unit: str = "",
     css="chart-a",
 ) -> SafeString:
-    """Horizontal bars, one per label (services, desks, attendants, clinics)."""
-    row_h, left, right = 24, 120, 56
-    width = 420
-    height = max(row_h * len(labels), row_h) + 6
-    plot_w = width - left - right
+    """Horizontal bars, one per label (services, desks, attendants, clinics), each name on its
+    own line above its bar so that long names stay readable on a phone."""
+    row_h, right, width = 40, 64, 420
+    height = max(row_h * len(labels), row_h) + 4
+    plot_w = width - right
     top_value, _step = _axis(max((v for v in values if v is not None), default=0))
     parts = [
         f'<svg class="chart chart-h" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="{escape(label)}" preserveAspectRatio="xMinYMin meet">'
     ]
     for i, (text, value) in enumerate(zip(labels, values, strict=True)):
-        y = 3 + i * row_h
-        short = text if len(text) <= 18 else text[:17] + "…"
-        parts.append(
-            f'<text class="chart-axis" x="{left - 6}" y="{y + row_h * 0.65:.1f}" '
-            f'text-anchor="end">{escape(short)}</text>'
-        )
+        y = 2 + i * row_h
+        short = text if len(text) <= 48 else text[:47] + "…"
+        parts.append(f'<text class="chart-axis" x="0" y="{y + 14}">{escape(short)}</text>')
         if value is None:
-            parts.append(
-                f'<text class="chart-axis" x="{left + 4}" y="{y + row_h * 0.65:.1f}">–</text>'
-            )
+            parts.append(f'<text class="chart-value" x="0" y="{y + 33}">–</text>')
             continue
         bar_w = plot_w * value / top_value
         parts.append(
-            f'<rect class="{css}" x="{left}" y="{y + 3}" width="{bar_w:.1f}" '
-            f'height="{row_h - 8}"><title>{escape(text)}: {_number(value)}{escape(unit)}</title>'
-            f'</rect><text class="chart-value" x="{left + bar_w + 4:.1f}" '
-            f'y="{y + row_h * 0.65:.1f}">{_number(value)}{escape(unit)}</text>'
+            f'<rect class="{css}" x="0" y="{y + 20}" width="{bar_w:.1f}" height="14">'
+            f"<title>{escape(text)}: {_number(value)}{escape(unit)}</title></rect>"
+            f'<text class="chart-value" x="{bar_w + 4:.1f}" y="{y + 32}">'
+            f"{_number(value)}{escape(unit)}</text>"
         )
     parts.append("</svg>")
     return mark_safe("".join(parts))  # noqa: S308 - every text above is escaped
