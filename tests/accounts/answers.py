@@ -21,7 +21,8 @@ from queueing.models import CheckIn, Desk, Service, Ticket
 from queueing.services.checkins import checkin_create, checkin_process
 from queueing.services.setup import desk_create, service_create
 from queueing.services.tickets import ticket_issue
-from queueing.services.workflow import ticket_call_next, ticket_start
+from queueing.services.desk_breaks import desk_break_start
+from queueing.services.workflow import ticket_call_next, ticket_finish, ticket_start
 from tenants.models import Clinic
 
 CPF = "52998224725"
@@ -527,6 +528,64 @@ def me_call(clinic, caller: Caller) -> Call:
     return Call("/api/v1/me/", {}, check)
 
 
+def desk_break_start_call(clinic, caller: Caller) -> Call:
+    desk = _desk(_service())
+
+    def check(response):
+        body = _expect(response, 200)
+        assert (body["id"], body["break_reason"]) == (desk.pk, "meeting"), body
+        assert Desk.objects.get(pk=desk.pk).break_reason == "meeting"
+
+    return Call(f"/api/v1/desks/{desk.pk}/break/", {"reason": "meeting"}, check)
+
+
+def desk_break_end_call(clinic, caller: Caller) -> Call:
+    desk = _desk(_service())
+    desk_break_start(desk_id=desk.pk, reason="lunch")
+
+    def check(response):
+        body = _expect(response, 200)
+        assert (body["id"], body["break_reason"], body["break_started_at"]) == (desk.pk, "", None)
+        assert Desk.objects.get(pk=desk.pk).on_break is False
+
+    return Call(f"/api/v1/desks/{desk.pk}/break/end/", {}, check)
+
+
+def _a_served_ticket() -> Ticket:
+    ticket, _desk_ = _called()
+    ticket_start(ticket_id=ticket.pk)
+    return ticket_finish(ticket_id=ticket.pk)
+
+
+def figures_call(clinic, caller: Caller) -> Call:
+    served = _a_served_ticket()
+
+    def check(response):
+        body = _expect(response, 200)
+        assert body["date_from"] == body["date_to"] == served.service_day.isoformat(), body
+        assert (body["totals"]["calls"], body["totals"]["served"]) == (1, 1), body
+        (matriz,) = [s for s in body["services"] if s["prefix"] == "MZ"]
+        assert (matriz["arrivals"], matriz["served"]) == (1, 1), matriz
+
+    return Call("/api/v1/figures/", {}, check)
+
+
+def figures_csv_call(clinic, caller: Caller) -> Call:
+    _a_served_ticket()
+
+    def check(response):
+        assert response.status_code == 200, response.status_code
+        assert response["Content-Type"] == "text/csv; charset=utf-8"
+        text = response.content.decode("utf-8-sig")
+        lines = text.splitlines()
+        totals = lines.index("totals")
+        header, values = lines[totals + 1].split(";"), lines[totals + 2].split(";")
+        row = dict(zip(header, values, strict=True))
+        assert (row["calls"], row["served"]) == ("1", "1"), row
+
+    return Call("/api/v1/figures/csv/", {}, check)
+
+
 UUID = "00000000-0000-0000-0000-000000000001"
 CASES = {
     ("POST", "/api/v1/check-ins/"): checkin_create_call,
@@ -568,6 +627,10 @@ CASES = {
     ("GET", "/api/v1/patients/review/"): patient_review_call,
     ("GET", "/api/v1/access-trail/"): access_trail_call,
     ("GET", "/api/v1/access-trail/csv/"): access_trail_csv_call,
+    ("POST", "/api/v1/desks/1/break/"): desk_break_start_call,
+    ("POST", "/api/v1/desks/1/break/end/"): desk_break_end_call,
+    ("GET", "/api/v1/figures/"): figures_call,
+    ("GET", "/api/v1/figures/csv/"): figures_csv_call,
 }
 
 

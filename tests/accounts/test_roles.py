@@ -58,6 +58,10 @@ MATRIX = [
     ("GET", "/api/v1/patients/review/", {A}),
     ("GET", "/api/v1/access-trail/", {A}),
     ("GET", "/api/v1/access-trail/csv/", {A}),
+    ("POST", "/api/v1/desks/1/break/", STAFF),
+    ("POST", "/api/v1/desks/1/break/end/", STAFF),
+    ("GET", "/api/v1/figures/", {A, M}),
+    ("GET", "/api/v1/figures/csv/", {A, M}),
 ]
 
 
