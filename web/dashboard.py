@@ -110,13 +110,16 @@ def _dashboard_chain(request: HttpRequest, chain: Chain, *, with_summaries: bool
     if not with_summaries:
         return result
     today = timezone.localdate()
-    summaries = list(
+    # Only what the table shows: no per-service JSON to decode for a page of clinics.
+    summaries = (
         chain_day_summaries(
             chain=chain, date_from=today - datetime.timedelta(days=SUMMARY_DAYS), date_to=today
-        ).filter(clinic__in=[clinic.pk for clinic in page.clinics])
+        )
+        .filter(clinic__in=[clinic.pk for clinic in page.clinics])
+        .values("clinic_id", "service_day", "served", "tickets", "wait_avg_s")
     )
-    days = sorted({s.service_day for s in summaries}, reverse=True)
-    by_clinic = {(s.clinic_id, s.service_day): s for s in summaries}
+    by_clinic = {(s["clinic_id"], s["service_day"]): s for s in summaries}
+    days = sorted({day for _clinic, day in by_clinic}, reverse=True)
     named = [c for c in clinics if c["live"]]
     result |= {
         "days": days,
