@@ -90,10 +90,10 @@ def clinic_live_figures_refresh(*, clinic: Clinic) -> dict:
     """Read `clinic`'s figures in its schema and store them in its public row (upsert)."""
     with clinic:
         values = clinic_live_figures_read()
+    fields = {field.column: field for field in ClinicLiveFigures._meta.concrete_fields}
     row = [clinic.pk]
     for name in _FIELDS:
-        value = values[name]
-        row.append(ClinicLiveFigures._meta.get_field(name).get_db_prep_save(value, connection))
+        row.append(fields[name].get_db_prep_save(values[name], connection))
     with connection.cursor() as cursor:
         cursor.execute(_UPSERT_SQL, row)
     return values

@@ -5,6 +5,7 @@ Everything is read from the public schema (tenants.live_figures keeps each clini
 there), so a load or a refresh costs the same few queries at 5 clinics or 10,000."""
 
 import datetime
+from typing import Any
 
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
@@ -79,7 +80,7 @@ def _dashboard_chain(request: HttpRequest, chain: Chain, *, with_summaries: bool
         chain=chain, page=_int_param(request, "page") or 1, page_size=CHAIN_PAGE_SIZE
     )
     port = _port(request)
-    clinics = [
+    clinics: list[dict[str, Any]] = [
         {
             "slug": clinic.schema_name,
             "name": clinic.name,

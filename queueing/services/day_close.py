@@ -66,13 +66,13 @@ def _kept(figures: Mapping[str, Any]) -> dict[str, Any]:
 
 def _summary(day: DayFigures) -> DaySummary:
     """The day's figures as kept once it is closed: services by prefix, the kept keys only."""
-    desks = [
+    desks: list[dict[str, Any]] = [
         {"desk_id": d["desk_id"], "desk": d["desk"], "break_s": d["break_s"]}
         for d in desk_break_figures(service_day=day.service_day)
         if d["break_s"]
     ]
     return DaySummary(
-        break_s=round(sum(d["break_s"] for d in desks), 1),
+        break_s=round(sum(float(d["break_s"]) for d in desks), 1),
         by_desk=desks,
         service_day=day.service_day,
         **_kept(day.clinic),

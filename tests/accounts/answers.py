@@ -19,9 +19,9 @@ from patients.cpf import cpf_mask
 from patients.models import Patient
 from queueing.models import CheckIn, Desk, Service, Ticket
 from queueing.services.checkins import checkin_create, checkin_process
+from queueing.services.desk_breaks import desk_break_start
 from queueing.services.setup import desk_create, service_create
 from queueing.services.tickets import ticket_issue
-from queueing.services.desk_breaks import desk_break_start
 from queueing.services.workflow import ticket_call_next, ticket_finish, ticket_start
 from tenants.models import Clinic
 

@@ -1,4 +1,4 @@
-"""Desk breaks: a desk on break cannot call, leaves the estimate, shows closed, and its time counts."""
+"""Desk breaks: no calls while on break, out of the estimate, closed on the panel, time counted."""
 
 import datetime
 

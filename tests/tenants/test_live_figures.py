@@ -134,9 +134,8 @@ def test_the_catch_up_finds_missing_and_stale_busy_clinics_with_one_query(clinic
         clinic_live_figures_refresh(clinic=clinic_a)  # two waiting: busy
         clinic_live_figures_refresh(clinic=clinic_b)  # nothing today: idle
         ClinicLiveFigures.objects.exclude(pk__in=[clinic_a.pk, clinic_b.pk]).delete()
-    with at(21):
-        with CaptureQueriesContext(connection) as queries:
-            fresh = clinics_live_figures_stale()
+    with at(21), CaptureQueriesContext(connection) as queries:
+        fresh = clinics_live_figures_stale()
     later = OPENING + datetime.timedelta(minutes=21) + STALE_AFTER
     with time_machine.travel(later, tick=False):
         stale = clinics_live_figures_stale()

@@ -2,6 +2,7 @@
 
 import csv
 import io
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -68,7 +69,7 @@ def test_an_admin_reads_the_days_figures_charts_and_their_csv(
 
     with page.expect_download() as download:
         page.get_by_role("link", name="Baixar CSV").click()
-    content = open(download.value.path(), "rb").read()
+    content = Path(download.value.path()).read_bytes()
     assert content.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig")), delimiter=";"))
     totals_at = rows.index(["totals"])
