@@ -11,9 +11,10 @@ move it:
 2. the task reads the clinic's figures in its schema and upserts the row, never replacing a
    newer read with an older one (`refreshed_at`);
 3. a periodic catch-up (`clinic_live_figures_catch_up`, beat, platform queue) finds with ONE
-   public query the clinics that need a refresh anyway — no row yet, or a row of today older
-   than STALE_AFTER that still shows open tickets (a publish lost while the broker was down) —
-   and publishes their refresh, at most CATCH_UP_BATCH per run.
+   public query the clinics that need a refresh anyway — no row yet, or whose public activity
+   row (the event stream's index, events.activity) shows an event newer than the one their row
+   was read after (a publish lost while the broker was down) — and publishes their refresh, at
+   most CATCH_UP_BATCH per run.
 """
 
 import datetime
@@ -25,6 +26,8 @@ from django.db import connection
 from django.utils import timezone
 
 from common.tenancy import tenant_connection
+from events.activity.models import ClinicActivity
+from events.selectors import event_last_id
 from queueing.clock import service_day_today
 from queueing.models import Desk
 from queueing.selectors.figures import day_figures_get
@@ -39,7 +42,8 @@ CATCH_UP_TASK = "tenants.clinic_live_figures_catch_up_task"
 CATCH_UP_PERIODIC_TASK_NAME = "live-figures-catch-up"
 CATCH_UP_EVERY_SECONDS = 60
 CATCH_UP_BATCH = 500
-STALE_AFTER = datetime.timedelta(minutes=10)
+# A change this recent has its debounced refresh on the way (2 s, plus the worker's queue).
+SETTLE = datetime.timedelta(seconds=30)
 
 _FIELDS = [
     field.column for field in ClinicLiveFigures._meta.concrete_fields if field.column != "clinic_id"
@@ -57,6 +61,8 @@ WHERE public.{ClinicLiveFigures._meta.db_table}.refreshed_at <= EXCLUDED.refresh
 def clinic_live_figures_read() -> dict:
     """The current clinic's figures today, as ClinicLiveFigures keeps them (in its schema)."""
     read_at = timezone.now()
+    # Taken first: an event committed while the figures are read counts as not yet seen.
+    last_event = event_last_id()
     today = service_day_today()
     figures = day_figures_get(service_day=today).clinic
     desks = desk_break_figures(service_day=today)
@@ -83,6 +89,7 @@ def clinic_live_figures_read() -> dict:
         "break_s": round(sum(desk["break_s"] for desk in desks), 1),
         "hours": hours,
         "refreshed_at": read_at,
+        "last_event_id": last_event,
     }
 
 
@@ -103,26 +110,30 @@ _STALE_SQL = f"""
 SELECT c.schema_name
 FROM public.{Clinic._meta.db_table} c
 LEFT JOIN public.{ClinicLiveFigures._meta.db_table} l ON l.clinic_id = c.id
+LEFT JOIN public.{ClinicActivity._meta.db_table} a ON a.schema_name = c.schema_name
 WHERE c.is_active AND c.schema_name <> ALL(%(skip)s)
   AND (l.clinic_id IS NULL
-       OR (l.refreshed_at < %(stale_before)s
-           AND (l.waiting > 0 OR l.at_desks > 0)
-           AND l.service_day = (%(now)s::timestamptz AT TIME ZONE c.timezone)::date))
+       OR (a.last_event_id > l.last_event_id AND a.last_at < %(settled_before)s))
 ORDER BY l.refreshed_at NULLS FIRST
 LIMIT %(limit)s
 """
 
 
-def clinics_live_figures_stale(*, limit: int = CATCH_UP_BATCH) -> list[str]:
-    """Schemas of clinics whose live figures need a refresh anyway: one public query."""
-    now = timezone.now()
+def clinics_live_figures_stale(
+    *, limit: int = CATCH_UP_BATCH, settle: datetime.timedelta = SETTLE
+) -> list[str]:
+    """Schemas of clinics whose live figures missed a change: one public query.
+
+    Those without a row yet, and those whose public activity row (events.activity) shows an
+    event newer than the one their figures were read after, `settle` ago or earlier (a change
+    of the last seconds has its debounced refresh on the way).
+    """
     with connection.cursor() as cursor:
         cursor.execute(
             _STALE_SQL,
             {
                 "skip": ["public", template_schema_name()],
-                "stale_before": now - STALE_AFTER,
-                "now": now,
+                "settled_before": timezone.now() - settle,
                 "limit": limit,
             },
         )

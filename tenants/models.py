@@ -135,6 +135,9 @@ class ClinicLiveFigures(models.Model):
     hours = models.JSONField(default=list, blank=True)
     # When the figures were read from the clinic's schema: an older read never overwrites them.
     refreshed_at = models.DateTimeField()
+    # The clinic's newest event when they were read (events.selectors.event_last_id): the
+    # catch-up refreshes the clinics whose public activity row shows a newer one.
+    last_event_id = models.BigIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["refreshed_at"], name="live_figures_refreshed_at")]

@@ -3,6 +3,7 @@
 While on break a desk cannot call (call-next answers 409 `desk_on_break`), does not count among
 the desks of the wait estimate, and shows as closed on the panel. Each break is a DeskBreak row
 (reason, start, end, who); the desk row carries the open one so calling reads it for free.
+Both ends go to the clinic's event stream (`desk.break_started`, `desk.break_ended`).
 """
 
 from django.core.exceptions import ValidationError
@@ -10,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from events.services import event_record
 from queueing.models import BreakReason, Desk, DeskBreak, Ticket, TicketStatus
 from queueing.services.live_figures import live_figures_changed
 from queueing.services.workflow import HELD_STATUSES, TicketActionRefused
@@ -50,6 +52,7 @@ def desk_break_start(*, desk_id: int, reason: str, actor: User | None = None) ->
     desk.break_reason = reason
     desk.break_started_at = now
     desk.save(update_fields=["break_reason", "break_started_at"])
+    event_record(kind="desk.break_started", at=now, desk_id=desk.pk, data={"reason": reason})
     live_figures_changed()
     return desk
 
@@ -64,6 +67,13 @@ def desk_break_end(*, desk_id: int, actor: User | None = None) -> Desk:
         )
     now = timezone.now()
     DeskBreak.objects.filter(desk=desk, ended_at__isnull=True).update(ended_at=now, ended_by=actor)
+    seconds = (now - desk.break_started_at).total_seconds() if desk.break_started_at else 0.0
+    event_record(
+        kind="desk.break_ended",
+        at=now,
+        desk_id=desk.pk,
+        data={"reason": desk.break_reason, "seconds": round(seconds, 1)},
+    )
     desk.break_reason = ""
     desk.break_started_at = None
     desk.save(update_fields=["break_reason", "break_started_at"])

@@ -9,8 +9,7 @@ time, and a clinic's desks never wait on each other for it.
 
 A publish lost while the broker is unreachable is made good by the next change, or by the
 periodic catch-up (`tenants.live_figures`), which finds with one public query the clinics whose
-summary is from an earlier day, missing, or older than a few minutes while it still shows open
-tickets.
+event stream (its public activity row) moved past the event their summary was read after.
 """
 
 import logging

@@ -146,3 +146,20 @@ def test_stats_today_lists_each_desks_break_time(clinic_a):
     assert body["desks"] == [
         {"desk_id": desk.pk, "desk": "Guichê 1", "on_break": "", "break_s": 1800.0}
     ]
+
+
+def test_each_end_of_a_break_goes_to_the_clinics_event_stream(clinic_a):
+    from events.selectors import event_list_after
+
+    with clinic_a:
+        desk = f.desk("Guichê 1", f.reception())
+        with at(0):
+            desk_break_start(desk_id=desk.pk, reason="meeting")
+        with at(15):
+            desk_break_end(desk_id=desk.pk)
+        events = event_list_after(after_id=0, kinds=["desk.break_started", "desk.break_ended"])
+
+    assert [(e.kind, e.desk_id, e.data) for e in events] == [
+        ("desk.break_started", desk.pk, {"reason": "meeting"}),
+        ("desk.break_ended", desk.pk, {"reason": "meeting", "seconds": 900.0}),
+    ]
