@@ -188,3 +188,21 @@ def test_a_desk_on_break_cannot_call_and_the_estimate_rises(
         page.get_by_role("button", name="Encerrar pausa").click()
         expect(page.get_by_role("button", name="Chamar próximo")).to_be_enabled()
         expect(page.locator("#queue .ticket-waiting").nth(3)).to_contain_text("10 min")
+
+
+def test_the_panel_shows_a_desk_on_break_as_closed(new_page, clinic_a, clinic_url, screenshots):
+    with clinic_a:
+        reception = factories.reception()
+        lunch = factories.desk("Guichê 1", reception)
+        factories.desk("Guichê 2", reception)
+        desk_break_start(desk_id=lunch.pk, reason="lunch")
+    tv = new_page(locale="pt-BR", viewport={"width": 1366, "height": 800})
+
+    tv.goto(clinic_url(clinic_a, f"/panel/#key={clinic_a.panel_key}"))
+
+    closed = tv.locator("#desks .panel-desk.closed")
+    expect(closed).to_have_count(1)
+    expect(closed).to_contain_text("Guichê 1")
+    expect(closed).to_contain_text("Fechado")
+    expect(tv.locator("#desks .panel-desk").nth(1)).not_to_contain_text("Fechado")
+    tv.screenshot(path=str(screenshots / "panel-desk-closed.png"))
