@@ -248,7 +248,8 @@
       return;
     }
     if (!currentTicket) {
-      box.innerHTML = `<p class="hint">${esc(T.deskIdle)}</p>`;
+      // On a break the notice above says what to do; "press Call next" would contradict it.
+      box.innerHTML = deskOnBreak() ? "" : `<p class="hint">${esc(T.deskIdle)}</p>`;
       actions.hidden = true;
       return;
     }
