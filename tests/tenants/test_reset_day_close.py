@@ -170,3 +170,23 @@ def test_the_reset_task_runs_in_the_schema_named_by_its_header(clinic_b):
         ticket.refresh_from_db()
     assert ticket.status == TicketStatus.EXPIRED
     assert ClinicDaySummary.objects.filter(clinic=clinic_b).count() == 1
+
+
+def test_a_closed_days_summary_keeps_each_desks_break_time(clinic_b):
+    from queueing.services.desk_breaks import desk_break_end, desk_break_start
+    from queueing.services.setup import desk_create
+
+    with clinic_b:
+        _issue(MAR_2_MANAUS_11H)
+        desk = desk_create(name="Guichê 1", service_ids=[Service.objects.get(is_default=True).pk])
+        with time_machine.travel(_minutes(MAR_2_MANAUS_11H, 60), tick=False):
+            desk_break_start(desk_id=desk.pk, reason="lunch")
+        with time_machine.travel(_minutes(MAR_2_MANAUS_11H, 105), tick=False):
+            desk_break_end(desk_id=desk.pk)
+
+    with time_machine.travel(MAR_3_MANAUS_MIDNIGHT, tick=False):
+        clinic_days_close(clinic=clinic_b)
+
+    summary = ClinicDaySummary.objects.get(clinic=clinic_b, service_day=datetime.date(2026, 3, 2))
+    assert summary.break_s == 2700.0
+    assert summary.by_desk == [{"desk_id": desk.pk, "desk": "Guichê 1", "break_s": 2700.0}]
