@@ -101,15 +101,15 @@ class DatabaseWrapper(TenantDatabaseWrapper):
 
     def _commit(self):
         self._forget_transaction_search_path()
-        return super()._commit()
+        return super()._commit()  # type: ignore[misc]  # not in django-stubs
 
     def _rollback(self):
         self._forget_transaction_search_path()
-        return super()._rollback()
+        return super()._rollback()  # type: ignore[misc]  # not in django-stubs
 
     def _set_autocommit(self, autocommit):
         self._forget_transaction_search_path()
-        return super()._set_autocommit(autocommit)
+        return super()._set_autocommit(autocommit)  # type: ignore[misc]  # not in django-stubs
 
     # Search path, per session
 

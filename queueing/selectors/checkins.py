@@ -21,8 +21,8 @@ REPUBLISH_BACKOFF_MAX_FACTOR = 16
 
 _CHECKINS_DUE_SQL = f"""
     SELECT schema_name, checkin_id FROM {CHECKIN_PENDING_INDEX}
-    WHERE created_at <= %(now)s - %(older_than)s
-      AND coalesce(last_published_at, created_at) <= %(now)s - %(older_than)s
+    WHERE created_at <= %(now)s - %(older_s)s * interval '1 second'
+      AND coalesce(last_published_at, created_at) <= %(now)s - %(older_s)s * interval '1 second'
           * least(power(2, greatest(publish_count - 1, 0)), {REPUBLISH_BACKOFF_MAX_FACTOR})
     ORDER BY created_at
     LIMIT %(limit)s
@@ -38,7 +38,9 @@ def checkins_due_for_republish(
     publish up to REPUBLISH_BACKOFF_MAX_FACTOR times; the oldest first, at most `limit`.
     """
     with connection.cursor() as cursor:
-        cursor.execute(_CHECKINS_DUE_SQL, {"now": now, "older_than": older_than, "limit": limit})
+        cursor.execute(
+            _CHECKINS_DUE_SQL, {"now": now, "older_s": older_than.total_seconds(), "limit": limit}
+        )
         rows = cursor.fetchall()
     due: dict[str, list[uuid.UUID]] = {}
     for schema_name, checkin_id in rows:
