@@ -16,7 +16,8 @@ transaction and PgBouncer routes to one server connection):
 `SET LOCAL` ends with its transaction, so nothing leaks into the server connection another
 client gets next, and no extra round trip is paid. Statements that cannot run inside a
 transaction block (VACUUM, `... CONCURRENTLY`, CREATE/DROP DATABASE) and transaction control are
-sent alone; run migrations that need them on a direct connection.
+sent alone; run migrations that need them on a direct connection. A server-side cursor's
+DECLARE (`.iterator()` on a direct connection) is preceded by a session-level SET instead.
 
 SEARCH_PATH "session" (`DATABASE_SEARCH_PATH=session`) is django-tenants' way, for direct
 connections or session pooling only: one session-level `SET search_path` after `set_tenant()`,
@@ -85,6 +86,13 @@ class DatabaseWrapper(TenantDatabaseWrapper):
 
     def _carry_search_path(self, execute, sql, params, many, context):
         if not self.search_path_per_transaction or not isinstance(sql, str):
+            return execute(sql, params, many, context)
+        if getattr(context["cursor"].cursor, "name", None):
+            # A server-side cursor (`.iterator()`) sends one DECLARE that takes no prefix: the
+            # path goes before it, for the session. Never behind a transaction pooler, where
+            # DATABASE_POOLER=transaction disables server-side cursors.
+            with self.connection.cursor() as plain:
+                plain.execute(self._set_local_search_path_sql().replace(" LOCAL", "", 1))
             return execute(sql, params, many, context)
         path = self._set_local_search_path_sql()
         in_transaction = not self.get_autocommit()

@@ -183,3 +183,19 @@ def test_no_session_path_is_left_behind_for_the_next_client(clinic_a):
     with connection.connection.cursor() as cursor:
         cursor.execute("SHOW search_path")
         assert cursor.fetchone()[0] == '"$user", public'
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_server_side_cursor_reads_its_own_clinic_outside_and_inside_a_transaction(
+    clinic_a, clinic_b
+):
+    _patient_in(clinic_a, "Ana of clinic A")
+    _patient_in(clinic_b, "Bia of clinic B")
+    with clinic_a:
+        _leave_session_path_of(clinic_b)
+        outside = [p.full_name for p in Patient.objects.iterator(chunk_size=10)]
+        with transaction.atomic():
+            _leave_session_path_of(clinic_b)
+            inside = [p.full_name for p in Patient.objects.iterator(chunk_size=10)]
+    assert (outside, inside) == (["Ana of clinic A"], ["Ana of clinic A"])
+    connection.set_schema_to_public()
