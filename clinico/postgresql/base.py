@@ -14,15 +14,16 @@ transaction and PgBouncer routes to one server connection):
   (`set_tenant`) or a ROLLBACK TO SAVEPOINT that may have undone the SET LOCAL.
 
 `SET LOCAL` ends with its transaction, so nothing leaks into the server connection another
-client gets next, and no extra round trip is paid. Statements that cannot run inside a
-transaction block (VACUUM, `... CONCURRENTLY`, CREATE/DROP DATABASE) and transaction control are
-sent alone; run migrations that need them on a direct connection. A server-side cursor's
-DECLARE (`.iterator()` on a direct connection) is preceded by a session-level SET instead.
+client gets next, and no extra round trip is paid. Transaction control and session commands go
+as they are. A server-side cursor's DECLARE (`.iterator()`) and statements PostgreSQL refuses
+inside a transaction block (VACUUM, `CREATE INDEX CONCURRENTLY`, ...) are preceded by a
+session-level `SET search_path` of their own: direct connections only (DATABASE_POOLER=
+transaction disables server-side cursors; run migrations on a direct connection).
 
 SEARCH_PATH "session" (`DATABASE_SEARCH_PATH=session`) is django-tenants' way, for direct
 connections or session pooling only: one session-level `SET search_path` after `set_tenant()`,
 skipped when the session already has that very path (the memory dropped on ROLLBACK, ROLLBACK TO
-SAVEPOINT and reconnect). It saves nothing measurable (see README, Production) and is kept for
+SAVEPOINT and reconnect). It saves nothing measurable (see README, Tenancy) and is kept for
 comparison.
 
 The health check: with CONN_HEALTH_CHECKS, Django pings a connection (`SELECT 1`) before its
@@ -43,12 +44,17 @@ RECENTLY_USED_SECONDS = 1.0
 SEARCH_PATH_PER_TRANSACTION = "transaction"
 SEARCH_PATH_PER_SESSION = "session"
 
-# Sent alone: transaction control, session settings, and what PostgreSQL refuses inside a
-# transaction block (a prefixed statement runs in an implicit one).
-_SENT_ALONE = re.compile(
-    r"\s*(BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK|ABORT|SAVEPOINT|RELEASE|PREPARE"
-    r"|SET|RESET|SHOW|DISCARD|VACUUM|CLUSTER|CHECKPOINT|LISTEN|UNLISTEN"
-    r"|REINDEX|(CREATE|DROP|ALTER)\s+(DATABASE|TABLESPACE|SYSTEM)"
+# Sent as they are: transaction control and session commands, which name no table.
+_NEEDS_NO_PATH = re.compile(
+    r"\s*(BEGIN|START\s+TRANSACTION|COMMIT|END|ROLLBACK|ABORT|SAVEPOINT|RELEASE"
+    r"|SET|RESET|SHOW|DISCARD|CHECKPOINT|LISTEN|UNLISTEN|NOTIFY"
+    r"|(CREATE|DROP|ALTER)\s+(DATABASE|TABLESPACE|SYSTEM))\b",
+    re.IGNORECASE,
+)
+# What PostgreSQL refuses inside a transaction block (a prefixed statement runs in an implicit
+# one) yet names tables: the session's path is set just before it instead.
+_REFUSES_TRANSACTION_BLOCK = re.compile(
+    r"\s*(VACUUM|CLUSTER|REINDEX|PREPARE"
     r"|(CREATE|DROP)\s+(UNIQUE\s+)?INDEX\s+CONCURRENTLY)\b",
     re.IGNORECASE,
 )
@@ -87,16 +93,17 @@ class DatabaseWrapper(TenantDatabaseWrapper):
     def _carry_search_path(self, execute, sql, params, many, context):
         if not self.search_path_per_transaction or not isinstance(sql, str):
             return execute(sql, params, many, context)
-        if getattr(context["cursor"].cursor, "name", None):
-            # A server-side cursor (`.iterator()`) sends one DECLARE that takes no prefix: the
-            # path goes before it, for the session. Never behind a transaction pooler, where
-            # DATABASE_POOLER=transaction disables server-side cursors.
+        if getattr(context["cursor"].cursor, "name", None) or _REFUSES_TRANSACTION_BLOCK.match(sql):
+            # A server-side cursor's DECLARE (`.iterator()`) or a statement that must run outside
+            # a transaction takes no prefix: the path goes just before it, for the session.
+            # Direct connections only: DATABASE_POOLER=transaction disables server-side cursors,
+            # and migrations run on a direct connection.
             with self.connection.cursor() as plain:
                 plain.execute(self._set_local_search_path_sql().replace(" LOCAL", "", 1))
             return execute(sql, params, many, context)
         path = self._set_local_search_path_sql()
         in_transaction = not self.get_autocommit()
-        if (in_transaction and self._transaction_search_path == path) or _SENT_ALONE.match(sql):
+        if (in_transaction and self._transaction_search_path == path) or _NEEDS_NO_PATH.match(sql):
             return execute(sql, params, many, context)
         prefix = path if params is None else path.replace("%", "%%")
         result = execute(f"{prefix}; {sql}", params, many, context)

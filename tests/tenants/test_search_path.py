@@ -199,3 +199,17 @@ def test_a_server_side_cursor_reads_its_own_clinic_outside_and_inside_a_transact
             inside = [p.full_name for p in Patient.objects.iterator(chunk_size=10)]
     assert (outside, inside) == (["Ana of clinic A"], ["Ana of clinic A"])
     connection.set_schema_to_public()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_index_built_concurrently_lands_in_the_clinics_own_schema(clinic_a, clinic_b):
+    with clinic_a, connection.cursor() as cursor:
+        _leave_session_path_of(clinic_b)
+        cursor.execute(
+            "CREATE INDEX CONCURRENTLY patient_name_probe ON patients_patient (full_name)"
+        )
+        cursor.execute("SELECT schemaname FROM pg_indexes WHERE indexname = 'patient_name_probe'")
+        schemas = [row[0] for row in cursor.fetchall()]
+        cursor.execute("DROP INDEX CONCURRENTLY patient_name_probe")
+    assert schemas == ["clinic_a"]
+    connection.set_schema_to_public()
