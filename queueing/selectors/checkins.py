@@ -3,8 +3,10 @@
 
 import datetime
 import uuid
+from typing import Any
 
 from django.db import connection
+from django.db.models import QuerySet
 
 from queueing.models import CheckIn
 
@@ -21,25 +23,35 @@ REPUBLISH_BACKOFF_MAX_FACTOR = 16
 
 _CHECKINS_DUE_SQL = f"""
     SELECT schema_name, checkin_id FROM {CHECKIN_PENDING_INDEX}
-    WHERE created_at <= %(now)s - %(older_s)s * interval '1 second'
-      AND coalesce(last_published_at, created_at) <= %(now)s - %(older_s)s * interval '1 second'
+    WHERE schema_name IN ({{schemas}})
+      AND created_at <= %s - %s * interval '1 second'
+      AND coalesce(last_published_at, created_at) <= %s - %s * interval '1 second'
           * least(power(2, greatest(publish_count - 1, 0)), {REPUBLISH_BACKOFF_MAX_FACTOR})
     ORDER BY created_at
-    LIMIT %(limit)s
+    LIMIT %s
 """
 
 
 def checkins_due_for_republish(
-    *, older_than: datetime.timedelta, now: datetime.datetime, limit: int = 1000
+    *,
+    among: QuerySet[Any, str],
+    older_than: datetime.timedelta,
+    now: datetime.datetime,
+    limit: int = 1000,
 ) -> dict[str, list[uuid.UUID]]:
-    """Pending check-ins of every clinic due for a republish, {schema: ids}: one query.
+    """Pending check-ins due for a republish in the schemas `among` names, {schema: ids}.
 
-    Due `older_than` after creation and after the last publish, the wait doubling with each
-    publish up to REPUBLISH_BACKOFF_MAX_FACTOR times; the oldest first, at most `limit`.
+    One query at any clinic count: `among` (a query of schema names, such as the active
+    clinics') is its subquery. Due `older_than` after creation and after the last publish, the
+    wait doubling with each publish up to REPUBLISH_BACKOFF_MAX_FACTOR times; the oldest first,
+    at most `limit`.
     """
+    schemas_sql, schemas_params = among.query.sql_with_params()
+    older_s = older_than.total_seconds()
     with connection.cursor() as cursor:
         cursor.execute(
-            _CHECKINS_DUE_SQL, {"now": now, "older_s": older_than.total_seconds(), "limit": limit}
+            _CHECKINS_DUE_SQL.format(schemas=schemas_sql),
+            [*schemas_params, now, older_s, now, older_s, limit],
         )
         rows = cursor.fetchall()
     due: dict[str, list[uuid.UUID]] = {}

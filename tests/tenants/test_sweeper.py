@@ -26,6 +26,13 @@ REGISTRATION = {"full_name": "Maria da Silva", "birth_date": "1990-03-14"}
 NOW = datetime.timedelta(0)
 
 
+@pytest.fixture(autouse=True)
+def _index_empty(db):
+    """Only this test's check-ins in the index (rows other tests committed are left alone)."""
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM public.queueing_checkin_pending")
+
+
 def _indexed() -> list[tuple[str, str]]:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -56,7 +63,11 @@ def test_a_check_in_is_indexed_while_pending_and_leaves_the_index_once_processed
 def test_one_query_finds_the_due_check_ins_of_every_clinic(clinic_a, clinic_b, clinic_c):
     in_a, in_c = _pending_in(clinic_a, 1), _pending_in(clinic_c, 2)
     with CaptureQueriesContext(connection) as captured:
-        due = checkins_due_for_republish(older_than=NOW, now=timezone.now())
+        due = checkins_due_for_republish(
+            among=Clinic.objects.values_list("schema_name", flat=True),
+            older_than=NOW,
+            now=timezone.now(),
+        )
     assert due == {"clinic_a": [in_a.pk], "clinic_c": [in_c.pk]}
     assert len(captured.captured_queries) == 1
 
@@ -69,10 +80,16 @@ def test_a_republished_check_in_waits_longer_before_the_next_republish(clinic_a)
         assert CheckIn.objects.get(pk=checkin.pk).publish_count == 2
 
 
-def test_an_inactive_clinics_check_ins_are_left_alone(clinic_a):
-    _pending_in(clinic_a, 1, stale=True)
-    Clinic.objects.filter(pk=clinic_a.pk).update(is_active=False)
-    assert checkins_sweep() == {}
+def test_an_inactive_clinics_check_ins_are_left_alone_and_never_crowd_out_the_others(
+    clinic_a, clinic_b
+):
+    _pending_in(clinic_b, 1, stale=True)  # the oldest, at a clinic about to close
+    in_a = _pending_in(clinic_a, 2)
+    Clinic.objects.filter(pk=clinic_b.pk).update(is_active=False)
+    active = Clinic.objects.filter(is_active=True).values_list("schema_name", flat=True)
+    due = checkins_due_for_republish(among=active, older_than=NOW, now=timezone.now(), limit=1)
+    assert due == {"clinic_a": [in_a.pk]}
+    assert checkins_sweep(older_than=NOW) == {"clinic_a": 1}
 
 
 def test_a_sweep_issues_as_many_statements_at_thirteen_clinics_as_at_three(clinic_a):
@@ -86,3 +103,10 @@ def test_a_sweep_issues_as_many_statements_at_thirteen_clinics_as_at_three(clini
     many = sweep_statements(clinics=clinics + 10)
     # one index query; then the clinics with due work, their pending rows and the publish
     assert (nothing_due, few, many) == (1, 4, 4)
+
+
+def test_a_new_clinics_check_ins_reach_the_index(clinic_a):
+    chain = Chain.objects.get(slug="rede_sol")
+    fresh = clinic_provision(chain=chain, name="Nova", slug="nova", timezone="UTC")
+    checkin = _pending_in(fresh, 1)
+    assert _indexed() == [("nova", str(checkin.pk))]
