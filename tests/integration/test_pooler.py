@@ -62,6 +62,8 @@ def _pgbouncer_answers(port: int) -> bool:
 @pytest.fixture(scope="module")
 def pgbouncer(django_db_setup):
     """PgBouncer in transaction mode before the test database: its port."""
+    if not Path(PGBOUNCER).exists():
+        pytest.fail("pgbouncer is not installed: `bash deploy/services.sh start` installs it.")
     db = settings.DATABASES["default"]
     port = free_port()
     # Readable by the `postgres` user, whom PgBouncer becomes when started as root.
