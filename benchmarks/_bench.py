@@ -14,12 +14,14 @@ import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 
+from django.db import connection
 from django_celery_beat.models import PeriodicTask
 
 from accounts.models import User
 from accounts.services import clinic_membership_grant, user_create
 from accounts.tokens import clinic_token_issue
 from benchmarks._http_client import KeepAliveClient
+from queueing.selectors.checkins import CHECKIN_PENDING_INDEX
 from tenants.models import Chain, Clinic
 from tenants.schedules import clinic_reset_schedule_sync, reset_periodic_task_name
 from tenants.selectors import clinic_hostname
@@ -173,4 +175,8 @@ def bench_clinic_drop(*, clinic: Clinic) -> None:
     PeriodicTask.objects.filter(
         name=reset_periodic_task_name(schema_name=clinic.schema_name)
     ).delete()
+    with connection.cursor() as cursor:  # what the schema's trigger no longer can remove
+        cursor.execute(
+            f"DELETE FROM {CHECKIN_PENDING_INDEX} WHERE schema_name = %s", [clinic.schema_name]
+        )
     clinic.delete(force_drop=True)

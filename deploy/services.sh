@@ -30,6 +30,8 @@ install_missing() {
   local missing=()
   [ -x "$PG_BIN/pg_ctl" ] || missing+=("postgresql-$PG_VERSION")
   [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
+  # The pooler of production-like runs; the suite puts one in front of its database.
+  [ -x /usr/sbin/pgbouncer ] || missing+=(pgbouncer)
   if [ ${#missing[@]} -gt 0 ]; then
     log "installing ${missing[*]} with apt-get"
     local sudo=""

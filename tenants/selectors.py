@@ -2,7 +2,6 @@
 
 import datetime
 import json
-import time
 import zoneinfo
 from dataclasses import dataclass
 from typing import Any
@@ -13,32 +12,49 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
+from common.lru import LruTtlCache
 from tenants.models import Chain, Clinic, ClinicDaySummary, ClinicLiveFigures, Domain
 
 CHAIN_PAGE_SIZE = 25
 MAX_CHAIN_PAGE_SIZE = 200
 
 # Host -> clinic, kept briefly per process so a request costs no domain query in the common case.
-_HOST_CACHE: dict[str, tuple[float, Clinic | None]] = {}
+# Known hosts and unknown ones live apart, each bounded by LRU: a flood of random subdomains
+# (each one a miss, cached as unknown) only evicts other unknown hosts, never a clinic's, and an
+# unknown host is remembered a few seconds only, so a clinic just opened answers soon everywhere.
 HOST_CACHE_SECONDS = 10.0
+UNKNOWN_HOST_CACHE_SECONDS = 3.0
+HOST_CACHE_MAX_CLINICS = 20_000
+HOST_CACHE_MAX_UNKNOWN = 2_000
+_KNOWN_HOSTS: LruTtlCache[str, Clinic] = LruTtlCache(max_entries=HOST_CACHE_MAX_CLINICS)
+_UNKNOWN_HOSTS: LruTtlCache[str, None] = LruTtlCache(max_entries=HOST_CACHE_MAX_UNKNOWN)
 
 
 def clinic_for_host(*, hostname: str) -> Clinic | None:
     """The clinic served at `hostname`, or None; cached for a few seconds per process."""
-    now = time.monotonic()
-    cached = _HOST_CACHE.get(hostname)
-    if cached is not None and cached[0] > now:
-        return cached[1]
+    clinic = _KNOWN_HOSTS.get(hostname)
+    if isinstance(clinic, Clinic):
+        return clinic
+    if hostname in _UNKNOWN_HOSTS:
+        return None
     domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
-    clinic = domain.tenant if domain is not None else None
-    if len(_HOST_CACHE) > 10_000:
-        _HOST_CACHE.clear()
-    _HOST_CACHE[hostname] = (now + HOST_CACHE_SECONDS, clinic)
-    return clinic
+    if domain is None:
+        _UNKNOWN_HOSTS.set(hostname, None, ttl=UNKNOWN_HOST_CACHE_SECONDS)
+        return None
+    _KNOWN_HOSTS.set(hostname, domain.tenant, ttl=HOST_CACHE_SECONDS)
+    return domain.tenant
+
+
+def clinic_host_cache_forget(*, hostname: str) -> None:
+    """Drop one host from this process's cache (its clinic changed or was just opened)."""
+    _KNOWN_HOSTS.discard(hostname)
+    _UNKNOWN_HOSTS.discard(hostname)
 
 
 def clinic_host_cache_clear() -> None:
-    _HOST_CACHE.clear()
+    """Empty this process's host cache (tests; a clinic's change forgets its own host only)."""
+    _KNOWN_HOSTS.clear()
+    _UNKNOWN_HOSTS.clear()
 
 
 def clinic_hostname(*, clinic: Clinic) -> str:

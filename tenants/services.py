@@ -1,6 +1,7 @@
 """Writes of chains and clinics: provisioning, settings, deactivation."""
 
 import datetime
+import functools
 import logging
 import re
 import zoneinfo
@@ -17,7 +18,7 @@ from tenants.models import Chain, Clinic, ClinicDaySummary, Domain
 from tenants.schedules import clinic_reset_schedule_sync
 from tenants.schema import template_schema_name
 from tenants.selectors import (
-    clinic_host_cache_clear,
+    clinic_host_cache_forget,
     clinic_hostname,
     clinic_last_closed_day,
 )
@@ -28,6 +29,14 @@ DAY_SUMMARY_FIELDS = (*SUMMARY_KEYS, "by_service", "break_s", "by_desk")
 
 SLUG_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 RESERVED_SLUGS = {"public", "www", "api", "admin", "static", "information_schema"}
+
+
+def _host_cache_forget_on_commit(clinic: Clinic) -> None:
+    """After commit, this process reads the clinic's hosts from the database again."""
+    hostnames = {clinic_hostname(clinic=clinic)}
+    hostnames.update(Domain.objects.filter(tenant=clinic).values_list("domain", flat=True))
+    for hostname in hostnames:
+        transaction.on_commit(functools.partial(clinic_host_cache_forget, hostname=hostname))
 
 
 def _validate_slug(slug: str) -> None:
@@ -102,7 +111,7 @@ def clinic_provision(
         tenant_connection.set_schema_to_public()
 
     clinic_reset_schedule_sync(clinic=clinic)
-    transaction.on_commit(clinic_host_cache_clear)
+    _host_cache_forget_on_commit(clinic)
     return clinic
 
 
@@ -137,7 +146,7 @@ def clinic_update_settings(
     clinic.full_clean()
     clinic.save()
     clinic_reset_schedule_sync(clinic=clinic)
-    transaction.on_commit(clinic_host_cache_clear)
+    _host_cache_forget_on_commit(clinic)
     return clinic
 
 
@@ -175,5 +184,5 @@ def clinic_panel_key_rotate(*, clinic: Clinic, actor: User | None = None) -> Cli
         clinic.schema_name,
         getattr(actor, "pk", None),
     )
-    transaction.on_commit(clinic_host_cache_clear)
+    _host_cache_forget_on_commit(clinic)
     return clinic

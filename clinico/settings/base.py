@@ -54,8 +54,8 @@ ROOT_URLCONF = "clinico.urls_tenant"
 # New clinics are cloned from this schema instead of running every migration (see tenants/).
 TENANT_BASE_SCHEMA = "clinic_template"
 TENANT_CREATION_FAKES_MIGRATIONS = True
-# One `SET search_path` per request or task instead of one per query. django-tenants forgets the
-# path on ROLLBACK and ROLLBACK TO SAVEPOINT (which undo a SET), and set_tenant() resets it.
+# The clinic's schema travels with every transaction (SET LOCAL, see clinico/postgresql); with
+# DATABASE_SEARCH_PATH=session, one session-level SET per request or task instead of one per query.
 TENANT_LIMIT_SET_CALLS = True
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
@@ -93,12 +93,39 @@ TEMPLATES = [
 WSGI_APPLICATION = "clinico.wsgi.application"
 ASGI_APPLICATION = "clinico.asgi.application"
 
+
+def database_pooling_settings(env: environ.Env) -> dict:
+    """The DATABASES keys a connection pooler needs (DATABASE_POOLER), checked at start-up.
+
+    DATABASE_POOLER=transaction (PgBouncer's pool_mode=transaction): no server-side cursors (a
+    cursor cannot outlive the transaction's server connection) and the schema set per
+    transaction, which is the default (DATABASE_SEARCH_PATH=transaction; "session" is for direct
+    connections only). See README, Production.
+    """
+    pooler = env.str("DATABASE_POOLER", default="none")
+    search_path = env.str("DATABASE_SEARCH_PATH", default="transaction")
+    if pooler not in ("none", "session", "transaction"):
+        raise ImproperlyConfigured(
+            f'DATABASE_POOLER is "{pooler}": use "none", "session" or "transaction".'
+        )
+    if pooler == "transaction" and search_path != "transaction":
+        raise ImproperlyConfigured(
+            "DATABASE_SEARCH_PATH=session cannot run behind a transaction-mode pooler: a "
+            "transaction could run in another clinic's schema. Leave it unset."
+        )
+    return {
+        "SEARCH_PATH": search_path,
+        "DISABLE_SERVER_SIDE_CURSORS": pooler == "transaction",
+    }
+
+
 DATABASES = {
     "default": env.db("DATABASE_URL", default="postgres://postgres@127.0.0.1:54329/clinico"),
 }
 DATABASES["default"]["ENGINE"] = "clinico.postgresql"  # django-tenants backend, see there
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"].update(database_pooling_settings(env))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {

@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, DEV_SECRET_KEY, env
+from .base import BASE_DIR, DEV_SECRET_KEY, database_pooling_settings, env
 
 _REQUIRED = [
     "DJANGO_SECRET_KEY",
@@ -32,6 +32,7 @@ DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["ENGINE"] = "clinico.postgresql"  # django-tenants backend, see there
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES["default"].update(database_pooling_settings(env))
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
 STATIC_ROOT = BASE_DIR / "staticfiles"
 WHITENOISE_USE_FINDERS = False

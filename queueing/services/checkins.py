@@ -2,7 +2,8 @@
 
 The CheckIn row is the record of the request. It is written before anything is published, so a
 broker outage never loses a check-in: the request still answers 202 and the sweeper republishes
-whatever is left pending (`checkin_republish_stale`).
+whatever is left pending (`checkin_republish`), found through the public index of pending
+check-ins that a trigger keeps in the check-in's own transaction (migration 0004).
 """
 
 import datetime
@@ -34,6 +35,7 @@ from queueing.models import (
     PriorityReason,
     Service,
 )
+from queueing.selectors.checkins import CHECKIN_PENDING_INDEX
 from queueing.services.ticket_sql import CheckInQueued
 from queueing.services.tickets import ticket_issue_unless_open
 
@@ -55,10 +57,6 @@ REQUIRED_REGISTRATION_FIELDS = ("full_name", "birth_date")
 BROKER_RETRY_AFTER_SECONDS = 5.0
 _broker_down_until = 0.0
 BROKER_ERRORS = (KombuOperationalError, AMQPError, ConnectionError, OSError, TimeoutError)
-
-# Republishing a pending check-in waits `older_than` after the last publish, doubling with each
-# publish up to this factor, so a long worker outage does not flood the queue with copies.
-REPUBLISH_BACKOFF_MAX_FACTOR = 16
 
 
 class IdempotencyKeyReused(Exception):
@@ -402,26 +400,29 @@ def checkin_process(*, checkin_id: uuid.UUID | str) -> CheckIn | None:
     return checkin
 
 
-def checkin_republish_stale(
-    *,
-    older_than: datetime.timedelta = datetime.timedelta(seconds=20),
-    limit: int = 1000,
-) -> int:
-    """Republish the current clinic's check-ins left pending; returns how many were published.
+def checkin_republish(*, checkin_ids: list[uuid.UUID]) -> int:
+    """Republish those of `checkin_ids` still pending in the current clinic; how many were sent.
 
-    A check-in is due `older_than` after its last publish (or creation), the wait doubling with
-    each publish up to REPUBLISH_BACKOFF_MAX_FACTOR times.
+    The sweeper chose them from the public index (`checkins_due_for_republish`). An id no longer
+    pending there (processed meanwhile) is skipped; one missing from the clinic leaves the index.
     """
-    now = timezone.now()
-    rows = (
-        CheckIn.objects.filter(status=CheckInStatus.PENDING, created_at__lte=now - older_than)
-        .order_by("created_at")
-        .values_list("id", "last_published_at", "publish_count")[:limit]
+    pending = set(
+        CheckIn.objects.filter(pk__in=checkin_ids, status=CheckInStatus.PENDING).values_list(
+            "id", flat=True
+        )
     )
+    gone = [str(checkin_id) for checkin_id in checkin_ids if checkin_id not in pending]
+    if gone:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"DELETE FROM {CHECKIN_PENDING_INDEX} p USING unnest(%s::uuid[]) AS g(id) "
+                f"WHERE p.schema_name = current_schema() AND p.checkin_id = g.id "
+                f"AND NOT EXISTS (SELECT 1 FROM {CheckIn._meta.db_table} c WHERE c.id = g.id)",
+                [gone],
+            )
     published = 0
-    for checkin_id, last_published_at, publish_count in rows:
-        factor = min(2 ** max(publish_count - 1, 0), REPUBLISH_BACKOFF_MAX_FACTOR)
-        if last_published_at is not None and last_published_at > now - older_than * factor:
+    for checkin_id in checkin_ids:
+        if checkin_id not in pending:
             continue
         if not checkin_publish(checkin_id=checkin_id, honour_backoff=False):
             break

@@ -96,3 +96,27 @@ def test_manage_py_still_runs_development_settings_by_default():
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "True"
+
+
+POOLING_IN_USE = (
+    "from django.conf import settings; db = settings.DATABASES['default']; "
+    "print(db['SEARCH_PATH'], db['DISABLE_SERVER_SIDE_CURSORS'], db['CONN_MAX_AGE'])"
+)
+
+
+def test_behind_a_transaction_pooler_production_sets_the_schema_per_transaction_without_cursors():
+    result = _manage(
+        "shell", "-c", POOLING_IN_USE, env={**PROD_ENV, "DATABASE_POOLER": "transaction"}
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1].split() == ["transaction", "True", "60"]
+
+
+def test_production_refuses_the_session_search_path_behind_a_transaction_pooler():
+    env = {**PROD_ENV, "DATABASE_POOLER": "transaction", "DATABASE_SEARCH_PATH": "session"}
+
+    result = _manage("check", env=env)
+
+    assert result.returncode != 0
+    assert "cannot run behind a transaction-mode pooler" in result.stderr

@@ -102,7 +102,9 @@ def all_queue_names() -> list[str]:
 class Worker:
     """A `celery worker` subprocess (prefork, 2 processes) on the test database and broker."""
 
-    def __init__(self, broker: Broker, queues: list[str], name: str):
+    def __init__(
+        self, broker: Broker, queues: list[str], name: str, env: dict[str, str] | None = None
+    ):
         self.log_path = RUN_DIR / f"worker-{name}-{os.getpid()}.log"
         RUN_DIR.mkdir(parents=True, exist_ok=True)
         env = {
@@ -111,6 +113,7 @@ class Worker:
             "DATABASE_URL": database_url(),
             "CELERY_BROKER_URL": broker.url,
             "CLINICO_SHARD_QUEUES": str(settings.CLINICO_SHARD_QUEUES),
+            **(env or {}),
         }
         self.log = self.log_path.open("w")
         self.process = subprocess.Popen(
@@ -159,8 +162,10 @@ def start_worker(broker, django_db_setup, django_db_blocker):
     """Start workers on every queue; all are stopped when the module ends."""
     workers: list[Worker] = []
 
-    def start(name: str = "w", queues: list[str] | None = None) -> Worker:
-        worker = Worker(broker, queues or all_queue_names(), name)
+    def start(
+        name: str = "w", queues: list[str] | None = None, env: dict[str, str] | None = None
+    ) -> Worker:
+        worker = Worker(broker, queues or all_queue_names(), name, env)
         workers.append(worker)
         return worker
 

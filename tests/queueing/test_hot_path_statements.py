@@ -63,3 +63,24 @@ def test_processing_a_check_in_is_four_statements_with_its_trail_entry_and_a_new
         known, _ = checkin_create(cpf=CPF)
         again = _statements(lambda: checkin_process(checkin_id=known.pk))
     assert (len(statements), len(again)) == (5, 4)  # the new patient's INSERT is the fifth
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_clinics_schema_travels_inside_call_nexts_first_statement_not_in_one_more(clinic_a):
+    """Safe behind a transaction pooler at no cost: the SET LOCAL rides the first message."""
+    sent: list[str] = []
+
+    def spy(execute, sql, params, many, context):
+        sent.append(sql)
+        return execute(sql, params, many, context)
+
+    with clinic_a:
+        svc = f.reception()
+        desk = f.desk("Guichê 1", svc)
+        f.waiting(svc)
+        with connection.execute_wrapper(spy):
+            workflow.ticket_call_next(desk_id=desk.pk)
+    connection.set_schema_to_public()
+    assert len(sent) == 2
+    assert sent[0].startswith('SET LOCAL search_path = "clinic_a","public"; ')
+    assert not sent[1].startswith("SET")

@@ -1,9 +1,12 @@
-"""One `SET search_path` per request or task (TENANT_LIMIT_SET_CALLS), and never a stale one.
+"""Every transaction carries its clinic's schema (SET LOCAL), and no path is ever a stale one.
 
-PostgreSQL undoes a SET when the transaction or savepoint that issued it rolls back. If the
-connection still believed the path was set, the next query would run in whichever clinic's
-schema was set before: another clinic's data. These tests roll back right after the SET and
-check that the next query reads the right clinic.
+Behind a transaction-mode pooler, consecutive transactions of one Django connection run on
+different server connections, whose session path may be another clinic's: each transaction
+must set its own. In both modes, PostgreSQL undoes a SET when the transaction or savepoint that
+issued it rolls back; if the connection still believed the path was set, the next query would
+run in whichever clinic's schema was set before: another clinic's data. These tests roll back
+right after the SET and check that the next query reads the right clinic, and leave another
+clinic's path on the session and check that it is never used.
 """
 
 import datetime
@@ -16,6 +19,43 @@ from patients.models import Patient
 
 class Boom(Exception):
     pass
+
+
+@pytest.fixture(params=["transaction", "session"])
+def search_path_mode(request):
+    """Each test run in both modes: SET LOCAL per transaction, and the session's SET."""
+    was = connection.search_path_per_transaction
+    connection.search_path_per_transaction = request.param == "transaction"
+    yield request.param
+    connection.search_path_per_transaction = was
+
+
+@pytest.fixture
+def session_mode():
+    was = connection.search_path_per_transaction
+    connection.search_path_per_transaction = False
+    yield
+    connection.search_path_per_transaction = was
+
+
+@pytest.fixture
+def sent():
+    """The SQL text each statement reached the driver with."""
+    statements: list[str] = []
+
+    def spy(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(spy):
+        yield statements
+
+
+def _leave_session_path_of(clinic) -> None:
+    """What a pooler may hand over: a server session whose path is another clinic's."""
+    connection.ensure_connection()
+    with connection.connection.cursor() as cursor:
+        cursor.execute(f'SET search_path = "{clinic.schema_name}", public')
 
 
 def _patient_in(clinic, name: str) -> None:
@@ -34,7 +74,9 @@ def _names_after_a_rollback_in(clinic) -> list[str]:
 
 
 @pytest.mark.django_db
-def test_after_a_savepoint_rollback_queries_stay_in_the_clinic(clinic_a, clinic_b):
+def test_after_a_savepoint_rollback_queries_stay_in_the_clinic(
+    clinic_a, clinic_b, search_path_mode
+):
     _patient_in(clinic_a, "Ana of clinic A")
     _patient_in(clinic_b, "Bia of clinic B")
     with clinic_a:
@@ -48,7 +90,9 @@ def test_after_a_savepoint_rollback_queries_stay_in_the_clinic(clinic_a, clinic_
 
 
 @pytest.mark.django_db(transaction=True)
-def test_after_a_transaction_rollback_queries_stay_in_the_clinic(clinic_a, clinic_b):
+def test_after_a_transaction_rollback_queries_stay_in_the_clinic(
+    clinic_a, clinic_b, search_path_mode
+):
     _patient_in(clinic_a, "Ana of clinic A")
     _patient_in(clinic_b, "Bia of clinic B")
     with clinic_a:
@@ -75,7 +119,9 @@ def path_sets(monkeypatch):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_path_is_sent_only_when_it_changes(clinic_a, clinic_b, path_sets):
+def test_in_session_mode_the_path_is_sent_only_when_it_changes(
+    clinic_a, clinic_b, path_sets, session_mode
+):
     _patient_in(clinic_a, "Ana of clinic A")
     path_sets.clear()
     for clinic, expected in ((clinic_a, 1), (clinic_a, 1), (clinic_b, 0), (clinic_a, 1)):
@@ -86,4 +132,84 @@ def test_the_path_is_sent_only_when_it_changes(clinic_a, clinic_b, path_sets):
         [clinic_b.schema_name, "public"],
         [clinic_a.schema_name, "public"],
     ]
+    connection.set_schema_to_public()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_another_clinics_session_path_is_never_used_outside_or_inside_a_transaction(
+    clinic_a, clinic_b
+):
+    _patient_in(clinic_a, "Ana of clinic A")
+    _patient_in(clinic_b, "Bia of clinic B")
+    with clinic_a:
+        _leave_session_path_of(clinic_b)
+        outside = list(Patient.objects.values_list("full_name", flat=True))
+        with transaction.atomic():
+            _leave_session_path_of(clinic_b)  # as if the transaction began on another server
+            inside = list(Patient.objects.values_list("full_name", flat=True))
+    assert (outside, inside) == (["Ana of clinic A"], ["Ana of clinic A"])
+    connection.set_schema_to_public()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_autocommit_statement_and_each_transaction_carries_its_own_path(
+    clinic_a, clinic_b, sent
+):
+    local_a = 'SET LOCAL search_path = "clinic_a","public"; '
+    local_b = 'SET LOCAL search_path = "clinic_b","public"; '
+    with clinic_a:
+        Patient.objects.count()
+        Patient.objects.count()
+        with transaction.atomic():
+            Patient.objects.count()
+            Patient.objects.count()
+            with clinic_b:
+                Patient.objects.count()
+            Patient.objects.count()
+    connection.set_schema_to_public()
+    prefixes = [sql[: len(local_a)] if sql.startswith("SET LOCAL") else "" for sql in sent]
+    # every autocommit statement; then the transaction's first, and each change of clinic
+    assert prefixes == [local_a, local_a, local_a, "", local_b, local_a]
+    assert len(sent) == 6  # in the same round trips: no statement of its own
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_session_path_is_left_behind_for_the_next_client(clinic_a):
+    with clinic_a:
+        Patient.objects.count()
+        with transaction.atomic():
+            Patient.objects.count()
+    connection.set_schema_to_public()
+    with connection.connection.cursor() as cursor:
+        cursor.execute("SHOW search_path")
+        assert cursor.fetchone()[0] == '"$user", public'
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_server_side_cursor_reads_its_own_clinic_outside_and_inside_a_transaction(
+    clinic_a, clinic_b
+):
+    _patient_in(clinic_a, "Ana of clinic A")
+    _patient_in(clinic_b, "Bia of clinic B")
+    with clinic_a:
+        _leave_session_path_of(clinic_b)
+        outside = [p.full_name for p in Patient.objects.iterator(chunk_size=10)]
+        with transaction.atomic():
+            _leave_session_path_of(clinic_b)
+            inside = [p.full_name for p in Patient.objects.iterator(chunk_size=10)]
+    assert (outside, inside) == (["Ana of clinic A"], ["Ana of clinic A"])
+    connection.set_schema_to_public()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_index_built_concurrently_lands_in_the_clinics_own_schema(clinic_a, clinic_b):
+    with clinic_a, connection.cursor() as cursor:
+        _leave_session_path_of(clinic_b)
+        cursor.execute(
+            "CREATE INDEX CONCURRENTLY patient_name_probe ON patients_patient (full_name)"
+        )
+        cursor.execute("SELECT schemaname FROM pg_indexes WHERE indexname = 'patient_name_probe'")
+        schemas = [row[0] for row in cursor.fetchall()]
+        cursor.execute("DROP INDEX CONCURRENTLY patient_name_probe")
+    assert schemas == ["clinic_a"]
     connection.set_schema_to_public()
