@@ -102,7 +102,7 @@ class _SchemaMigrator:
         started = time.perf_counter()
         try:
             applied = self._migrate(schema)
-        except Exception as exc:  # reported with its clinic; the other clinics go on
+        except Exception as exc:  # noqa: BLE001 - reported with its clinic; the others go on
             connection.close()
             return SchemaMigrated(
                 schema=schema,

@@ -194,9 +194,8 @@ def test_a_cloned_schema_refuses_changes_to_its_access_trail(clinic_a):
         entry = AccessEntry.objects.create(
             action=AccessEntry._meta.get_field("action").choices[0][0]
         )
-        with pytest.raises(DatabaseError, match="append-only"):
-            with transaction.atomic():
-                AccessEntry.objects.filter(pk=entry.pk).delete()
+        with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+            AccessEntry.objects.filter(pk=entry.pk).delete()
         assert AccessEntry.objects.filter(pk=entry.pk).exists()
 
 

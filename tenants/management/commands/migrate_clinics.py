@@ -59,11 +59,9 @@ class Command(BaseCommand):
         template = template_schema_name()
         public = schemas_pending(schemas=["public"], nodes=nodes)
         template_pending = schemas_pending(schemas=[template], nodes=nodes)
-        clinics = list(
-            Clinic.objects.exclude(schema_name__in=["public", template])
-            .order_by("schema_name")
-            .values_list("schema_name", flat=True)
-        )
+        if public and not options["check"]:
+            call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
+        clinics = self._clinic_schemas(exclude=["public", template])
         pending = schemas_pending(schemas=clinics, nodes=nodes)
         if verbosity:
             self.stdout.write(
@@ -76,8 +74,6 @@ class Command(BaseCommand):
                 raise CommandError("Migrations are pending.", returncode=1)
             return
 
-        if public:
-            call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
         self._cache_tables_ensure(verbosity)
         if template_pending:
             # Before any clinic: new clinics are cloned from it, DDL cache included.
@@ -120,6 +116,19 @@ class Command(BaseCommand):
             self.stdout.write(
                 f"Done in {time.monotonic() - started:.1f} s: {migrated} clinics migrated."
             )
+
+    def _clinic_schemas(self, *, exclude: list[str]) -> list[str]:
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT to_regclass('public.tenants_clinic') IS NULL")
+            if cursor.fetchone()[0]:  # a database whose public schema is not migrated yet
+                return []
+        return list(
+            Clinic.objects.exclude(schema_name__in=exclude)
+            .order_by("schema_name")
+            .values_list("schema_name", flat=True)
+        )
 
     def _cache_tables_ensure(self, verbosity: int) -> None:
         """createcachetable only for a database cache whose table is missing (it would
