@@ -120,27 +120,33 @@ class _SchemaMigrator:
         tenant_connection.set_schema(schema, include_public=False)
         recorder = MigrationRecorder(connection)
         with connection.cursor() as cursor:
+            # A migration and its record commit together, so a commit lost in a server crash
+            # loses both and the next run applies it again: no need to wait for each flush.
             cursor.execute(
-                "SELECT to_regclass(%s) IS NOT NULL",
-                [f"{connection.ops.quote_name(schema)}.django_migrations"],
+                "SELECT to_regclass(%s) IS NOT NULL, set_config('synchronous_commit', 'off', "
+                "false), set_config('lock_timeout', %s, false)",
+                [
+                    f"{connection.ops.quote_name(schema)}.django_migrations",
+                    str(self.lock_timeout_ms),
+                ],
             )
             if not cursor.fetchone()[0]:
                 recorder.ensure_schema()
-            if self.lock_timeout_ms:
-                cursor.execute(f"SET lock_timeout = {int(self.lock_timeout_ms)}")
         tenant_connection.set_schema(schema)
         executor = self.executor
         if self.rebuild_per_schema:
             executor.loader.build_graph()
         else:
-            executor.loader.applied_migrations = recorder.applied_migrations()
+            executor.loader.applied_migrations = recorder.applied_migrations()  # type: ignore[assignment]
         plan = executor.migration_plan(self.targets)
         if not plan:
             return 0
         start_point = frozenset(executor.loader.applied_migrations)
         state = self.states.get(start_point)
         if state is None:
-            state = executor._create_project_state(with_applied_migrations=True)
+            state = executor._create_project_state(  # type: ignore[attr-defined]
+                with_applied_migrations=True
+            )
             state.apps  # noqa: B018 - rendered once here, cloned for each schema below
             self.states[start_point] = state
         executor.migrate(self.targets, plan=plan, state=state.clone())
@@ -186,8 +192,9 @@ def schemas_migrate(
             for schema in schemas:
                 collect(migrator.migrate(schema))
         finally:
-            if lock_timeout_ms:
-                connection.close()  # the session's lock_timeout goes with it
+            if connection.connection is not None:
+                with connection.cursor() as cursor:
+                    cursor.execute("RESET synchronous_commit; RESET lock_timeout")
         return results
     connections.close_all()  # a forked child must not inherit an open connection
     context = multiprocessing.get_context("fork")

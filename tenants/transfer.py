@@ -23,12 +23,13 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 from django_tenants.utils import schema_exists
 
 from accounts.models import ChainMembership, ClinicMembership, PartnerClient, User
+from common.tenancy import tenant_connection as connection
 from tenants.models import Chain, Clinic, ClinicDaySummary, Domain
 from tenants.schedules import clinic_reset_schedule_sync, reset_periodic_task_name
 from tenants.schema import template_schema_name
@@ -95,7 +96,8 @@ def _schema_migrations(schema: str) -> list[str]:
 def _public_rows(clinic: Clinic) -> dict:
     memberships = ClinicMembership.objects.filter(clinic=clinic).select_related("user")
     chain_memberships = ChainMembership.objects.filter(chain=clinic.chain).select_related("user")
-    users = {m.user.pk: m.user for m in [*memberships, *chain_memberships]}
+    users = {m.user.pk: m.user for m in memberships}
+    users.update({m.user.pk: m.user for m in chain_memberships})
     summary_fields = tuple(
         f.name for f in ClinicDaySummary._meta.concrete_fields if f.name not in ("id", "clinic")
     )
@@ -194,7 +196,7 @@ def clinic_drop(*, clinic: Clinic) -> None:
     PeriodicTask.objects.filter(
         name=reset_periodic_task_name(schema_name=clinic.schema_name)
     ).delete()
-    clinic.delete(force_drop=True)
+    clinic.delete(force_drop=True)  # type: ignore[call-arg]  # django-tenants' delete()
     transaction.on_commit(clinic_host_cache_clear)
 
 
@@ -252,7 +254,7 @@ def _public_rows_write(public: dict, schema: str) -> tuple[Clinic, int, int]:
         dedicated_queue=row["dedicated_queue"],
         panel_key=row["panel_key"],
     )
-    clinic.auto_create_schema = False  # restored by pg_restore, not cloned
+    clinic.auto_create_schema = False  # type: ignore[misc]  # restored, not cloned
     clinic.full_clean()
     clinic.save(verbosity=0)
     Clinic.objects.filter(pk=clinic.pk).update(created_at=_aware(row["created_at"]))
@@ -270,7 +272,7 @@ def _public_rows_write(public: dict, schema: str) -> tuple[Clinic, int, int]:
                 password=data["password"],
                 full_name=data["full_name"],
                 is_active=data["is_active"],
-                date_joined=_aware(data["date_joined"]),
+                date_joined=_aware(data["date_joined"]) or timezone.now(),
                 last_login=_aware(data["last_login"]),
             )
             user.save()
