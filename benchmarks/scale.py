@@ -143,11 +143,11 @@ class Provisioner:
         return [self._next_batch(1, parallel=False)[0] for _ in range(n)]
 
     def up_to(self, total: int) -> None:
-        started = time.perf_counter()
+        started, first = time.perf_counter(), self.count
         while self.count < total:
             batch = min(500, total - self.count)
             self._next_batch(batch, parallel=True)
-            rate = self.count / max(time.perf_counter() - started, 1e-6)
+            rate = (self.count - first) / max(time.perf_counter() - started, 1e-6)
             print(f"  provisioned {self.count}/{total} ({rate:.1f}/s so far)", flush=True)
 
     def _next_batch(self, n: int, *, parallel: bool) -> list[float]:
