@@ -4,8 +4,8 @@
 catalog and renders every model's state), and more than half a second per schema for a real
 migration. Here the pending clinics are found by reading every schema's django_migrations in a
 few batched queries (no catalog introspection per schema), and each worker process loads the
-migration graph and renders the models' state once, then replays only the pending migrations in
-each schema it is handed. Each migration is applied and recorded in the clinic's own
+migration graph and builds the models' states once, then runs only the pending operations'
+SQL in each schema it is handed. Each migration is applied and recorded in the clinic's own
 django_migrations in its own transaction, as Django does, so a failed clinic leaves the others
 migrated and a second run picks up only what is still pending.
 """
@@ -15,9 +15,11 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.db.migrations.loader import MigrationLoader
+from django.db.migrations.migration import Migration
+from django.db.migrations.operations.base import Operation
 from django.db.migrations.recorder import MigrationRecorder
 from django.db.migrations.state import ProjectState
 
@@ -86,9 +88,18 @@ def schemas_pending(*, schemas: Iterable[str], nodes: list[str] | None = None) -
     return [name for name in names if name not in complete]
 
 
+_Step = tuple[Operation, ProjectState, ProjectState]
+
+
 class _SchemaMigrator:
-    """One process's migration machinery: the graph loaded once, states rendered once per
-    starting point, then reused (cloned) for every schema that starts from the same point."""
+    """One process's migration machinery, built once and reused for every schema it migrates.
+
+    Django's executor renders the models' state again for every operation of every migration
+    in every schema (most of a migration's cost when the SQL itself is a quick ALTER). The
+    states before and after each operation depend only on the migrations applied before, so
+    they are built once per starting point and plan, and each schema runs only the operations'
+    database_forwards, in Django's transactions, with Django's records.
+    """
 
     def __init__(self, *, lock_timeout_ms: int = 0):
         self.executor = MigrationExecutor(connection)
@@ -96,7 +107,7 @@ class _SchemaMigrator:
         # Squashed migrations make the graph depend on what each schema applied.
         self.rebuild_per_schema = bool(self.executor.loader.replacements)
         self.lock_timeout_ms = lock_timeout_ms
-        self.states: dict[frozenset, ProjectState] = {}
+        self.steps: dict[tuple, list[tuple[Migration, list[_Step]]]] = {}
 
     def migrate(self, schema: str) -> SchemaMigrated:
         started = time.perf_counter()
@@ -130,27 +141,72 @@ class _SchemaMigrator:
                     str(self.lock_timeout_ms),
                 ],
             )
-            if not cursor.fetchone()[0]:
+            if cursor.fetchone()[0]:
+                # Known present: spares the recorder listing every table of every schema.
+                recorder._has_table = True  # type: ignore[attr-defined]
+            else:
                 recorder.ensure_schema()
         tenant_connection.set_schema(schema)
         executor = self.executor
         if self.rebuild_per_schema:
+            executor.recorder = recorder
             executor.loader.build_graph()
         else:
             executor.loader.applied_migrations = recorder.applied_migrations()  # type: ignore[assignment]
         plan = executor.migration_plan(self.targets)
         if not plan:
             return 0
-        start_point = frozenset(executor.loader.applied_migrations)
-        state = self.states.get(start_point)
-        if state is None:
-            state = executor._create_project_state(  # type: ignore[attr-defined]
-                with_applied_migrations=True
-            )
-            state.apps  # noqa: B018 - rendered once here, cloned for each schema below
-            self.states[start_point] = state
-        executor.migrate(self.targets, plan=plan, state=state.clone())
+        if any(backwards for _, backwards in plan):
+            raise RuntimeError("the schema is ahead of this code's migrations; nothing applied")
+        key = (frozenset(executor.loader.applied_migrations), tuple(m for m, _ in plan))
+        steps = self.steps.get(key)
+        if steps is None:
+            steps = self.steps[key] = self._steps_build(plan)
+        for migration, operations in steps:
+            self._apply(migration, operations, recorder)
         return len(plan)
+
+    def _steps_build(self, plan: list) -> list[tuple[Migration, list[_Step]]]:
+        """Each pending migration's operations with the states before and after each one."""
+        state = self.executor._create_project_state(  # type: ignore[attr-defined]
+            with_applied_migrations=True
+        )
+        state.apps  # noqa: B018 - rendered here, once
+        steps = []
+        for migration, _ in plan:
+            operations = []
+            for operation in migration.operations:
+                before = state.clone()
+                operation.state_forwards(migration.app_label, state)
+                operations.append((operation, before, state.clone()))
+            steps.append((migration, operations))
+        return steps
+
+    @staticmethod
+    def _apply(migration: Migration, operations: list[_Step], recorder: MigrationRecorder) -> None:
+        """Django's MigrationExecutor.apply_migration and Migration.apply, states given."""
+
+        def record() -> None:
+            for app_label, name in migration.replaces:
+                recorder.record_applied(app_label, name)
+            recorder.record_applied(migration.app_label, migration.name)
+
+        recorded = False
+        with connection.schema_editor(atomic=migration.atomic) as editor:
+            for operation, before, after in operations:
+                atomic_operation = operation.atomic or (
+                    migration.atomic and operation.atomic is not False
+                )
+                if not editor.atomic_migration and atomic_operation:
+                    with transaction.atomic(editor.connection.alias):
+                        operation.database_forwards(migration.app_label, editor, before, after)
+                else:
+                    operation.database_forwards(migration.app_label, editor, before, after)
+            if not editor.deferred_sql:
+                record()
+                recorded = True
+        if not recorded:
+            record()
 
 
 _migrator: _SchemaMigrator | None = None

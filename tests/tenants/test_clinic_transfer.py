@@ -159,6 +159,7 @@ def _manage(env: dict, *args: str) -> str:
     return done.stdout
 
 
+@pytest.mark.timeout(900)  # migrates a whole second database first
 def test_a_clinic_moves_to_another_database_with_its_users(
     clinic_with_queue, second_database, tmp_path
 ):
