@@ -204,10 +204,11 @@ def _user_id_columns() -> list[tuple[str, str]]:
     """(table, column) of the clinic's tables that hold a user's id (no foreign key: users live
     in the public schema)."""
     columns = []
-    for app in settings.TENANT_APPS:
-        if app in settings.SHARED_APPS:
+    tenant_only = set(settings.TENANT_APPS) - set(settings.SHARED_APPS)
+    for config in apps.get_app_configs():
+        if config.name not in tenant_only:
             continue
-        for model in apps.get_app_config(app.rsplit(".", 1)[-1]).get_models():
+        for model in config.get_models():
             for field in model._meta.concrete_fields:
                 related = getattr(field, "related_model", None)
                 if related is User or field.name == "user_id":
