@@ -82,6 +82,9 @@ format: venv
 # belong to the `bench` chain and are left inactive when a benchmark ends; bench-clean drops them.
 # The stack it starts lets benchmarks/lookup.py look patients up faster than a person may; a
 # `make run` stack already running keeps its own limit (lookup.py then says so and fails).
+# benchmarks/scale.py provisions 10,000 clinics when run alone (about half an hour); here 2,000.
+export CLINICO_SCALE_CLINICS ?= 2000
+
 bench: demo
 	CLINICO_PATIENT_LOOKUPS_PER_MINUTE=$${CLINICO_PATIENT_LOOKUPS_PER_MINUTE:-1000000} \
 	  bash deploy/stack.sh start

@@ -1,5 +1,6 @@
 """The clinic template schema: kept migrated, and cloned to create each clinic."""
 
+import hashlib
 from pathlib import Path
 
 from django.conf import settings
@@ -10,6 +11,8 @@ from django_tenants.utils import schema_exists
 from common.tenancy import tenant_connection
 
 CLONE_FUNCTION_SQL = (Path(__file__).parent / "clone.sql").read_text()
+# Stored as the clone function's comment: a changed clone.sql is re-installed by migrate_clinics.
+CLONE_FUNCTION_DIGEST = hashlib.sha256(CLONE_FUNCTION_SQL.encode()).hexdigest()[:16]
 
 
 def template_schema_name() -> str:
@@ -17,9 +20,27 @@ def template_schema_name() -> str:
 
 
 def clone_function_install() -> None:
-    """(Re)create clinico_clone_schema() in the public schema."""
+    """(Re)create clinico_clone_schema() in the public schema; empties its DDL cache."""
     with tenant_connection.cursor() as cursor:
         cursor.execute(CLONE_FUNCTION_SQL)
+        cursor.execute(
+            f"COMMENT ON FUNCTION public.clinico_clone_schema(text, text) IS "
+            f"'clone.sql {CLONE_FUNCTION_DIGEST}'"
+        )
+
+
+def clone_function_ensure() -> bool:
+    """Install the clone function unless this clone.sql is already installed; True if it was."""
+    with tenant_connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT obj_description(to_regprocedure('public.clinico_clone_schema(text, text)'), "
+            "'pg_proc')"
+        )
+        installed = cursor.fetchone()[0]
+    if installed == f"clone.sql {CLONE_FUNCTION_DIGEST}":
+        return False
+    clone_function_install()
+    return True
 
 
 def template_schema_ensure(*, verbosity: int = 0) -> bool:
@@ -43,8 +64,8 @@ def clone_template_schema(schema_name: str) -> None:
     """Create `schema_name` as a copy of the migrated template, migration records included.
 
     django-tenants' generic clone (pg-clone-schema) re-creates a 4,500-line function and walks
-    every kind of object on each call; clinic schemas hold plain tables only, so ours copies
-    tables, constraints and indexes by name in a fraction of the time.
+    every kind of object on each call; ours replays statements generated once per template
+    version (tenants/clone.sql), so its cost does not grow with the number of schemas.
     """
     template = template_schema_name()
     tenant_connection.set_schema_to_public()
@@ -54,7 +75,7 @@ def clone_template_schema(schema_name: str) -> None:
             "run `python manage.py migrate_clinics` first."
         )
     with tenant_connection.cursor() as cursor:
-        cursor.execute("SELECT to_regproc('public.clinico_clone_schema') IS NOT NULL")
+        cursor.execute("SELECT to_regproc('public.clinico_template_ddl') IS NOT NULL")
         if not cursor.fetchone()[0]:
             clone_function_install()
         cursor.execute("SELECT public.clinico_clone_schema(%s, %s)", [template, schema_name])

@@ -333,3 +333,7 @@ if CLINICO_ACCESS_TRAIL_RETENTION_DAYS < 183:
         "CLINICO_ACCESS_TRAIL_RETENTION_DAYS must be at least 183 days: the access trail refuses "
         "to delete younger entries."
     )
+
+# --- Operations (docs/operations.md) ------------------------------------------------------------
+# pg_dump and pg_restore of the server's major version, for clinic_export and clinic_import.
+CLINICO_PG_BIN = env("CLINICO_PG_BIN", default="/usr/lib/postgresql/15/bin")
