@@ -14,6 +14,7 @@ from queueing.selectors.figures import day_figures_get
 from tenants.models import Clinic
 from tenants.selectors import chain_day_summaries, chain_list_for_user, clinic_hostname
 from web.access import api_error_texts, is_chain_manager, manager_page
+from web.streams import stream_url
 
 SUMMARY_DAYS = 7
 
@@ -99,11 +100,12 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "chains": _dashboard_chains(request),
         "timezones": timezones,
         "dashboard_config": {
+            "events": stream_url(request, "/events/dashboard/"),
             "strings": {
                 **api_error_texts(),
                 "opened": _("Clinic %(name)s opened: %(host)s"),
                 "opening": _("Opening the clinic…"),
-            }
+            },
         },
     }
     return render(request, "pages/dashboard.html", context)

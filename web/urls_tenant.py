@@ -2,12 +2,14 @@
 
 from django.urls import include, path
 
-from web import console, panel, privacy
+from web import console, panel, privacy, streams
 
 urlpatterns = [
     path("", console.console, name="console"),
     path("panel/", panel.panel, name="panel"),
     path("privacy/access-trail/", privacy.access_trail, name="access-trail-page"),
     path("privacy/access-trail/csv/", privacy.access_trail_csv, name="access-trail-page-csv"),
+    path("events/panel/", streams.panel_stream, name="panel-stream"),
+    path("events/console/", streams.console_stream, name="console-stream"),
     path("", include("web.urls_auth")),
 ]
