@@ -35,6 +35,8 @@ from events.selectors import event_last_id, event_list_after
 logger = logging.getLogger(__name__)
 
 READ_BATCH = 500
+# A message, not a comment: the page's script sees it and knows a silent stream is dead.
+HEARTBEAT = 'data: {"kind":"stream.heartbeat"}\n\n'
 RECONNECT_DELAYS_S = (0.2, 0.5, 1, 2, 5)
 
 
@@ -284,7 +286,8 @@ async def event_stream(
     """Server-sent events of one clinic's stream: the missed ones after `after_id`, then live.
 
     Opens with a `stream.open` message carrying the newest id (the page's resumption point),
-    sends a comment every heartbeat so proxies keep the connection, checks `still_allowed`
+    sends `stream.heartbeat` every heartbeat so proxies keep the connection and the page knows
+    it is alive, checks `still_allowed`
     every fourth heartbeat (a rotated panel key, a revoked membership) and ends with
     `stream.refused` when it no longer holds.
     """
@@ -302,7 +305,8 @@ async def event_stream(
                     yield sse_message(data=event_payload(event), event_id=event.id)
                 last = event.id
             caught_up = len(missed) < READ_BATCH
-        yield sse_message(data={"kind": "stream.open", "last_id": last}, event_id=last)
+        opened = {"kind": "stream.open", "last_id": last, "heartbeat_s": heartbeat}
+        yield sse_message(data=opened, event_id=last)
         beats = 0
         while True:
             try:
@@ -312,7 +316,7 @@ async def event_stream(
                 if still_allowed is not None and beats % 4 == 0 and not await still_allowed():
                     yield sse_message(data={"kind": "stream.refused"})
                     return
-                yield ": heartbeat\n\n"
+                yield HEARTBEAT
                 continue
             for event in events:
                 if event.id <= last:
@@ -340,7 +344,8 @@ async def clinics_stream(
     subscription = await hub.subscribe(schemas)
     try:
         yield f"retry: {settings.CLINICO_EVENTS_RETRY_MS}\n\n"
-        yield sse_message(data={"kind": "stream.open", "clinics": len(schemas)})
+        opened = {"kind": "stream.open", "clinics": len(schemas), "heartbeat_s": heartbeat}
+        yield sse_message(data=opened)
         beats = 0
         while True:
             try:
@@ -350,7 +355,7 @@ async def clinics_stream(
                 if still_allowed is not None and beats % 4 == 0 and not await still_allowed():
                     yield sse_message(data={"kind": "stream.refused"})
                     return
-                yield ": heartbeat\n\n"
+                yield HEARTBEAT
                 continue
             kinds = sorted({event.kind for event in events})
             yield sse_message(

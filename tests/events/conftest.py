@@ -62,6 +62,7 @@ class EventStreamClient:
         self.headers = self.response.headers
         self.messages: queue.Queue = queue.Queue()
         self.comments = 0
+        self.kinds_seen: list[str] = []
         if self.status_code == 200:
             threading.Thread(target=self._read, daemon=True).start()
 
@@ -72,6 +73,7 @@ class EventStreamClient:
                 if raw == "":
                     if "data" in event:
                         data = json.loads(event["data"])
+                        self.kinds_seen.append(data.get("kind"))
                         self.messages.put((event.get("id"), data, time.monotonic()))
                     event = {}
                 elif raw.startswith(":"):
