@@ -25,7 +25,11 @@ Run: .venv/bin/python benchmarks/push.py [--clinics 20] [--streams 200] [--calls
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# benchmarks/queue.py would shadow the standard library's `queue` (asyncio and urllib3 use it):
+# keep this folder off sys.path.
+_HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != _HERE]
+sys.path.insert(0, str(_HERE.parent))
 
 import argparse
 import asyncio
@@ -165,6 +169,9 @@ class PanelStreams:
                 self.deliveries[(schema, event["id"])].append((index, received))
 
     def close(self) -> None:
+        for task in self.tasks:
+            task.cancel()
+        time.sleep(0.2)
         self.loop.call_soon_threadsafe(self.loop.stop)
 
 
@@ -295,9 +302,11 @@ def main() -> None:
         for item in prepared:
             schema = item["clinic"].schema_name
             with item["clinic"]:
-                events = Event.objects.filter(
-                    kind="ticket.called", ticket_id__in=by_clinic[schema]
-                ).values_list("id", "at")
+                events = list(
+                    Event.objects.filter(
+                        kind="ticket.called", ticket_id__in=by_clinic[schema]
+                    ).values_list("id", "at")
+                )
             panels_here = set(streams.panels_of[schema])
             for event_id, at in events:
                 got = streams.deliveries.get((schema, event_id), [])

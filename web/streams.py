@@ -105,6 +105,9 @@ def sse_response(
 
 
 def _preflight(request: HttpRequest) -> HttpResponse | None:
+    """The answer before any credential is read: not served here, CORS preflight, not a GET."""
+    if not isinstance(request, ASGIRequest):
+        return _not_served_here()
     if request.method == "OPTIONS":
         return _same_host_origin(request, HttpResponse(status=204))
     if request.method != "GET":
@@ -191,8 +194,6 @@ async def dashboard_stream(request: HttpRequest) -> HttpResponse:
     early = _preflight(request)
     if early is not None:
         return early
-    if not isinstance(request, ASGIRequest):
-        return _not_served_here()
     user = await request.auser()
     if not isinstance(user, User):
         return _error(401, "not_authenticated", _("Sign in to follow the dashboard."))
