@@ -20,6 +20,7 @@ from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
 
 from accounts.models import User
@@ -56,7 +57,7 @@ def _not_served_here() -> JsonResponse:
     return _error(404, "stream_not_served_here", "Live streams are served by the events process.")
 
 
-def _same_host_origin(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+def _same_host_origin(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
     """Let the page of this very host (another port: the web process) read the stream."""
     origin = request.headers.get("Origin")
     response["Vary"] = "Origin"
@@ -78,7 +79,7 @@ def _last_event_id(request: HttpRequest) -> int | None | JsonResponse:
     return int(raw)
 
 
-def _sse(request: HttpRequest, stream: AsyncIterator[str]) -> HttpResponse:
+def _sse(request: HttpRequest, stream: AsyncIterator[str]) -> HttpResponseBase:
     response = StreamingHttpResponse(stream, content_type="text/event-stream; charset=utf-8")
     response["Cache-Control"] = "no-cache, no-transform"
     response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
@@ -90,7 +91,7 @@ def sse_response(
     *,
     scope: StreamScope,
     still_allowed: Callable[[], Awaitable[bool]] | None = None,
-) -> HttpResponse:
+) -> HttpResponseBase:
     """The stream of `scope` as the answer to `request`, resuming after its Last-Event-ID.
 
     For stream views of other page families (the patient's status page: a StreamScope with the
@@ -104,7 +105,7 @@ def sse_response(
     return _sse(request, event_stream(scope=scope, after_id=after, still_allowed=still_allowed))
 
 
-def _preflight(request: HttpRequest) -> HttpResponse | None:
+def _preflight(request: HttpRequest) -> HttpResponseBase | None:
     """The answer before any credential is read: not served here, CORS preflight, not a GET."""
     if not isinstance(request, ASGIRequest):
         return _not_served_here()
@@ -125,7 +126,7 @@ def _panel_allowed(request: HttpRequest, clinic: Clinic) -> bool:
     return panel_cookie_state(request=request, clinic=clinic) == "valid"
 
 
-async def panel_stream(request: HttpRequest) -> HttpResponse:
+async def panel_stream(request: HttpRequest) -> HttpResponseBase:
     """The waiting-room panel's stream: calls and the changes that clear a desk."""
     early = _preflight(request)
     if early is not None:
@@ -149,10 +150,10 @@ async def panel_stream(request: HttpRequest) -> HttpResponse:
 def _session_alive(session: SessionBase) -> bool:
     """The session this stream opened with still exists (signing out deletes it)."""
     key = session.session_key
-    return bool(key) and session.exists(key)
+    return key is not None and session.exists(key)
 
 
-async def console_stream(request: HttpRequest) -> HttpResponse:
+async def console_stream(request: HttpRequest) -> HttpResponseBase:
     """The staff console's stream: every event of the clinic, for its signed-in members."""
     early = _preflight(request)
     if early is not None:
@@ -189,7 +190,7 @@ def _managed_schemas(user: User) -> list[str]:
     )
 
 
-async def dashboard_stream(request: HttpRequest) -> HttpResponse:
+async def dashboard_stream(request: HttpRequest) -> HttpResponseBase:
     """The chain dashboard's stream: which of the manager's clinics just changed."""
     early = _preflight(request)
     if early is not None:
