@@ -19,14 +19,15 @@ import asyncio
 import contextlib
 import json
 import logging
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import psycopg2
 import psycopg2.extensions
-from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connections
 from django_tenants.utils import schema_context
 
 from events.models import EVENTS_CHANNEL, Event
@@ -67,10 +68,32 @@ def _last_id(schema_name: str) -> int:
         return event_last_id()
 
 
-# Reads run in a thread pool, never on the thread Django's sync middleware uses: a stream's
-# read never waits behind a page's request, and each pool thread keeps its own connection.
-read_after = sync_to_async(_read_after, thread_sensitive=False)
-last_id = sync_to_async(_last_id, thread_sensitive=False)
+# Reads run in a pool of their own, never on the thread Django's sync middleware uses: a
+# stream's read never waits behind a page's request, and each pool thread keeps its own
+# database connection (at most READ_THREADS connections per process).
+READ_THREADS = 4
+_read_pool = ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="events-read")
+
+
+async def read_after(schema_name: str, after_id: int, ticket_id: int | None = None) -> list[Event]:
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_read_pool, _read_after, schema_name, after_id, ticket_id)
+
+
+async def last_id(schema_name: str) -> int:
+    return await asyncio.get_running_loop().run_in_executor(_read_pool, _last_id, schema_name)
+
+
+def read_pool_connections_close() -> None:
+    """Close the read threads' database connections (a test that ran the hub in-process)."""
+    barrier = threading.Barrier(READ_THREADS)
+
+    def close() -> None:
+        barrier.wait(timeout=5)  # one task per thread: each waits until all have started
+        connections.close_all()
+
+    for future in [_read_pool.submit(close) for _ in range(READ_THREADS)]:
+        future.result(timeout=10)
 
 
 def _listen_dsn() -> dict[str, object]:
