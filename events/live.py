@@ -36,6 +36,8 @@ from events.selectors import event_last_id, event_list_after
 logger = logging.getLogger(__name__)
 
 READ_BATCH = 500
+# A stream resumes from the outbox only this many events back; further, it starts from now.
+MAX_CATCH_UP = 5000
 # A message, not a comment: the page's script sees it and knows a silent stream is dead.
 HEARTBEAT = 'data: {"kind":"stream.heartbeat"}\n\n'
 RECONNECT_DELAYS_S = (0.2, 0.5, 1, 2, 5)
@@ -319,8 +321,12 @@ async def event_stream(
     subscription = await hub.subscribe([scope.schema_name])
     try:
         yield f"retry: {settings.CLINICO_EVENTS_RETRY_MS}\n\n"
-        last = after_id if after_id is not None else await last_id(scope.schema_name)
-        caught_up = after_id is None
+        newest = await last_id(scope.schema_name)
+        # Far behind (a TV switched off for a week) or ahead of the clinic's ids (a restored
+        # database): start from now; the page reads its state again when the stream opens.
+        resumable = after_id is not None and newest - MAX_CATCH_UP <= after_id <= newest
+        last = after_id if resumable and after_id is not None else newest
+        caught_up = not resumable
         while not caught_up:
             missed = await read_after(scope.schema_name, last, scope.ticket_id)
             for event in missed:

@@ -216,3 +216,20 @@ def test_the_web_process_does_not_serve_streams(clinic_a):
     )
     assert answer.status_code == 404
     assert answer.json()["errors"][0]["code"] == "stream_not_served_here"
+
+
+def test_a_last_event_id_beyond_the_clinics_newest_starts_from_now(events_server, clinic_a):
+    newest = committed(lambda: _newest(clinic_a))
+    stream = _panel_stream(
+        events_server, clinic_a, clinic_a.panel_key, **{"Last-Event-ID": "9" * 12}
+    )
+    try:
+        opened = stream.next_of("stream.open")
+    finally:
+        stream.close()
+    assert opened[1]["last_id"] == newest
+
+
+def _newest(clinic) -> int:
+    with clinic:
+        return event_last_id()
