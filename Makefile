@@ -44,6 +44,7 @@ run: demo
 	bash deploy/stack.sh start
 	@echo ""
 	@echo "Clinico is running. API docs: http://centro.localhost:8000/api/docs/  http://localhost:8000/api/docs/"
+	@echo "Live streams (server-sent events): the events process on port $${CLINICO_EVENTS_PORT:-8001}; the pages connect to it."
 	@echo "Logs in .run/logs/. Stop with: make stop"
 
 stop:

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start or stop Clinico's own processes for development: web (gunicorn), Celery worker, beat.
+# Start or stop Clinico's own processes for development: web (gunicorn), the events process
+# (uvicorn: the pages' live streams), Celery worker, beat.
 # PIDs and logs live under .run/. Idempotent.
 set -euo pipefail
 
@@ -7,6 +8,8 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RUN_DIR="${CLINICO_RUN_DIR:-$ROOT/.run}"
 VENV="${VENV:-$ROOT/.venv}"
 PORT="${CLINICO_WEB_PORT:-8000}"
+# The pages open their live streams on this port of their own host (clinico/settings/dev.py).
+export CLINICO_EVENTS_PORT="${CLINICO_EVENTS_PORT:-8001}"
 SHARDS="${CLINICO_SHARD_QUEUES:-4}"
 export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-clinico.settings.dev}"
 mkdir -p "$RUN_DIR/logs"
@@ -46,6 +49,11 @@ case "${1:-start}" in
       --config "$ROOT/deploy/gunicorn.conf.py" \
       --bind "127.0.0.1:$PORT" --workers "${CLINICO_WEB_WORKERS:-4}" \
       --threads "${CLINICO_WEB_THREADS:-2}" --worker-class gthread --access-logfile - --timeout 60
+    # Server-sent events: an open stream costs a coroutine here, not a gunicorn thread. Each
+    # worker process holds one LISTEN connection to PostgreSQL (docs/events.md).
+    start_one events "$VENV/bin/uvicorn" clinico.asgi:application \
+      --host 127.0.0.1 --port "$CLINICO_EVENTS_PORT" \
+      --workers "${CLINICO_EVENTS_WORKERS:-1}" --no-access-log --timeout-graceful-shutdown 5
     # Web and worker share this machine's CPUs: in a burst the receptionist's request is answered
     # first (the worker runs at nice 5) and the ticket follows milliseconds later. Where they run
     # on separate CPUs, set CLINICO_WORKER_NICE=0.
@@ -60,8 +68,13 @@ case "${1:-start}" in
       curl -fs -o /dev/null -H "Host: localhost" "http://127.0.0.1:$PORT/healthz" 2>/dev/null && break
       sleep 0.5
     done
+    for _ in $(seq 1 60); do
+      curl -fs -o /dev/null -H "Host: localhost" "http://127.0.0.1:$CLINICO_EVENTS_PORT/healthz" \
+        2>/dev/null && break
+      sleep 0.5
+    done
     ;;
-  stop) stop_one beat; stop_one worker; stop_one web ;;
+  stop) stop_one beat; stop_one worker; stop_one events; stop_one web ;;
   queues) worker_queues ;;
   *) echo "usage: $0 start|stop|queues" >&2; exit 2 ;;
 esac

@@ -11,6 +11,7 @@ from queueing.panel_access import panel_key_current, panel_link
 from queueing.selectors.queue import desk_list, service_list
 from queueing.services.checkins import DECLARABLE_PRIORITY_REASONS
 from web.access import api_error_texts, clinic_here, staff_page
+from web.streams import stream_url
 
 
 def console_texts() -> dict:
@@ -105,6 +106,7 @@ def console(request: HttpRequest, role: str) -> HttpResponse:
             "services": services,
             "desks": desks,
             "canCancel": role in RECEPTION,
+            "events": stream_url(request, "/events/console/"),
             "strings": console_texts(),
             "language": translation.get_language(),
         },

@@ -26,6 +26,7 @@ from tenants.selectors import (
 )
 from web.access import api_error_texts, is_chain_manager, manager_page
 from web.charts import Series, bar_chart, hbar_chart
+from web.streams import stream_url
 
 SUMMARY_DAYS = 7
 
@@ -182,6 +183,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "dashboard_config": {
             "chain": chain.pk if chain is not None else None,
             "page": _int_param(request, "page") or 1,
+            "events": stream_url(request, "/events/dashboard/"),
             "strings": {
                 **api_error_texts(),
                 "opened": _("Clinic %(name)s opened: %(host)s"),

@@ -8,6 +8,7 @@ from django.views.decorators.http import require_http_methods
 
 from queueing.panel_access import panel_cookie_set, panel_cookie_state, panel_key_matches
 from web.access import clinic_here, clinic_of, page_language
+from web.streams import stream_url
 
 
 def _panel_refused(request: HttpRequest, reason: str, status: int = 403) -> HttpResponse:
@@ -37,6 +38,7 @@ def panel(request: HttpRequest) -> HttpResponse:
     if cookie != "valid":
         return _panel_refused(request, "changed" if cookie == "stale" else "missing")
     config = {
+        "events": stream_url(request, "/events/panel/"),
         "strings": {
             "offline": _("No connection. Trying again…"),
             "keyRefused": _(
@@ -44,6 +46,10 @@ def panel(request: HttpRequest) -> HttpResponse:
             ),
             "waiting": _("Please wait to be called"),
             "closed": _("Closed"),
+            # Said aloud on each call: "Senha R 0 0 5, Guichê 2".
+            "speech": _("Ticket %(code)s, %(desk)s"),
+            "voiceOn": _("Voice on"),
+            "voiceOff": _("Voice off"),
         },
     }
     page = render(request, "pages/panel.html", {"clinic": clinic, "panel_config": config})

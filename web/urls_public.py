@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from web import dashboard, figures
+from web import dashboard, figures, streams
 
 urlpatterns = [
     path("", dashboard.home, name="home"),
@@ -18,5 +18,6 @@ urlpatterns = [
         figures.chain_clinic_figures_csv,
         name="chain-clinic-figures-csv",
     ),
+    path("events/dashboard/", streams.dashboard_stream, name="dashboard-stream"),
     path("", include("web.urls_auth")),
 ]

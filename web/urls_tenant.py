@@ -2,7 +2,7 @@
 
 from django.urls import include, path
 
-from web import console, figures, panel, privacy
+from web import console, figures, panel, privacy, streams
 
 urlpatterns = [
     path("", console.console, name="console"),
@@ -11,5 +11,7 @@ urlpatterns = [
     path("privacy/access-trail/csv/", privacy.access_trail_csv, name="access-trail-page-csv"),
     path("figures/", figures.clinic_figures, name="figures-page"),
     path("figures/csv/", figures.clinic_figures_csv, name="figures-page-csv"),
+    path("events/panel/", streams.panel_stream, name="panel-stream"),
+    path("events/console/", streams.console_stream, name="console-stream"),
     path("", include("web.urls_auth")),
 ]

@@ -316,6 +316,15 @@ CLINICO_PATIENT_LOOKUPS_PER_MINUTE = env.int("CLINICO_PATIENT_LOOKUPS_PER_MINUTE
 # The TV's panel cookie lives this long and is renewed each time the panel page loads.
 CLINICO_PANEL_COOKIE_MAX_AGE = datetime.timedelta(days=365)
 
+# --- Live streams of the pages (docs/events.md; the events process in deploy/stack.sh) ---------
+CLINICO_EVENTS_HEARTBEAT_SECONDS = env.float("CLINICO_EVENTS_HEARTBEAT_SECONDS", default=15.0)
+# How long a browser waits before it opens a cut stream again (the SSE `retry:` field).
+CLINICO_EVENTS_RETRY_MS = env.int("CLINICO_EVENTS_RETRY_MS", default=3000)
+# Where pages open their streams. Unset: /events/... on the page's own origin, which a proxy routes
+# to the events process (production). A port: the same host on that port, where the events
+# process listens beside the web process (development: CLINICO_EVENTS_PORT).
+CLINICO_EVENTS_PAGE_PORT = env.int("CLINICO_EVENTS_PAGE_PORT", default=None)
+
 # --- LGPD: access trail and retention (docs/privacy.md) -----------------------------------------
 # Access-trail entries are kept this many days (5 years: the limitation period of a patient's
 # claim), then the daily reset deletes them; the table refuses deletes younger than 183 days.

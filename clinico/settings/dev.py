@@ -4,3 +4,8 @@ from .base import *  # noqa: F403
 from .base import env
 
 DEBUG = env.bool("DJANGO_DEBUG", default=True)
+
+# The events process (uvicorn, deploy/stack.sh) listens beside gunicorn on this port.
+CLINICO_EVENTS_PAGE_PORT = env.int(
+    "CLINICO_EVENTS_PAGE_PORT", default=env.int("CLINICO_EVENTS_PORT", default=8001)
+)

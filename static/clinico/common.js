@@ -69,5 +69,97 @@ window.clinico = (function () {
     return date.toLocaleTimeString(language, { hour: "2-digit", minute: "2-digit" });
   }
 
-  return Object.freeze({ $, pageConfig, fmt, esc, csrfToken, api, clearFieldErrors, clockTime });
+
+  // Live updates: the page's server-sent event stream while it is up, polling while it is not.
+  // `refresh()` loads the page's data once (the same call polling makes); `onEvent(event)`
+  // handles one streamed event (a page usually refreshes). When the stream is cut, refused or
+  // not served, the page polls every `pollMs` and opens the stream again after a growing pause,
+  // with `?last_event_id=` so that the events it missed come first (read from the outbox).
+  // window.clinico.liveState tells tests and curious people what the page is doing.
+  const liveState = { mode: "starting", lastEventId: null, received: [], opens: 0 };
+  function live({ url, refresh, onEvent, pollMs }) {
+    let source = null;
+    let pollTimer = null;
+    let retryMs = 1000;
+    let refreshing = null;
+    let again = false;
+
+    // One refresh at a time; events that arrive meanwhile ask for one more afterwards.
+    async function refreshOnce() {
+      if (refreshing) { again = true; return refreshing; }
+      refreshing = (async () => {
+        do { again = false; await refresh(); } while (again);
+      })();
+      try { await refreshing; } finally { refreshing = null; }
+    }
+
+    function poll() {
+      clearTimeout(pollTimer);
+      if (liveState.mode === "streaming") return;
+      refreshOnce().finally(() => {
+        if (liveState.mode !== "streaming") pollTimer = setTimeout(poll, pollMs);
+      });
+    }
+
+    // A stream that went silent (a dead connection nobody closed) is treated as cut.
+    let watchdog = null;
+    let heartbeatS = 15;
+    function watch(seconds) {
+      if (seconds) heartbeatS = seconds;
+      clearTimeout(watchdog);
+      watchdog = setTimeout(fallBack, heartbeatS * 3000);
+    }
+
+    function fallBack() {
+      clearTimeout(watchdog);
+      if (source) source.close();
+      source = null;
+      if (liveState.mode !== "polling") { liveState.mode = "polling"; poll(); }
+      if (!url || !window.EventSource) return;
+      setTimeout(connect, retryMs);
+      retryMs = Math.min(retryMs * 2, 30000);
+    }
+
+    function connect() {
+      const resume = liveState.lastEventId === null
+        ? "" : `${url.includes("?") ? "&" : "?"}last_event_id=${liveState.lastEventId}`;
+      source = new EventSource(url + resume, { withCredentials: true });
+      source.onmessage = (message) => {
+        let event;
+        try { event = JSON.parse(message.data); } catch (error) { return; }
+        if (message.lastEventId) liveState.lastEventId = Number(message.lastEventId);
+        watch(event.heartbeat_s);
+        if (event.kind === "stream.heartbeat") return;
+        if (event.kind === "stream.open") {
+          liveState.mode = "streaming";
+          liveState.opens += 1;
+          retryMs = 1000;
+          clearTimeout(pollTimer);
+          refreshOnce();
+          return;
+        }
+        if (event.kind === "stream.refused") { fallBack(); return; }
+        liveState.received.push(event.id ?? event.kind);
+        if (liveState.received.length > 200) liveState.received.shift();
+        onEvent(event, refreshOnce);
+      };
+      // The browser would reconnect by itself, but without polling meanwhile: take over.
+      source.onerror = fallBack;
+    }
+
+    if (url && window.EventSource) {
+      refreshOnce();
+      connect();
+      // Neither open nor refused yet after a few seconds: poll meanwhile.
+      setTimeout(() => { if (liveState.mode === "starting") fallBack(); }, 5000);
+    } else {
+      liveState.mode = "polling";
+      poll();
+    }
+    return { refresh: refreshOnce };
+  }
+
+  return Object.freeze({
+    $, pageConfig, fmt, esc, csrfToken, api, clearFieldErrors, clockTime, live, liveState,
+  });
 })();

@@ -4,7 +4,7 @@
 "use strict";
 
 (function () {
-  const { $, pageConfig, fmt, esc, api, clockTime } = window.clinico;
+  const { $, pageConfig, fmt, esc, api, clockTime, live } = window.clinico;
   const config = pageConfig("console-config");
   const T = config.strings;
   const QUEUE_REFRESH_MS = 3000;
@@ -113,9 +113,7 @@
     $("queue-updated").textContent = fmt(T.updatedAt, { time: new Date().toLocaleTimeString(config.language) });
   }
 
-  let queueTimer = null;
   async function refreshQueue() {
-    clearTimeout(queueTimer);
     const answer = await api("GET", "/api/v1/queue/");
     const errorBox = $("queue-error");
     if (answer.ok) {
@@ -127,7 +125,6 @@
       errorBox.textContent = errorText(answer);
       errorBox.hidden = false;
     }
-    queueTimer = setTimeout(refreshQueue, QUEUE_REFRESH_MS);
   }
 
   // ---- cancel (waiting tickets) ----------------------------------------------------------------
@@ -369,5 +366,8 @@
   }
 
   renderDesk();
-  refreshQueue();
+  // The clinic's live stream says when the queue changed (any desk, any check-in); polling
+  // every few seconds takes over while it is cut.
+  live({ url: config.events, refresh: refreshQueue, onEvent: (event, again) => again(),
+    pollMs: QUEUE_REFRESH_MS });
 })();

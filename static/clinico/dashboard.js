@@ -2,7 +2,7 @@
 "use strict";
 
 (function () {
-  const { $, pageConfig, fmt, api, clearFieldErrors } = window.clinico;
+  const { $, pageConfig, fmt, api, clearFieldErrors, live } = window.clinico;
   const config = pageConfig("dashboard-config");
   const T = config.strings;
   const LIVE_REFRESH_MS = 15000;
@@ -39,7 +39,6 @@
     query.set("page", config.page || 1);
     const answer = await api("GET", `/dashboard/live/?${query}`);
     if (answer.ok && answer.data && answer.data.clinics) showLive(answer.data.clinics, answer.data.totals);
-    setTimeout(refreshLive, LIVE_REFRESH_MS);
   }
 
   for (const form of document.querySelectorAll(".provision-form")) {
@@ -105,5 +104,16 @@
     box.hidden = false;
   }
 
-  setTimeout(refreshLive, LIVE_REFRESH_MS);
+  // The chain's live stream says which clinic changed; the figures are read again at most once
+  // a second however busy the clinics are. Polling takes over while the stream is cut.
+  let pending = null;
+  live({
+    url: config.events,
+    refresh: refreshLive,
+    onEvent: (event, again) => {
+      if (pending) return;
+      pending = setTimeout(() => { pending = null; again(); }, 1000);
+    },
+    pollMs: LIVE_REFRESH_MS,
+  });
 })();

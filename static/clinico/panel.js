@@ -1,5 +1,6 @@
-// Waiting-room TV panel: polls the panel API every 2 s, chimes and highlights each new call.
-// Shows ticket codes and desk names only.
+// Waiting-room TV panel: follows the clinic's calls on its live stream (polling the panel API
+// every 2 s while the stream is cut), chimes, highlights and says each new call aloud.
+// Shows and says ticket codes and desk names only.
 "use strict";
 
 // A console link's "#key=…" has done its work (the cookie holds the panel): keep it off the
@@ -11,7 +12,7 @@ window.addEventListener("hashchange", () => {
 });
 
 (function () {
-  const { $, pageConfig, esc, api, clockTime } = window.clinico;
+  const { $, pageConfig, esc, fmt, api, clockTime, live } = window.clinico;
   const config = pageConfig("panel-config");
   const T = config.strings;
   const POLL_MS = 2000;
@@ -30,7 +31,7 @@ window.addEventListener("hashchange", () => {
   // Two soft tones (a "ding-dong"), generated: no audio file to load.
   function chime() {
     const ctx = audioContext();
-    if (!ctx || ctx.state !== "running") return;
+    if (!ctx || ctx.state !== "running") return false;
     const start = ctx.currentTime + 0.05;
     [[880, 0], [660, 0.45]].forEach(([frequency, offset]) => {
       const osc = ctx.createOscillator();
@@ -44,6 +45,7 @@ window.addEventListener("hashchange", () => {
       osc.start(start + offset);
       osc.stop(start + offset + 1);
     });
+    return true;
   }
 
   // Browsers start audio suspended until someone interacts; offer a button on the TV.
@@ -67,6 +69,60 @@ window.addEventListener("hashchange", () => {
     now.classList.remove("flash-call");
     void now.offsetWidth; // restart the animation
     now.classList.add("flash-call");
+  }
+
+  // ---- the voice: "Senha R 0 0 5, Guichê 2", after the chime ---------------------------------
+  // On or off and the rate are this TV's (its browser's storage), set with the header controls.
+  const VOICE_KEY = "clinico.panel.voice";
+  const RATE_KEY = "clinico.panel.rate";
+  const CHIME_S = 1.5;
+
+  function voiceOn() { return localStorage.getItem(VOICE_KEY) !== "off"; }
+  function voiceRate() {
+    const rate = Number(localStorage.getItem(RATE_KEY));
+    return rate >= 0.5 && rate <= 2 ? rate : 0.9;
+  }
+
+  // Letters and digits one by one, so "R005" is said "R, zero, zero, five" and not a number.
+  function spoken(call) {
+    const code = String(call.display_code).split("").join(" ");
+    return fmt(T.speech, { code, desk: call.desk });
+  }
+
+  function say(calls, delaySeconds) {
+    const synth = window.speechSynthesis;
+    if (!voiceOn() || !synth || !window.SpeechSynthesisUtterance) return;
+    const lang = document.documentElement.lang || "pt-BR";
+    const voice = (synth.getVoices ? synth.getVoices() : [])
+      .find((v) => v.lang && v.lang.toLowerCase().startsWith(lang.slice(0, 2).toLowerCase()));
+    setTimeout(() => {
+      for (const call of calls) {
+        const utterance = new SpeechSynthesisUtterance(spoken(call));
+        utterance.lang = lang.toLowerCase() === "pt-br" ? "pt-BR" : lang;
+        utterance.rate = voiceRate();
+        if (voice) utterance.voice = voice;
+        synth.speak(utterance);
+      }
+    }, delaySeconds * 1000);
+  }
+
+  function showVoiceControls() {
+    const toggle = $("voice-toggle");
+    const rate = $("voice-rate");
+    if (!toggle || !rate) return;
+    toggle.textContent = voiceOn() ? T.voiceOn : T.voiceOff;
+    toggle.setAttribute("aria-pressed", String(voiceOn()));
+    rate.value = String(voiceRate());
+  }
+  if ($("voice-toggle")) {
+    $("voice-toggle").addEventListener("click", () => {
+      localStorage.setItem(VOICE_KEY, voiceOn() ? "off" : "on");
+      showVoiceControls();
+    });
+    $("voice-rate").addEventListener("change", (event) => {
+      localStorage.setItem(RATE_KEY, event.target.value);
+      showVoiceControls();
+    });
   }
 
   function status(message) {
@@ -98,15 +154,18 @@ window.addEventListener("hashchange", () => {
       : `<li class="recent-empty">—</li>`;
     if (latest && lastEventId !== null && latest.event_id > lastEventId) {
       highlight();
-      chime();
+      const chimed = chime();
+      // Each call not yet announced, oldest first (a recall is a call of its own).
+      const fresh = calls.filter((call) => call.event_id > lastEventId).reverse().slice(-3);
+      say(fresh, chimed ? CHIME_S : 0);
     }
     if (latest) lastEventId = Math.max(lastEventId ?? 0, latest.event_id);
     else if (lastEventId === null) lastEventId = 0;
   }
 
   // The panel cookie (HttpOnly, set when this TV opened the console's link) authenticates the
-  // polls: the key itself is in no request.
-  async function poll() {
+  // stream and the reads: the key itself is in no request.
+  async function refresh() {
     const answer = await api("GET", "/api/v1/panel/");
     if (answer.status === 403) {
       // The key was rotated: the page now explains it and asks for the new link.
@@ -125,7 +184,6 @@ window.addEventListener("hashchange", () => {
       }
     }
     status(shown ? "" : T.offline);
-    setTimeout(poll, POLL_MS);
   }
 
   function tick() {
@@ -135,5 +193,7 @@ window.addEventListener("hashchange", () => {
   tick();
   setInterval(tick, 10000);
   offerSound();
-  poll();
+  showVoiceControls();
+  // A call, a recall or a desk freed: read the panel again (it says what changed, and how).
+  live({ url: config.events, refresh, onEvent: (event, again) => again(), pollMs: POLL_MS });
 })();

@@ -1,0 +1,221 @@
+"""Live streams of the pages (server-sent events), served by the ASGI events process only.
+
+Each stream checks the same credential as its page: the panel its panel cookie (or the
+`X-Panel-Key` header), the console a signed-in member of the clinic, the dashboard a signed-in
+chain manager. Pages find the stream at `/events/…` on their own host: behind a proxy that
+routes `/events/` to the events process, or on the events port of the same host in development
+(`CLINICO_EVENTS_PORT`); cookies are per host, not per port, so the page's cookie comes along,
+and the answer allows that origin (same host name, another port) with credentials.
+
+A stream reached on the WSGI web process answers 404 at once: there it would hold a thread for
+as long as the page stays open, and the pages fall back to polling.
+"""
+
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable
+from urllib.parse import urlsplit
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from accounts.selectors import clinic_role_of
+from events.live import StreamScope, clinics_stream, event_stream
+from queueing.panel_access import PANEL_KEY_HEADER, panel_cookie_state, panel_key_matches
+from tenants.models import Clinic
+from tenants.selectors import chain_list_for_user
+from web.access import clinic_of
+
+# What the panel shows changes with these; the rest of the stream is not the waiting room's.
+PANEL_KINDS = frozenset(
+    {
+        "ticket.called",
+        "ticket.recalled",
+        "ticket.started",
+        "ticket.finished",
+        "ticket.no_show",
+        "ticket.returned",
+        "ticket.cancelled",
+        "ticket.transferred",
+        "ticket.expired",
+    }
+)
+_DIGITS = re.compile(r"[0-9]{1,18}")
+
+
+def _error(status: int, code: str, detail: str, attr: str | None = None) -> JsonResponse:
+    body = {"type": "client_error", "errors": [{"code": code, "detail": detail, "attr": attr}]}
+    return JsonResponse(body, status=status)
+
+
+def _not_served_here() -> JsonResponse:
+    return _error(404, "stream_not_served_here", "Live streams are served by the events process.")
+
+
+def _same_host_origin(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+    """Let the page of this very host (another port: the web process) read the stream."""
+    origin = request.headers.get("Origin")
+    response["Vary"] = "Origin"
+    if origin and urlsplit(origin).hostname == request.get_host().rsplit(":", 1)[0]:
+        response["Access-Control-Allow-Origin"] = origin
+        response["Access-Control-Allow-Credentials"] = "true"
+        response["Access-Control-Allow-Headers"] = f"Last-Event-ID, {PANEL_KEY_HEADER}"
+    return response
+
+
+def _last_event_id(request: HttpRequest) -> int | None | JsonResponse:
+    """The resumption point: the Last-Event-ID header, or `?last_event_id=` (a new connection)."""
+    raw = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
+    if raw in (None, ""):
+        return None
+    if not _DIGITS.fullmatch(raw):
+        detail = "Last-Event-ID must be an event id (digits)."
+        return _error(400, "invalid", detail, "last_event_id")
+    return int(raw)
+
+
+def _sse(request: HttpRequest, stream: AsyncIterator[str]) -> HttpResponseBase:
+    response = StreamingHttpResponse(stream, content_type="text/event-stream; charset=utf-8")
+    response["Cache-Control"] = "no-cache, no-transform"
+    response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
+    return _same_host_origin(request, response)
+
+
+def sse_response(
+    request: HttpRequest,
+    *,
+    scope: StreamScope,
+    still_allowed: Callable[[], Awaitable[bool]] | None = None,
+) -> HttpResponseBase:
+    """The stream of `scope` as the answer to `request`, resuming after its Last-Event-ID.
+
+    For stream views of other page families (the patient's status page: a StreamScope with the
+    clinic's schema and `ticket_id`), once they have checked their own credential.
+    """
+    if not isinstance(request, ASGIRequest):
+        return _not_served_here()
+    after = _last_event_id(request)
+    if isinstance(after, JsonResponse):
+        return after
+    return _sse(request, event_stream(scope=scope, after_id=after, still_allowed=still_allowed))
+
+
+def _preflight(request: HttpRequest) -> HttpResponseBase | None:
+    """The answer before any credential is read: not served here, CORS preflight, not a GET."""
+    if not isinstance(request, ASGIRequest):
+        return _not_served_here()
+    if request.method == "OPTIONS":
+        return _same_host_origin(request, HttpResponse(status=204))
+    if request.method != "GET":
+        return _error(405, "method_not_allowed", "Streams answer GET only.")
+    return None
+
+
+# --- the panel -------------------------------------------------------------------------------
+
+
+def _panel_allowed(request: HttpRequest, clinic: Clinic) -> bool:
+    header = request.headers.get(PANEL_KEY_HEADER)
+    if header is not None:
+        return panel_key_matches(clinic=clinic, key=header)
+    return panel_cookie_state(request=request, clinic=clinic) == "valid"
+
+
+async def panel_stream(request: HttpRequest) -> HttpResponseBase:
+    """The waiting-room panel's stream: calls and the changes that clear a desk."""
+    early = _preflight(request)
+    if early is not None:
+        return early
+    clinic = clinic_of(request)
+    if clinic is None:
+        return _error(404, "not_found", "Panels are on clinic hosts.")
+    if not await sync_to_async(_panel_allowed)(request, clinic):
+        return _error(403, "panel_key_invalid", _("This panel key is no longer valid."))
+
+    async def still_allowed() -> bool:
+        return await sync_to_async(_panel_allowed)(request, clinic)
+
+    scope = StreamScope(schema_name=clinic.schema_name, kinds=PANEL_KINDS)
+    return sse_response(request, scope=scope, still_allowed=still_allowed)
+
+
+# --- the staff console -----------------------------------------------------------------------
+
+
+def _session_alive(session: SessionBase) -> bool:
+    """The session this stream opened with still exists (signing out deletes it)."""
+    key = session.session_key
+    return key is not None and session.exists(key)
+
+
+async def console_stream(request: HttpRequest) -> HttpResponseBase:
+    """The staff console's stream: every event of the clinic, for its signed-in members."""
+    early = _preflight(request)
+    if early is not None:
+        return early
+    clinic = clinic_of(request)
+    if clinic is None:
+        return _error(404, "not_found", "The console is on clinic hosts.")
+    user = await request.auser()
+    if not isinstance(user, User):
+        return _error(401, "not_authenticated", _("Sign in to follow the queue."))
+    if await sync_to_async(clinic_role_of)(user=user, clinic=clinic) is None:
+        return _error(403, "permission_denied", _("Your account has no access to this clinic."))
+    session = request.session
+
+    def allowed() -> bool:
+        return _session_alive(session) and clinic_role_of(user=user, clinic=clinic) is not None
+
+    async def still_allowed() -> bool:
+        return await sync_to_async(allowed)()
+
+    return sse_response(
+        request, scope=StreamScope(schema_name=clinic.schema_name), still_allowed=still_allowed
+    )
+
+
+# --- the chain dashboard ---------------------------------------------------------------------
+
+
+def _managed_schemas(user: User) -> list[str]:
+    return list(
+        Clinic.objects.filter(chain__in=chain_list_for_user(user=user), is_active=True)
+        .order_by("schema_name")
+        .values_list("schema_name", flat=True)
+    )
+
+
+async def dashboard_stream(request: HttpRequest) -> HttpResponseBase:
+    """The chain dashboard's stream: which of the manager's clinics just changed."""
+    early = _preflight(request)
+    if early is not None:
+        return early
+    user = await request.auser()
+    if not isinstance(user, User):
+        return _error(401, "not_authenticated", _("Sign in to follow the dashboard."))
+    schemas = await sync_to_async(_managed_schemas)(user)
+    if not schemas:
+        return _error(403, "permission_denied", _("Your account does not manage any chain."))
+    session = request.session
+
+    def allowed() -> bool:
+        return _session_alive(session) and bool(_managed_schemas(user))
+
+    async def still_allowed() -> bool:
+        return await sync_to_async(allowed)()
+
+    return _sse(request, clinics_stream(schemas=schemas, still_allowed=still_allowed))
+
+
+def stream_url(request: HttpRequest, path: str) -> str:
+    """Where this page opens its stream: its own origin, or the events port of its host."""
+    port = settings.CLINICO_EVENTS_PAGE_PORT
+    if not port:
+        return path
+    host = request.get_host().rsplit(":", 1)[0]
+    return f"{request.scheme}://{host}:{port}{path}"
