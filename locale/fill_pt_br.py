@@ -250,6 +250,7 @@ PT_BR = {
     "Start again": "Começar de novo",
     "Keypad": "Teclado numérico",
     "Erase": "Apagar",
+    "Space": "Espaço",
     "A CPF has 11 digits.": "O CPF tem 11 números.",
     "This CPF is not valid. Check the digits and try again.": (
         "Este CPF não é válido. Confira os números e tente de novo."

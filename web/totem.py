@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 from drf_spectacular.utils import extend_schema
@@ -38,16 +39,25 @@ from tenants.models import TotemNewPatients
 from web.access import api_error_texts, clinic_here, clinic_of, page_language
 from web.tickets import ticket_print_context
 
-# Icons of the declarable priority reasons (unicode pictographs: no image files, no CDN).
+# Icons of the declarable priority reasons: inline SVG strokes (24×24), no image files, no CDN,
+# and no emoji font needed on the totem's machine.
 PRIORITY_ICONS = {
-    PriorityReason.PREGNANT: "🤰",
-    PriorityReason.BREASTFEEDING: "🤱",
-    PriorityReason.INFANT_IN_ARMS: "👶",
-    PriorityReason.DISABILITY: "♿",
-    PriorityReason.AUTISM: "♾️",
-    PriorityReason.OBESITY: "⚖️",
-    PriorityReason.REDUCED_MOBILITY: "🦯",
-    PriorityReason.BLOOD_DONOR: "🩸",
+    PriorityReason.PREGNANT: '<circle cx="11" cy="4" r="2"/>'
+    '<path d="M10 7c-1.5 1-2 3-2 5v3h2v6M12 7c3 1 4.6 3.6 4 6.2-.4 1.5-2 2.3-4 2.3V21"/>',
+    PriorityReason.BREASTFEEDING: '<circle cx="8" cy="4" r="2"/><circle cx="15.5" cy="9" r="2"/>'
+    '<path d="M8 7v7l-2 7M8 14l2 7M5 10c1 3.5 6 5 11 3"/>',
+    PriorityReason.INFANT_IN_ARMS: '<circle cx="9" cy="4" r="2"/><circle cx="16" cy="8.5" r="1.7"/>'
+    '<path d="M9 7v7l-2 7M9 14l2 7M6 10.5c2 2 6 3 10.5 1.5"/>',
+    PriorityReason.DISABILITY: '<circle cx="10" cy="4" r="2"/>'
+    '<path d="M10 7v6h5l3 6M10 10h5M7.5 11.5a5 5 0 1 0 6.5 6.5"/>',
+    PriorityReason.AUTISM: '<path d="M12 12c-2-3-4-4.5-6-4.5a4.5 4.5 0 0 0 0 9c2 0 4-1.5 6-4.5s4-4.5 '
+    '6-4.5a4.5 4.5 0 0 1 0 9c-2 0-4-1.5-6-4.5z"/>',
+    PriorityReason.OBESITY: '<circle cx="12" cy="4" r="2.2"/>'
+    '<path d="M12 7.5c-4 0-6.5 3-6.5 7 0 2 1 3 2.5 3V21h8v-3.5c1.5 0 2.5-1 2.5-3 0-4-2.5-7-6.5-7z"/>',
+    PriorityReason.REDUCED_MOBILITY: '<circle cx="10" cy="4" r="2"/>'
+    '<path d="M10 7l-1 6 3 3v5M9 13l-2 8M10 8.5l4.5 2.5M16 11v10"/>',
+    PriorityReason.BLOOD_DONOR: '<path d="M12 3c3 4.5 6 8 6 11.5a6 6 0 0 1-12 0C6 11 9 7.5 12 3z"/>'
+    '<path d="M12 11v6M9 14h6"/>',
 }
 
 
@@ -74,6 +84,7 @@ def totem_texts() -> dict:
         ),
         "failed": _("We could not issue your ticket. Please go to reception."),
         "minutes": _("%(n)s min"),
+        "space": _("Space"),
         "keyChanged": _("This totem's key was changed. A clinic admin must open the new link."),
     }
 
@@ -101,7 +112,7 @@ def totem(request: HttpRequest) -> HttpResponse:
         for s in service_list().filter(is_active=True)
     ]
     reasons = [
-        {"value": value, "label": str(label), "icon": PRIORITY_ICONS.get(value, "★")}
+        {"value": value, "label": str(label), "icon": mark_safe(PRIORITY_ICONS[value])}  # noqa: S308
         for value, label in PriorityReason.choices
         if value in DECLARABLE_PRIORITY_REASONS
     ]

@@ -229,7 +229,7 @@
   const letters = $("letters");
   letters.innerHTML = ROWS.map((row) => `<div class="letters-row">${[...row]
     .map((c) => `<button type="button" class="letter" data-letter="${c}">${c}</button>`).join("")}</div>`).join("")
-    + `<div class="letters-row"><button type="button" class="letter letter-space" data-letter=" ">␣</button>`
+    + `<div class="letters-row"><button type="button" class="letter letter-space" data-letter=" ">${window.clinico.esc(T.space)}</button>`
     + `<button type="button" class="letter letter-erase" data-erase>⌫</button></div>`;
   letters.addEventListener("click", (event) => {
     const key = event.target.closest("button");
