@@ -251,7 +251,6 @@ PT_BR = {
     "Keypad": "Teclado numérico",
     "Erase": "Apagar",
     "Space": "Espaço",
-    "A CPF has 11 digits.": "O CPF tem 11 números.",
     "This CPF is not valid. Check the digits and try again.": (
         "Este CPF não é válido. Confira os números e tente de novo."
     ),

@@ -28,7 +28,11 @@ from queueing.api.checkins import IDEMPOTENCY_HEADER, CheckInCreateApi, Idempote
 from queueing.models import CheckIn, PriorityReason
 from queueing.selectors.checkins import checkin_get
 from queueing.selectors.queue import service_list, ticket_position_and_estimate
-from queueing.services.checkins import DECLARABLE_PRIORITY_REASONS, IdempotencyKeyReused, checkin_create
+from queueing.services.checkins import (
+    DECLARABLE_PRIORITY_REASONS,
+    IdempotencyKeyReused,
+    checkin_create,
+)
 from queueing.totem_access import (
     totem_cookie_set,
     totem_cookie_state,
@@ -41,7 +45,7 @@ from web.tickets import ticket_print_context
 
 # Icons of the declarable priority reasons: inline SVG strokes (24×24), no image files, no CDN,
 # and no emoji font needed on the totem's machine.
-PRIORITY_ICONS = {
+PRIORITY_ICONS: dict[str, str] = {
     PriorityReason.PREGNANT: '<circle cx="11" cy="4" r="2"/>'
     '<path d="M10 7c-1.5 1-2 3-2 5v3h2v6M12 7c3 1 4.6 3.6 4 6.2-.4 1.5-2 2.3-4 2.3V21"/>',
     PriorityReason.BREASTFEEDING: '<circle cx="8" cy="4" r="2"/><circle cx="15.5" cy="9" r="2"/>'
@@ -50,10 +54,11 @@ PRIORITY_ICONS = {
     '<path d="M9 7v7l-2 7M9 14l2 7M6 10.5c2 2 6 3 10.5 1.5"/>',
     PriorityReason.DISABILITY: '<circle cx="10" cy="4" r="2"/>'
     '<path d="M10 7v6h5l3 6M10 10h5M7.5 11.5a5 5 0 1 0 6.5 6.5"/>',
-    PriorityReason.AUTISM: '<path d="M12 12c-2-3-4-4.5-6-4.5a4.5 4.5 0 0 0 0 9c2 0 4-1.5 6-4.5s4-4.5 '
-    '6-4.5a4.5 4.5 0 0 1 0 9c-2 0-4-1.5-6-4.5z"/>',
+    PriorityReason.AUTISM: '<path d="M12 12c-2-3-4-4.5-6-4.5a4.5 4.5 0 0 0 0 9c2 0 4-1.5 6-4.5'
+    's4-4.5 6-4.5a4.5 4.5 0 0 1 0 9c-2 0-4-1.5-6-4.5z"/>',
     PriorityReason.OBESITY: '<circle cx="12" cy="4" r="2.2"/>'
-    '<path d="M12 7.5c-4 0-6.5 3-6.5 7 0 2 1 3 2.5 3V21h8v-3.5c1.5 0 2.5-1 2.5-3 0-4-2.5-7-6.5-7z"/>',
+    '<path d="M12 7.5c-4 0-6.5 3-6.5 7 0 2 1 3 2.5 3V21h8v-3.5'
+    'c1.5 0 2.5-1 2.5-3 0-4-2.5-7-6.5-7z"/>',
     PriorityReason.REDUCED_MOBILITY: '<circle cx="10" cy="4" r="2"/>'
     '<path d="M10 7l-1 6 3 3v5M9 13l-2 8M10 8.5l4.5 2.5M16 11v10"/>',
     PriorityReason.BLOOD_DONOR: '<path d="M12 3c3 4.5 6 8 6 11.5a6 6 0 0 1-12 0C6 11 9 7.5 12 3z"/>'

@@ -411,7 +411,9 @@ def totem_settings_change_call(clinic, caller: Caller) -> Call:
         assert body == {"new_patients": "reception", "ticket_paper_mm": 58}, body
         stored = Clinic.objects.get(pk=clinic.pk)
         assert (stored.totem_new_patients, stored.ticket_paper_mm) == ("reception", 58)
-        Clinic.objects.filter(pk=clinic.pk).update(totem_new_patients="register", ticket_paper_mm=80)
+        Clinic.objects.filter(pk=clinic.pk).update(
+            totem_new_patients="register", ticket_paper_mm=80
+        )
 
     return Call(
         "/api/v1/totem/settings/", {"new_patients": "reception", "ticket_paper_mm": 58}, check

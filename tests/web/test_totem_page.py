@@ -58,12 +58,14 @@ def test_a_new_patient_checks_in_at_the_totem_and_follows_the_ticket_on_the_phon
     # and chooses the service, then declares a priority with its big button
     expect(totem.get_by_role("heading", name="Qual atendimento você procura?")).to_be_visible()
     totem.locator("#step-service").get_by_role("button", name="Recepção").click()
-    expect(totem.get_by_role("heading", name="Você tem direito a atendimento prioritário?")).to_be_visible()
+    priority = totem.get_by_role("heading", name="Você tem direito a atendimento prioritário?")
+    expect(priority).to_be_visible()
     totem.screenshot(path=str(screenshots / "totem-priority.png"))
     totem.get_by_role("button", name="Gestante").click()
 
     # Then the totem asks for the short registration, typed on its own keyboard
-    expect(totem.get_by_role("heading", name="Primeira vez aqui? Um cadastro rápido")).to_be_visible()
+    registration = totem.get_by_role("heading", name="Primeira vez aqui? Um cadastro rápido")
+    expect(registration).to_be_visible()
     letters = totem.locator("#letters")
     for char in "JOANA PRADO":
         letters.locator(f'[data-letter="{char}"]').click()
