@@ -9,6 +9,7 @@ import re
 import pytest
 from django.test import Client
 
+from audit.models import AccessEntry
 from patients.models import Patient
 from queueing.models import CheckIn, Ticket
 from queueing.services.checkins import checkin_process
@@ -63,6 +64,9 @@ def test_a_new_cpf_is_asked_for_a_short_registration_then_gets_a_ticket(clinic_a
         assert patient.full_name == "Benedita Ramos"
         ticket = Ticket.objects.get(patient=patient)
         assert (ticket.priority_reason, ticket.priority_tier) == ("pregnant", 1)
+        # The access trail says the totem registered her
+        entry = AccessEntry.objects.get(patient_id=patient.pk, action="checkin")
+        assert (entry.role, entry.user_id) == ("totem", None)
 
     status = totem.get(body["status_url"])
 
@@ -210,5 +214,30 @@ def test_staff_reprint_a_ticket_from_the_console(clinic_a):
     assert page.status_code == 200
     html = page.content.decode()
     assert f'data-testid="ticket-code">{ticket.display_code}<' in html and "<svg" in html
-    assert "Reimpresso" in html or "Reprinted" in html
+    assert "Reimpressa às" in html
     assert stranger.get(f"/tickets/{ticket.pk}/print/").status_code == 302
+
+
+def test_on_58_mm_paper_the_ticket_asks_for_a_58_mm_page(clinic_a, jwt_client):
+    jwt_client(clinic_a, "clinic_admin").patch(
+        "/api/v1/totem/settings/", {"ticket_paper_mm": 58}, format="json"
+    )
+    totem = totem_client(clinic_a)
+    body = check_in(totem, {"cpf": CPF, "patient": NEW}).json()
+    with clinic_a:
+        checkin_process(checkin_id=body["id"])
+
+    html = totem.get(f"/totem/tickets/{body['id']}/").content.decode()
+
+    assert "@page { size: 58mm 120mm" in html and "paper-58" in html
+
+
+def test_the_totem_page_offers_the_services_and_the_declarable_reasons_only(clinic_a):
+    with clinic_a:
+        factories.service("Exames", "E")
+
+    html = totem_client(clinic_a).get("/totem/").content.decode()
+
+    assert 'data-service="' in html and "Exames" in html
+    assert 'data-reason="pregnant"' in html and 'data-reason="blood_donor"' in html
+    assert 'data-reason="age_60"' not in html and 'data-reason="age_80"' not in html

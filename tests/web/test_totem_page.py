@@ -176,3 +176,27 @@ def test_a_forged_status_link_says_the_ticket_is_not_found(new_page, clinic_a, c
     phone.goto(clinic_url(clinic_a, "/s/#WyJjbGluaWNfYSIsMSw5OTk5OTk5OTk5XQ:forged"))
 
     expect(phone.get_by_role("heading", name="Senha não encontrada")).to_be_visible()
+
+
+def test_a_receptionist_reprints_a_ticket_from_the_console(
+    page, clinic_a, clinic_url, screenshots
+):
+    from tests.web.conftest import console_ready, sign_in, staff_user
+
+    with clinic_a:
+        ticket = factories.waiting(factories.reception(), reason="disability")
+    staff_user(clinic_a, "receptionist", "rita@sol.test")
+    sign_in(page, clinic_url(clinic_a, "/login/"), "rita@sol.test")
+    console_ready(page)
+    row = page.locator(f'[data-ticket="{ticket.pk}"]')
+
+    with page.context.expect_page() as opened:
+        row.get_by_role("link", name="Reimprimir").click()
+
+    printable = opened.value
+    expect(printable.get_by_test_id("ticket-code")).to_have_text(ticket.display_code)
+    expect(printable.get_by_test_id("ticket")).to_contain_text("Prioridade: Pessoa com deficiência")
+    expect(printable.get_by_test_id("ticket")).to_contain_text("Reimpressa às")
+    expect(printable.get_by_role("button", name="Imprimir")).to_be_visible()
+    printable.set_viewport_size({"width": 800, "height": 1000})
+    printable.screenshot(path=str(screenshots / "ticket-reprint.png"))
