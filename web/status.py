@@ -48,7 +48,7 @@ def status_texts() -> dict:
         "inService": _("In service at %(desk)s"),
         "ahead": _("%(n)s ahead of you"),
         "next": _("You are next"),
-        "minutes": _("about %(n)s min"),
+        "minutes": _("%(n)s min"),
         "noEstimate": _("no desk open yet"),
         "ended": _("This ticket has ended."),
         "finished": _("Your visit for this ticket is finished. Thank you!"),

@@ -44,7 +44,7 @@
       lastDesk = key;
     } else if (state.status === "in_service") {
       headline = fmt(T.inService, { desk: state.desk || "" });
-    } else if (state.ended) {
+    } else if (state.status === "done") {
       headline = T.finished;
     }
     $("status-headline").textContent = headline;

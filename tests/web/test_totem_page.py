@@ -6,6 +6,7 @@ and the status page on a 390 px phone shows the call to the desk without a reloa
 """
 
 import re
+import time
 
 import pytest
 import segno
@@ -200,3 +201,21 @@ def test_a_receptionist_reprints_a_ticket_from_the_console(
     expect(printable.get_by_role("button", name="Imprimir")).to_be_visible()
     printable.set_viewport_size({"width": 800, "height": 1000})
     printable.screenshot(path=str(screenshots / "ticket-reprint.png"))
+
+
+def test_an_ended_ticket_says_so_on_the_phone(new_page, clinic_a, clinic_url, screenshots):
+    from django.core import signing
+
+    with clinic_a:
+        ticket = factories.waiting(factories.reception())
+    # A genuine token (the server's key and salt) whose clinic day was closed an hour ago
+    ended = signing.Signer(salt="clinico.ticket-status").sign_object(
+        [clinic_a.schema_name, ticket.pk, int(time.time()) - 3600]
+    )
+    phone = new_page(locale="pt-BR", viewport=PHONE, is_mobile=True, has_touch=True)
+
+    phone.goto(clinic_url(clinic_a, f"/s/#{ended}"))
+
+    expect(phone.get_by_role("heading", name="Esta senha foi encerrada")).to_be_visible()
+    expect(phone.get_by_test_id("status-code")).to_be_hidden()
+    phone.screenshot(path=str(screenshots / "status-ended-390.png"), full_page=True)
