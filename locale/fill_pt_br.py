@@ -251,6 +251,9 @@ PT_BR = {
     "Keypad": "Teclado numérico",
     "Erase": "Apagar",
     "Space": "Espaço",
+    "The totem is busy. Please wait a moment and try again.": (
+        "O totem está ocupado. Aguarde um momento e tente de novo."
+    ),
     "This CPF is not valid. Check the digits and try again.": (
         "Este CPF não é válido. Confira os números e tente de novo."
     ),

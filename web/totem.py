@@ -7,8 +7,10 @@ totem key, posted once from the console's `#key=` link and kept as a signed Http
 own check-ins — code, place and estimate only. It reads no queue and no patient record.
 """
 
+import time
 import uuid
 
+from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -21,8 +23,10 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import PermissionDenied
 from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
+from rest_framework.throttling import BaseThrottle
 from rest_framework.views import APIView
 
+from accounts.throttles import digest, rate_counters_hit, window_seconds_left
 from common.api import django_validation_to_api
 from queueing.api.checkins import IDEMPOTENCY_HEADER, CheckInCreateApi, IdempotencyKeyConflict
 from queueing.models import CheckIn, PriorityReason
@@ -42,6 +46,8 @@ from queueing.totem_access import (
 from tenants.models import TotemNewPatients
 from web.access import api_error_texts, clinic_here, clinic_of, page_language
 from web.tickets import ticket_print_context
+
+TOTEM_CHECKINS = "totem:checkins"
 
 # Icons of the declarable priority reasons: inline SVG strokes (24×24), no image files, no CDN,
 # and no emoji font needed on the totem's machine.
@@ -90,6 +96,7 @@ def totem_texts() -> dict:
         "failed": _("We could not issue your ticket. Please go to reception."),
         "minutes": _("%(n)s min"),
         "space": _("Space"),
+        "busy": _("The totem is busy. Please wait a moment and try again."),
         "keyChanged": _("This totem's key was changed. A clinic admin must open the new link."),
     }
 
@@ -111,7 +118,7 @@ def totem(request: HttpRequest) -> HttpResponse:
     cookie = totem_cookie_state(request=request, clinic=clinic)
     if cookie != "valid":
         return _totem_refused(request, "changed" if cookie == "stale" else "missing")
-    settings = totem_settings_current(clinic=clinic)
+    current = totem_settings_current(clinic=clinic)
     services = [
         {"id": s.pk, "name": s.name, "prefix": s.prefix}
         for s in service_list().filter(is_active=True)
@@ -123,7 +130,7 @@ def totem(request: HttpRequest) -> HttpResponse:
     ]
     config = {
         "services": services,
-        "register": settings["totem_new_patients"] == TotemNewPatients.REGISTER,
+        "register": current["totem_new_patients"] == TotemNewPatients.REGISTER,
         "checkInUrl": reverse("totem-checkin"),
         "strings": totem_texts(),
     }
@@ -156,14 +163,36 @@ class TotemKey(BasePermission):
         )
 
 
+class TotemCheckInThrottle(BaseThrottle):
+    """The clinic's totems together send at most CLINICO_TOTEM_CHECKINS_PER_MINUTE check-ins."""
+
+    def __init__(self) -> None:
+        self.seconds_left: int | None = None
+
+    def allow_request(self, request, view) -> bool:
+        now = time.time()
+        counter = (TOTEM_CHECKINS, digest(request.tenant.schema_name))
+        limit = settings.CLINICO_TOTEM_CHECKINS_PER_MINUTE
+        if rate_counters_hit(counters=[counter], now=now)[counter] <= limit:
+            return True
+        self.seconds_left = window_seconds_left(now)
+        return False
+
+    def wait(self) -> int | None:
+        return self.seconds_left
+
+
 class TotemApi(APIView):
     # The totem's cookie is its only credential: no session, no token reaches these views.
     authentication_classes: list = []
     permission_classes = [TotemKey]
+    throttle_classes: list = []
 
 
 class TotemCheckInApi(TotemApi):
     """Check in at the totem: 202 and the status URL, as the API's check-in answers."""
+
+    throttle_classes = [TotemCheckInThrottle]
 
     @extend_schema(exclude=True)
     def post(self, request):

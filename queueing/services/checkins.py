@@ -374,11 +374,9 @@ def checkin_process(*, checkin_id: uuid.UUID | str) -> CheckIn | None:
     )
     if patient is None:
         return _fail(checkin, "The CPF is not registered and the check-in had no patient name.")
-    if checkin.partner_client_id:
-        role = "partner"
-    else:
-        # Staff check-ins name their user; one with neither was made at the clinic's totem.
-        role = "" if checkin.created_by_id else "totem"
+    # Staff check-ins name their user, partners their client; one with neither was made at the
+    # clinic's totem.
+    role = "partner" if checkin.partner_client_id else "" if checkin.created_by_id else "totem"
     access_record(
         actor=AccessActor(
             user_id=checkin.created_by_id,

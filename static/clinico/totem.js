@@ -150,6 +150,7 @@
     const answer = await call("POST", config.checkInUrl, body);
     if (answer.status === 202 || answer.status === 200) return follow(answer.data.status_url);
     if (answer.status === 403) return waitFailed(T.keyChanged);
+    if (answer.status === 429) return waitFailed(T.busy);
     if (answer.status === 400 && answer.data) {
       const errors = answer.data.errors || [];
       if (errors.some((e) => e.code === "register_at_reception")) return show("step-reception");

@@ -179,9 +179,7 @@ def test_a_forged_status_link_says_the_ticket_is_not_found(new_page, clinic_a, c
     expect(phone.get_by_role("heading", name="Senha não encontrada")).to_be_visible()
 
 
-def test_a_receptionist_reprints_a_ticket_from_the_console(
-    page, clinic_a, clinic_url, screenshots
-):
+def test_a_receptionist_reprints_a_ticket_from_the_console(page, clinic_a, clinic_url, screenshots):
     from tests.web.conftest import console_ready, sign_in, staff_user
 
     with clinic_a:
