@@ -277,10 +277,16 @@
   }
   for (const button of document.querySelectorAll("[data-restart]")) button.addEventListener("click", start);
 
-  // The next patient must never find the last one's CPF on the screen.
+  // The next patient must never find the last one's CPF on the screen, nor another language.
+  function idle() {
+    const portuguese = document.querySelector('.lang-form button[value="pt-br"]');
+    if (portuguese) portuguese.click();
+    else start();
+  }
+
   function touched() {
     clearTimeout(idleTimer);
-    idleTimer = setTimeout(start, IDLE_MS);
+    idleTimer = setTimeout(idle, IDLE_MS);
   }
   for (const kind of ["click", "keydown", "touchstart"]) document.addEventListener(kind, touched, { passive: true });
 
