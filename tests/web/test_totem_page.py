@@ -217,3 +217,27 @@ def test_an_ended_ticket_says_so_on_the_phone(new_page, clinic_a, clinic_url, sc
     expect(phone.get_by_role("heading", name="Esta senha foi encerrada")).to_be_visible()
     expect(phone.get_by_test_id("status-code")).to_be_hidden()
     phone.screenshot(path=str(screenshots / "status-ended-390.png"), full_page=True)
+
+
+def test_a_clinic_that_registers_at_reception_sends_a_new_cpf_there(
+    new_page, clinic_a, clinic_url, screenshots
+):
+    from tenants.models import Clinic
+
+    Clinic.objects.filter(pk=clinic_a.pk).update(totem_new_patients="reception")
+    # A landscape totem (1366×768), the other common shape
+    totem = new_page(locale="pt-BR", viewport={"width": 1366, "height": 768})
+    totem.goto(clinic_url(clinic_a, f"/totem/#key={clinic_a.totem_key}"))
+    totem.keyboard.type(CPF)
+    totem.keyboard.press("Enter")
+    totem.screenshot(path=str(screenshots / "totem-priority-landscape.png"))
+
+    totem.get_by_role("button", name="Não, atendimento normal").click()
+
+    expect(totem.get_by_role("heading", name="Por favor, dirija-se à recepção")).to_be_visible()
+    totem.screenshot(path=str(screenshots / "totem-reception.png"))
+    with clinic_a:
+        assert not Patient.objects.filter(cpf=CPF).exists()
+    # and the next patient starts from an empty CPF
+    totem.get_by_role("button", name="Concluir").click()
+    expect(totem.locator("#cpf-display")).to_have_text("___.___.___-__")
