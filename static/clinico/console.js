@@ -83,8 +83,7 @@
         <span class="code">${esc(ticket.display_code)}</span>
         ${badge}
         <span class="ticket-main">${name}<span class="ticket-state">${state}</span></span>
-        ${reprint}
-        ${cancel}
+        <span class="ticket-tools">${reprint}${cancel}</span>
       </li>`;
   }
 
