@@ -6,6 +6,7 @@ request line, access log or Referer holds it. The page shows the code, position,
 wait and the desk once called; never a name or a CPF.
 """
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext as _
@@ -79,8 +80,9 @@ class TicketStateApi(APIView):
         clinic_here(request)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        token = serializer.validated_data["token"]
         try:
-            ticket_id = ticket_status_token_read(token=serializer.validated_data["token"])
+            ticket_id = ticket_status_token_read(token=token)
         except StatusTokenEnded:
             raise TicketEnded() from None
         except StatusTokenInvalid:
@@ -90,4 +92,37 @@ class TicketStateApi(APIView):
             raise TicketEnded()
         answer = Response(state)
         answer["Cache-Control"] = "no-store"
+        status_cookie_set(answer, request=request, ticket_id=ticket_id, token=token)
         return answer
+
+
+# A live stream (EventSource) cannot post a body, and a token in its URL would be logged: the
+# status page's first poll leaves the token in an HttpOnly cookie, one per ticket, sent only to
+# /s/ on this host; a stream at /s/… names the ticket id (no secret) and is checked with it.
+STATUS_COOKIE_PREFIX = "clinico_ticket_"
+STATUS_COOKIE_PATH = "/s/"
+STATUS_COOKIE_MAX_AGE = 36 * 3600  # the token itself ends at the reset, re-checked on each use
+
+
+def status_cookie_set(response, *, request, ticket_id: int, token: str) -> None:
+    response.set_cookie(
+        f"{STATUS_COOKIE_PREFIX}{ticket_id}",
+        token,
+        max_age=STATUS_COOKIE_MAX_AGE,
+        path=STATUS_COOKIE_PATH,
+        secure=settings.SESSION_COOKIE_SECURE or request.is_secure(),
+        httponly=True,
+        samesite="Strict",
+    )
+
+
+def status_ticket_from_cookie(request: HttpRequest, *, ticket_id: int) -> int:
+    """The ticket a status stream may follow, from the page's cookie; raises as the token does.
+
+    For the live stream of the status page: `ticket_public_status(ticket_id=…)` is the state to
+    send on each event of that ticket (or of the ticket it was transferred to).
+    """
+    token = request.COOKIES.get(f"{STATUS_COOKIE_PREFIX}{ticket_id}", "")
+    if ticket_status_token_read(token=token) != ticket_id:
+        raise StatusTokenInvalid
+    return ticket_id

@@ -159,3 +159,28 @@ def test_the_status_page_is_a_shell_without_the_token(clinic_a):
 
     assert page.status_code == 200
     assert "/s/state/" in page.content.decode()
+
+
+def test_the_first_poll_leaves_a_cookie_a_live_stream_can_check(clinic_a, rf):
+    from queueing.status_token import StatusTokenInvalid
+    from web.status import status_ticket_from_cookie
+
+    with clinic_a:
+        ticket = factories.waiting(factories.reception())
+        other = factories.waiting(factories.reception())
+        token = ticket_status_token(ticket=ticket)
+
+    answer = state(clinic_a, token)
+
+    cookie = answer.cookies[f"clinico_ticket_{ticket.pk}"]
+    assert cookie.value == token
+    assert (cookie["path"], cookie["httponly"], cookie["samesite"]) == ("/s/", True, "Strict")
+    stream = rf.get("/s/stream/", HTTP_COOKIE=f"clinico_ticket_{ticket.pk}={token}")
+    with clinic_a:
+        assert status_ticket_from_cookie(stream, ticket_id=ticket.pk) == ticket.pk
+        # the cookie of one ticket does not open another's stream
+        with pytest.raises(StatusTokenInvalid):
+            status_ticket_from_cookie(stream, ticket_id=other.pk)
+    with clinic_a, pytest.raises(StatusTokenInvalid):
+        forged = rf.get("/s/stream/", HTTP_COOKIE=f"clinico_ticket_{other.pk}={token}")
+        status_ticket_from_cookie(forged, ticket_id=other.pk)
