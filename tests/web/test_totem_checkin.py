@@ -243,7 +243,7 @@ def test_the_totem_page_offers_the_services_and_the_declarable_reasons_only(clin
     assert 'data-reason="age_60"' not in html and 'data-reason="age_80"' not in html
 
 
-def test_the_clinics_totems_check_in_at_most_the_configured_rate(clinic_a, settings):
+def test_the_clinics_totems_check_in_at_most_the_configured_rate(clinic_a, settings, minute_start):
     settings.CLINICO_TOTEM_CHECKINS_PER_MINUTE = 3
     totem = totem_client(clinic_a)
     answers = [check_in(totem, {"cpf": CPF}, key=f"k-{n}") for n in range(4)]
