@@ -6,6 +6,7 @@ installs django-tenants' schema-aware one (`clinico.postgresql`), which adds `sc
 typed as that wrapper.
 """
 
+import datetime
 from typing import TYPE_CHECKING, Protocol, cast
 
 from django.db import connection
@@ -26,6 +27,9 @@ class ActiveClinic(Protocol):
 
     @property
     def timezone(self) -> str: ...
+
+    @property
+    def reset_time(self) -> datetime.time: ...
 
 
 def active_clinic() -> ActiveClinic:

@@ -315,6 +315,153 @@ PT_BR = {
     "Previous": "Anterior",
     "Next": "Próxima",
     "Page %(page)s of %(pages)s · %(n)s clinics": "Página %(page)s de %(pages)s · %(n)s clínicas",
+    # totem
+    "Welcome! Type your CPF": "Bem-vindo! Digite seu CPF",
+    "Touch the numbers below. Your ticket is printed right after.": (
+        "Toque nos números abaixo. Sua senha é impressa em seguida."
+    ),
+    "Continue": "Continuar",
+    "What are you here for?": "Qual atendimento você procura?",
+    "Back": "Voltar",
+    "Do you have the right to priority service?": "Você tem direito a atendimento prioritário?",
+    "Touch the one that applies to you. People aged 60 or over get priority from their birth "
+    "date.": (
+        "Toque na opção que se aplica a você. Pessoas com 60 anos ou mais têm prioridade pela "
+        "data de nascimento."
+    ),
+    "No, regular service": "Não, atendimento normal",
+    "First visit? A quick registration": "Primeira vez aqui? Um cadastro rápido",
+    "Your full name": "Seu nome completo",
+    "Keyboard": "Teclado",
+    "Your birth date (day, month, year)": "Sua data de nascimento (dia, mês, ano)",
+    "Get my ticket": "Emitir minha senha",
+    "Please go to reception": "Por favor, dirija-se à recepção",
+    "Your CPF is not registered at this clinic yet. Reception will register you and give you "
+    "your ticket.": (
+        "Seu CPF ainda não está cadastrado nesta clínica. A recepção fará seu cadastro e "
+        "entregará sua senha."
+    ),
+    "All done": "Concluir",
+    "Issuing your ticket…": "Emitindo sua senha…",
+    "Start again": "Começar de novo",
+    "Keypad": "Teclado numérico",
+    "Erase": "Apagar",
+    "Space": "Espaço",
+    "The totem is busy. Please wait a moment and try again.": (
+        "O totem está ocupado. Aguarde um momento e tente de novo."
+    ),
+    "This CPF is not valid. Check the digits and try again.": (
+        "Este CPF não é válido. Confira os números e tente de novo."
+    ),
+    "Type the birth date as day, month and year: 8 digits.": (
+        "Digite a data de nascimento com dia, mês e ano: 8 números."
+    ),
+    "Type your full name.": "Digite seu nome completo.",
+    "Your ticket is taking longer than usual. Please wait here, or ask at reception.": (
+        "Sua senha está demorando mais que o normal. Aguarde aqui ou fale com a recepção."
+    ),
+    "We could not issue your ticket. Please go to reception.": (
+        "Não conseguimos emitir sua senha. Por favor, dirija-se à recepção."
+    ),
+    "This totem's key was changed. A clinic admin must open the new link.": (
+        "A chave deste totem foi trocada. Um administrador da clínica precisa abrir o novo link."
+    ),
+    "Totem": "Totem",
+    "This totem is not ready": "Este totem não está pronto",
+    "The totem key in this link is not valid for this clinic. Open the current totem link from "
+    "the console.": (
+        "A chave do totem neste link não é válida para esta clínica. Abra o link atual do totem "
+        "pelo console."
+    ),
+    "The clinic's totem key was changed. Open the new totem link from the console on this "
+    "screen.": (
+        "A chave do totem da clínica foi trocada. Abra o novo link do totem pelo console nesta "
+        "tela."
+    ),
+    "Totem links never carry the key after “?key=”. Open the totem link from the console: it "
+    "ends in “#key=…”.": (
+        "Links do totem nunca levam a chave após “?key=”. Abra o link do totem pelo console: ele "
+        "termina em “#key=…”."
+    ),
+    "The link has no totem key. Open the totem link shown to clinic administrators in the "
+    "console.": (
+        "O link não tem a chave do totem. Abra o link do totem mostrado aos administradores da "
+        "clínica no console."
+    ),
+    "Opening the totem…": "Abrindo o totem…",
+    "Totem key": "Chave do totem",
+    "Open totem": "Abrir totem",
+    # printed ticket
+    "Ticket": "Senha",
+    "Please take your printed ticket": "Retire sua senha impressa",
+    "Your ticket": "Sua senha",
+    "Priority: %(priority)s": "Prioridade: %(priority)s",
+    "Issued": "Emitida",
+    "about %(n)s min": "cerca de %(n)s min",
+    "Reprinted at %(time)s: position and wait as of then.": (
+        "Reimpressa às %(time)s: posição e espera desse momento."
+    ),
+    "Scan to follow your turn on your phone": "Aponte a câmera e acompanhe sua vez no celular",
+    "Keep this ticket until you are called.": "Guarde esta senha até ser chamado.",
+    "Print": "Imprimir",
+    "QR code": "Código QR",
+    # patient status page
+    "Loading…": "Carregando…",
+    "This ticket has ended": "Esta senha foi encerrada",
+    "The clinic's day is over, so this link no longer shows a ticket. For a new visit, get a "
+    "new ticket at the clinic.": (
+        "O dia da clínica terminou, e este link não mostra mais a senha. Para um novo "
+        "atendimento, retire uma nova senha na clínica."
+    ),
+    "Ticket not found": "Senha não encontrada",
+    "This link does not belong to a ticket of this clinic. Scan the QR code on your printed "
+    "ticket again.": (
+        "Este link não pertence a uma senha desta clínica. Leia de novo o código QR da sua "
+        "senha impressa."
+    ),
+    "This page shows only your ticket code: no name, no CPF.": (
+        "Esta página mostra só o código da sua senha: sem nome, sem CPF."
+    ),
+    "Called to %(desk)s": "Chamada para %(desk)s",
+    "Please go there now.": "Dirija-se para lá agora.",
+    "In service at %(desk)s": "Em atendimento em %(desk)s",
+    "%(n)s ahead of you": "%(n)s na sua frente",
+    "You are next": "Você é o próximo",
+    "no desk open yet": "nenhum guichê aberto ainda",
+    "This ticket has ended.": "Esta senha foi encerrada.",
+    "Your visit for this ticket is finished. Thank you!": (
+        "O atendimento desta senha terminou. Obrigado!"
+    ),
+    # console: reprint and the totem card
+    "Reprint": "Reimprimir",
+    "Print this ticket again": "Imprimir esta senha de novo",
+    "Make a new totem key? The totem stops checking patients in until the new link is opened "
+    "on it.": (
+        "Gerar uma nova chave do totem? O totem para de fazer check-in até o novo link ser "
+        "aberto nele."
+    ),
+    "New totem key made. Open the new link on the totem.": (
+        "Nova chave do totem gerada. Abra o novo link no totem."
+    ),
+    "Totem settings saved.": "Configurações do totem salvas.",
+    "Self-service totem": "Totem de autoatendimento",
+    "Open this link on the totem: patients check in by CPF and take a printed ticket. It needs "
+    "no login; keep it within the clinic.": (
+        "Abra este link no totem: os pacientes fazem check-in pelo CPF e retiram a senha "
+        "impressa. Não precisa de login; mantenha-o dentro da clínica."
+    ),
+    "Totem link": "Link do totem",
+    "A CPF not registered yet": "Um CPF ainda não cadastrado",
+    "Ticket paper": "Papel da senha",
+    "New totem key": "Nova chave do totem",
+    "Short registration at the totem (name, birth date)": (
+        "Cadastro rápido no totem (nome, data de nascimento)"
+    ),
+    "Send the patient to reception": "Encaminhar o paciente à recepção",
+    "80 mm": "80 mm",
+    "58 mm": "58 mm",
+    "new CPF at the totem": "CPF novo no totem",
+    "ticket paper width": "largura do papel da senha",
 }
 
 PT_BR_PLURAL = {

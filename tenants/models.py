@@ -24,6 +24,24 @@ def _new_panel_key() -> str:
     return secrets.token_urlsafe(24)
 
 
+def _new_totem_key() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class TotemNewPatients(models.TextChoices):
+    """What the self-service totem does with a CPF the clinic does not know yet."""
+
+    REGISTER = "register", _("Short registration at the totem (name, birth date)")
+    RECEPTION = "reception", _("Send the patient to reception")
+
+
+class TicketPaper(models.IntegerChoices):
+    """The width of the thermal paper the clinic's tickets are printed on (millimetres)."""
+
+    MM_80 = 80, _("80 mm")
+    MM_58 = 58, _("58 mm")
+
+
 class Clinic(TenantMixin):
     """One clinic: a PostgreSQL schema named after its slug, served on <slug>.<BASE_DOMAIN>."""
 
@@ -36,6 +54,17 @@ class Clinic(TenantMixin):
     dedicated_queue = models.CharField(_("dedicated queue"), max_length=100, blank=True)
     # The waiting-room TV reads the panel with this key instead of a staff login.
     panel_key = models.CharField(max_length=64, default=_new_panel_key, editable=False)
+    # The self-service totem checks patients in with this key, never with a staff login.
+    totem_key = models.CharField(max_length=64, default=_new_totem_key, editable=False)
+    totem_new_patients = models.CharField(
+        _("new CPF at the totem"),
+        max_length=10,
+        choices=TotemNewPatients.choices,
+        default=TotemNewPatients.REGISTER,
+    )
+    ticket_paper_mm = models.PositiveSmallIntegerField(
+        _("ticket paper width"), choices=TicketPaper.choices, default=TicketPaper.MM_80
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     auto_create_schema = True

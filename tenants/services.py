@@ -186,3 +186,48 @@ def clinic_panel_key_rotate(*, clinic: Clinic, actor: User | None = None) -> Cli
     )
     _host_cache_forget_on_commit(clinic)
     return clinic
+
+
+@transaction.atomic
+def clinic_totem_key_rotate(*, clinic: Clinic, actor: User | None = None) -> Clinic:
+    """Give the clinic a new totem key: a totem holding the old key or its cookie is refused."""
+    clinic = Clinic.objects.select_for_update().get(pk=clinic.pk)
+    clinic.totem_key = Clinic._meta.get_field("totem_key").get_default()
+    clinic.save(update_fields=["totem_key"])
+    logger.info(
+        "Totem key of clinic %s rotated by user %s.",
+        clinic.schema_name,
+        getattr(actor, "pk", None),
+    )
+    _host_cache_forget_on_commit(clinic)
+    return clinic
+
+
+@transaction.atomic
+def clinic_totem_settings_update(
+    *,
+    clinic: Clinic,
+    new_patients: str | None = None,
+    ticket_paper_mm: int | None = None,
+    actor: User | None = None,
+) -> Clinic:
+    """Change what the totem does with a new CPF and the width of the printed tickets."""
+    clinic = Clinic.objects.select_for_update().get(pk=clinic.pk)
+    changed = []
+    if new_patients is not None:
+        clinic.totem_new_patients = new_patients
+        changed.append("totem_new_patients")
+    if ticket_paper_mm is not None:
+        clinic.ticket_paper_mm = ticket_paper_mm
+        changed.append("ticket_paper_mm")
+    if changed:
+        clinic.full_clean(exclude=["chain", "schema_name"], validate_unique=False)
+        clinic.save(update_fields=changed)
+        logger.info(
+            "Totem settings of clinic %s changed by user %s: %s.",
+            clinic.schema_name,
+            getattr(actor, "pk", None),
+            ", ".join(changed),
+        )
+        _host_cache_forget_on_commit(clinic)
+    return clinic

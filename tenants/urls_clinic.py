@@ -2,8 +2,10 @@
 
 from django.urls import path
 
-from tenants.api_clinic import PanelKeyRotateApi
+from tenants.api_clinic import PanelKeyRotateApi, TotemKeyRotateApi, TotemSettingsApi
 
 urlpatterns = [
     path("panel/key/rotate/", PanelKeyRotateApi.as_view(), name="panel-key-rotate"),
+    path("totem/key/rotate/", TotemKeyRotateApi.as_view(), name="totem-key-rotate"),
+    path("totem/settings/", TotemSettingsApi.as_view(), name="totem-settings"),
 ]

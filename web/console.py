@@ -10,6 +10,8 @@ from queueing.models import BreakReason, PriorityReason, TicketStatus
 from queueing.panel_access import panel_key_current, panel_link
 from queueing.selectors.queue import desk_list, service_list
 from queueing.services.checkins import DECLARABLE_PRIORITY_REASONS
+from queueing.totem_access import totem_link, totem_settings_current
+from tenants.models import TicketPaper, TotemNewPatients
 from web.access import api_error_texts, clinic_here, staff_page
 from web.streams import stream_url
 
@@ -66,6 +68,14 @@ def console_texts() -> dict:
         "onBreak": _("Closed for a break (%(reason)s) since %(time)s. End the break to call."),
         "breakStarted": _("%(desk)s is closed: %(reason)s."),
         "breakEnded": _("%(desk)s is open again."),
+        "reprint": _("Reprint"),
+        "reprintTitle": _("Print this ticket again"),
+        "totemRotateConfirm": _(
+            "Make a new totem key? The totem stops checking patients in until the new link is "
+            "opened on it."
+        ),
+        "totemKeyRotated": _("New totem key made. Open the new link on the totem."),
+        "totemSettingsSaved": _("Totem settings saved."),
     }
 
 
@@ -88,8 +98,17 @@ def console(request: HttpRequest, role: str) -> HttpResponse:
         for d in desk_list().filter(is_active=True)
     ]
     panel_url = None
+    totem = None
     if role in ADMIN:
         panel_url = panel_link(request=request, key=panel_key_current(clinic=clinic))
+        settings = totem_settings_current(clinic=clinic)
+        totem = {
+            "url": totem_link(request=request, key=settings["totem_key"]),
+            "new_patients": settings["totem_new_patients"],
+            "paper_mm": settings["ticket_paper_mm"],
+            "new_patient_choices": TotemNewPatients.choices,
+            "paper_choices": TicketPaper.choices,
+        }
     context = {
         "clinic": clinic,
         "role": role,
@@ -97,6 +116,7 @@ def console(request: HttpRequest, role: str) -> HttpResponse:
         "can_cancel": role in RECEPTION,
         "break_reasons": BreakReason.choices,
         "panel_url": panel_url,
+        "totem": totem,
         "priority_reasons": [
             (value, label)
             for value, label in PriorityReason.choices

@@ -315,6 +315,9 @@ LOGGING = {
 CLINICO_PATIENT_LOOKUPS_PER_MINUTE = env.int("CLINICO_PATIENT_LOOKUPS_PER_MINUTE", default=60)
 # The TV's panel cookie lives this long and is renewed each time the panel page loads.
 CLINICO_PANEL_COOKIE_MAX_AGE = datetime.timedelta(days=365)
+# Check-ins a clinic's totems may send per minute, together: a person at a kiosk sends a few;
+# a leaked totem key must not become a fast oracle of which CPFs the clinic knows.
+CLINICO_TOTEM_CHECKINS_PER_MINUTE = env.int("CLINICO_TOTEM_CHECKINS_PER_MINUTE", default=30)
 
 # --- Live streams of the pages (docs/events.md; the events process in deploy/stack.sh) ---------
 CLINICO_EVENTS_HEARTBEAT_SECONDS = env.float("CLINICO_EVENTS_HEARTBEAT_SECONDS", default=15.0)

@@ -372,10 +372,13 @@ def checkin_process(*, checkin_id: uuid.UUID | str) -> CheckIn | None:
     )
     if patient is None:
         return _fail(checkin, "The CPF is not registered and the check-in had no patient name.")
+    # Staff check-ins name their user, partners their client; one with neither was made at the
+    # clinic's totem.
+    role = "partner" if checkin.partner_client_id else "" if checkin.created_by_id else "totem"
     access_record(
         actor=AccessActor(
             user_id=checkin.created_by_id,
-            role="partner" if checkin.partner_client_id else "",
+            role=role,
             partner_client_id=checkin.partner_client_id,
         ),
         action=AccessAction.CHECKIN,

@@ -76,13 +76,14 @@
     const cancel = config.canCancel && ticket.status === "waiting"
       ? `<button type="button" class="button button-small button-quiet" data-cancel="${ticket.id}" data-code="${esc(ticket.display_code)}">${esc(T.cancelLabel || "×")}</button>`
       : "";
+    const reprint = `<a class="button button-small button-quiet" href="/tickets/${ticket.id}/print/" target="_blank" rel="noopener" data-reprint="${ticket.id}" title="${esc(T.reprintTitle)}">${esc(T.reprint)}</a>`;
     const position = ticket.position != null ? `<span class="position" aria-label="${esc(T.position)}">${ticket.position}º</span>` : `<span class="position"></span>`;
     return `<li class="ticket ticket-${esc(ticket.status)}" data-ticket="${ticket.id}">
         ${position}
         <span class="code">${esc(ticket.display_code)}</span>
         ${badge}
         <span class="ticket-main">${name}<span class="ticket-state">${state}</span></span>
-        ${cancel}
+        <span class="ticket-tools">${reprint}${cancel}</span>
       </li>`;
   }
 

@@ -387,6 +387,40 @@ def panel_key_rotate_call(clinic, caller: Caller) -> Call:
     return Call("/api/v1/panel/key/rotate/", {}, check)
 
 
+def totem_key_rotate_call(clinic, caller: Caller) -> Call:
+    old_key = Clinic.objects.get(pk=clinic.pk).totem_key
+
+    def check(response):
+        body = _expect(response, 200)
+        new_key = Clinic.objects.get(pk=clinic.pk).totem_key
+        assert new_key != old_key and body["key"] == new_key, body
+        assert body["totem_url"].endswith(f"/totem/#key={new_key}"), body
+
+    return Call("/api/v1/totem/key/rotate/", {}, check)
+
+
+def totem_settings_call(clinic, caller: Caller) -> Call:
+    def check(response):
+        assert _expect(response, 200) == {"new_patients": "register", "ticket_paper_mm": 80}
+
+    return Call("/api/v1/totem/settings/", {}, check)
+
+
+def totem_settings_change_call(clinic, caller: Caller) -> Call:
+    def check(response):
+        body = _expect(response, 200)
+        assert body == {"new_patients": "reception", "ticket_paper_mm": 58}, body
+        stored = Clinic.objects.get(pk=clinic.pk)
+        assert (stored.totem_new_patients, stored.ticket_paper_mm) == ("reception", 58)
+        Clinic.objects.filter(pk=clinic.pk).update(
+            totem_new_patients="register", ticket_paper_mm=80
+        )
+
+    return Call(
+        "/api/v1/totem/settings/", {"new_patients": "reception", "ticket_paper_mm": 58}, check
+    )
+
+
 def patient_export_call(clinic, caller: Caller) -> Call:
     patient = _patient()
 
@@ -617,6 +651,9 @@ CASES = {
     ),
     ("GET", "/api/v1/panel/"): panel_call,
     ("POST", "/api/v1/panel/key/rotate/"): panel_key_rotate_call,
+    ("POST", "/api/v1/totem/key/rotate/"): totem_key_rotate_call,
+    ("GET", "/api/v1/totem/settings/"): totem_settings_call,
+    ("PATCH", "/api/v1/totem/settings/"): totem_settings_change_call,
     ("GET", "/api/v1/staff/"): staff_list_call,
     ("POST", "/api/v1/staff/"): staff_invite_call,
     ("PATCH", "/api/v1/staff/1/"): staff_role_call,

@@ -128,3 +128,46 @@ def test_a_console_check_in_and_the_panel_leave_no_cpf_or_key_in_the_logs(
     # though the outdated client's requests are there, by their paths
     assert '"GET /api/v1/patients/ HTTP/1.1"' in logs["web"]
     assert logs["web"].count('"GET /api/v1/panel/ HTTP/1.1" 400') == 1
+
+
+def test_a_totem_check_in_and_the_status_page_leave_no_cpf_key_or_token_in_the_logs(
+    new_page, clinic_a, gunicorn_web, celery_worker
+):
+    port, web, web_log = gunicorn_web
+    base = f"http://{clinic_hostname(clinic=clinic_a)}:{port}"
+    key = Clinic.objects.get(pk=clinic_a.pk).totem_key
+    cpf = cpf_from_number(535_353_535)
+    with clinic_a:
+        Patient.objects.create(cpf=cpf, full_name="Ana Souza")
+
+    # Given the totem opened from the console's link
+    totem = new_page(locale="pt-BR", viewport={"width": 1080, "height": 1920})
+    totem.add_init_script("window.print = () => {};")
+    totem.goto(f"{base}/totem/#key={key}")
+    # When a known patient types the CPF and takes a regular ticket
+    totem.keyboard.type(cpf)
+    totem.keyboard.press("Enter")
+    totem.get_by_role("button", name="Não, atendimento normal").click()
+    expect(totem.get_by_test_id("ticket-code")).to_have_text("R001", timeout=30_000)
+    link = totem.get_by_test_id("status-link").inner_text()
+    token = link.split("#", 1)[1]
+    # and follows the ticket on the phone for a few polls
+    phone = new_page(locale="pt-BR", viewport={"width": 390, "height": 844})
+    phone.goto(link)
+    expect(phone.get_by_test_id("status-code")).to_have_text("R001")
+    phone.wait_for_timeout(3_500)
+
+    # Then the web process's log records the requests by their paths ...
+    web.terminate()
+    web.wait(timeout=30)
+    logs = {"web": web_log.read_text(), "worker": celery_worker.log_path.read_text()}
+    assert '"POST /totem/ HTTP/1.1" 303' in logs["web"]
+    assert '"POST /totem/check-ins/ HTTP/1.1" 202' in logs["web"]
+    assert '"GET /s/ HTTP/1.1" 200' in logs["web"]
+    assert logs["web"].count('"POST /s/state/ HTTP/1.1" 200') >= 2
+    # ... and neither log holds the CPF, the totem key or the status token
+    for name, text in logs.items():
+        assert cpf not in text, name
+        assert CPF_LIKE.findall(text) == [], name
+        assert key not in text, name
+        assert token not in text and token.split(":", 1)[0] not in text, name
