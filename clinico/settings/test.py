@@ -6,3 +6,4 @@ from .base import env
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CLINICO_SHARD_QUEUES = env.int("CLINICO_SHARD_QUEUES", default=2)
+CLINICO_WEBHOOK_ALLOW_LOOPBACK_HTTP = True  # receivers on http://127.0.0.1 (tests, demos)

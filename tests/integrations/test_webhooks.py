@@ -1,0 +1,250 @@
+"""Webhooks in one process: signed payloads to a real local receiver, order, retries, rotation."""
+
+import datetime
+
+import pytest
+import time_machine
+from django.core.exceptions import ValidationError
+from django.test import override_settings
+from django.utils import timezone
+
+from integrations.kinds import SUBSCRIBABLE_KINDS
+from integrations.models import DeliveryStatus, WebhookDelivery, WebhookNotice
+from integrations.schedule.models import WebhookSchedule
+from integrations.services import (
+    webhook_deliveries_create,
+    webhook_deliveries_send_due,
+    webhook_redeliver,
+    webhook_secret_rotate,
+    webhook_subscription_create,
+    webhook_subscription_update,
+)
+from tests.integrations.conftest import record
+from tests.queueing import factories
+
+pytestmark = pytest.mark.django_db
+
+ALL = [k for k in SUBSCRIBABLE_KINDS]
+
+
+def deliver() -> int:
+    webhook_deliveries_create()
+    return webhook_deliveries_send_due()[0]
+
+
+def test_a_subscriber_gets_each_event_signed_with_its_secret_and_a_unique_id(clinic_a, receiver):
+    with clinic_a:
+        subscription, secret = webhook_subscription_create(url=receiver.url, kinds=ALL)
+        record("ticket.called", ticket_id=7)
+        record("checkin.queued", ticket_id=8)
+        deliver()
+
+    first, second = receiver.received
+    assert first.verified_with(secret) and second.verified_with(secret)
+    assert not first.verified_with("whsec_someone-else")
+    assert [r.payload["type"] for r in receiver.received] == ["ticket.called", "checkin.queued"]
+    assert first.payload["id"] != second.payload["id"]
+    assert first.headers["Clinico-Event-Id"] == first.payload["id"]
+    assert first.payload["clinic"] == "clinic_a"
+    assert first.payload["data"]["ticket_id"] == 7
+
+
+def test_events_from_before_the_subscription_and_of_other_kinds_are_not_sent(clinic_a, receiver):
+    with clinic_a:
+        record("ticket.called", ticket_id=1)
+        webhook_subscription_create(url=receiver.url, kinds=["day.closed"])
+        record("ticket.called", ticket_id=1)
+        record("day.closed", day="2026-11-29")
+        deliver()
+
+    assert [p["type"] for p in receiver.payloads()] == ["day.closed"]
+
+
+def test_the_stream_s_ticket_kinds_arrive_under_their_webhook_names(clinic_a, receiver):
+    with clinic_a:
+        webhook_subscription_create(url=receiver.url, kinds=ALL)
+        for kind in ("call", "recall", "start", "finish", "no_show", "cancel", "transfer"):
+            record(f"ticket.{kind}", ticket_id=3)
+        record("ticket.issue", ticket_id=3)  # no webhook carries it
+        record("appointment.arrived", appointment_id=4)
+        deliver()
+
+    ticket_kinds = [p["type"] for p in receiver.payloads() if p["data"]["ticket_id"] == 3]
+    assert ticket_kinds == [
+        "ticket.called",
+        "ticket.recalled",
+        "ticket.started",
+        "ticket.finished",
+        "ticket.no_show",
+        "ticket.cancelled",
+        "ticket.transferred",
+    ]
+    assert "appointment.arrived" in [p["type"] for p in receiver.payloads()]
+
+
+def test_payloads_carry_no_cpf_or_name_unless_the_clinic_s_own_subscription_asks(
+    clinic_a, receiver
+):
+    with clinic_a:
+        ticket = factories.waiting(factories.reception())
+        plain, _ = webhook_subscription_create(url=receiver.url, kinds=["ticket.called"])
+        personal, _ = webhook_subscription_create(
+            url=receiver.url + "?personal", kinds=["ticket.called"], personal_data=True
+        )
+        record("ticket.called", ticket_id=ticket.pk)
+        deliver()
+        cpf, name = ticket.patient.cpf, ticket.patient.full_name
+
+    bodies = {r.headers["Clinico-Event-Id"]: r.body.decode() for r in receiver.received}
+    (plain_body,) = [b for b in (r.body.decode() for r in receiver.received) if "patient" not in b]
+    (personal_body,) = [r.payload for r in receiver.received if "patient" in r.payload["data"]]
+    assert len(bodies) == 1  # one event, the same id to both
+    assert cpf not in plain_body and name not in plain_body
+    assert personal_body["data"]["patient"] == {"cpf": cpf, "full_name": name}
+
+
+def test_a_partner_subscription_cannot_ask_for_personal_data(clinic_a, receiver):
+    with clinic_a, pytest.raises(ValidationError, match="own systems"):
+        webhook_subscription_create(
+            url=receiver.url, kinds=ALL, partner_client_id="pc_x", personal_data=True
+        )
+
+
+@pytest.mark.parametrize(
+    "url", ["http://example.com/hook", "ftp://example.com/", "https:///nohost", "http://10.0.0.1/"]
+)
+def test_only_https_urls_are_accepted(clinic_a, url):
+    with clinic_a, pytest.raises(ValidationError, match="https://"):
+        webhook_subscription_create(url=url, kinds=ALL)
+
+
+@override_settings(CLINICO_WEBHOOK_ALLOW_LOOPBACK_HTTP=False)
+def test_outside_dev_and_test_even_loopback_http_is_refused(clinic_a, receiver):
+    with clinic_a, pytest.raises(ValidationError, match="https://"):
+        webhook_subscription_create(url=receiver.url, kinds=ALL)
+
+
+def test_a_ticket_s_next_event_waits_until_its_earlier_one_is_delivered(clinic_a, receiver):
+    with clinic_a:
+        webhook_subscription_create(url=receiver.url, kinds=ALL)
+        receiver.refuse = lambda payload: payload["data"]["ticket_id"] == 1
+        record("ticket.called", ticket_id=1)
+        record("ticket.started", ticket_id=1)
+        record("ticket.called", ticket_id=2)  # another ticket does not wait
+        deliver()
+        receiver.refuse = None
+        sent_while_failing = [(p["type"], p["data"]["ticket_id"]) for p in receiver.payloads()]
+        WebhookDelivery.objects.update(next_attempt_at=timezone.now())
+        deliver()
+
+    assert sent_while_failing == [("ticket.called", 2)]
+    assert [(p["type"], p["data"]["ticket_id"]) for p in receiver.payloads()] == [
+        ("ticket.called", 2),
+        ("ticket.called", 1),
+        ("ticket.started", 1),
+    ]
+
+
+@override_settings(
+    CLINICO_WEBHOOK_RETRY_FIRST_SECONDS=60,
+    CLINICO_WEBHOOK_RETRY_MAX_SECONDS=3600,
+    CLINICO_WEBHOOK_RETRY_WINDOW_SECONDS=26 * 3600,
+)
+def test_failures_are_retried_with_growing_waits_for_a_day_then_the_subscription_is_disabled(
+    clinic_a, receiver
+):
+    receiver.status = 503
+    with clinic_a:
+        subscription, _ = webhook_subscription_create(url=receiver.url, kinds=ALL)
+        record("ticket.called", ticket_id=1)
+        webhook_deliveries_create()
+        start = timezone.now()
+        waits = []
+        with time_machine.travel(start, tick=False) as clock:
+            for _ in range(60):
+                webhook_deliveries_send_due()
+                delivery = WebhookDelivery.objects.get()
+                if delivery.status != DeliveryStatus.PENDING:
+                    break
+                waits.append((delivery.next_attempt_at - timezone.now()).total_seconds())
+                clock.move_to(delivery.next_attempt_at)
+        subscription.refresh_from_db()
+        notice = WebhookNotice.objects.get(subscription=subscription, kind="disabled")
+        logged = delivery.log.count()
+
+    assert waits[:4] == [60, 120, 240, 480]
+    assert max(waits) == 3600
+    assert delivery.status == DeliveryStatus.FAILED
+    assert delivery.last_attempt_at - start >= datetime.timedelta(hours=24)
+    assert delivery.attempts == len(waits) + 1 == logged
+    assert not subscription.is_active
+    assert "HTTP 503" in subscription.disabled_reason
+    assert notice.message == subscription.disabled_reason
+
+
+def test_during_a_rotation_requests_carry_both_signatures_until_the_overlap_ends(
+    clinic_a, receiver
+):
+    with clinic_a:
+        subscription, old = webhook_subscription_create(url=receiver.url, kinds=ALL)
+        subscription, new = webhook_secret_rotate(
+            subscription=subscription, overlap=datetime.timedelta(hours=1)
+        )
+        record("ticket.called", ticket_id=1)
+        deliver()
+        with time_machine.travel(timezone.now() + datetime.timedelta(hours=2), tick=False):
+            record("ticket.started", ticket_id=1)
+            deliver()
+            during, after = receiver.received
+            after_verified = (after.verified_with(new), after.verified_with(old))
+
+    assert during.headers["Clinico-Signature"].count("v1=") == 2
+    assert during.verified_with(new) and during.verified_with(old)
+    assert after_verified == (True, False)
+
+
+def test_a_receiver_never_gets_another_clinic_s_events(clinic_a, clinic_b, receiver):
+    with clinic_b:
+        webhook_subscription_create(url=receiver.url, kinds=ALL)
+    with clinic_a:
+        webhook_subscription_create(url=receiver.url + "?a", kinds=ALL)
+        record("ticket.called", ticket_id=1)
+        deliver()
+    with clinic_b:
+        deliver()
+
+    assert [p["clinic"] for p in receiver.payloads()] == ["clinic_a"]
+
+
+def test_a_delivered_event_can_be_sent_again_on_request(clinic_a, receiver):
+    with clinic_a:
+        webhook_subscription_create(url=receiver.url, kinds=ALL)
+        record("ticket.called", ticket_id=1)
+        deliver()
+        webhook_redeliver(delivery=WebhookDelivery.objects.get())
+        deliver()
+        delivery = WebhookDelivery.objects.get()
+        logged = delivery.log.count()
+
+    first, again = receiver.payloads()
+    assert first == again
+    assert (delivery.status, delivery.attempts, logged) == ("delivered", 2, 2)
+
+
+def test_an_event_marks_the_clinic_due_in_the_public_index_and_enabling_again_resumes(
+    clinic_a, receiver
+):
+    with clinic_a:
+        subscription, _ = webhook_subscription_create(url=receiver.url, kinds=ALL)
+        webhook_subscription_update(subscription=subscription, is_active=False)
+        record("ticket.called", ticket_id=1)
+        due_while_disabled = WebhookSchedule.objects.filter(
+            clinic_id=clinic_a.pk, due_at__isnull=False
+        ).exists()
+        webhook_subscription_update(subscription=subscription, is_active=True)
+        due = WebhookSchedule.objects.get(clinic_id=clinic_a.pk).due_at
+        deliver()
+
+    assert not due_while_disabled
+    assert due <= timezone.now()
+    assert [p["type"] for p in receiver.payloads()] == ["ticket.called"]
