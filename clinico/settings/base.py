@@ -232,6 +232,9 @@ DRF_STANDARDIZED_ERRORS = {
 }
 
 SPECTACULAR_SETTINGS = {
+    # 3.1 for the `webhooks` section: the payloads Clinico POSTs to subscribers.
+    "OAS_VERSION": "3.1.0",
+    "WEBHOOKS": "integrations.openapi.WEBHOOKS",
     "TITLE": "Clinico API",
     "DESCRIPTION": (
         "Patient queue of clinic chains: check-in by CPF, the queue, desks, the waiting-room "

@@ -58,6 +58,14 @@ MATRIX = [
     ("GET", "/api/v1/patients/review/", {A}),
     ("GET", "/api/v1/access-trail/", {A}),
     ("GET", "/api/v1/access-trail/csv/", {A}),
+    ("GET", "/api/v1/webhooks/", {A, PR, PW}),
+    ("POST", "/api/v1/webhooks/", {A, PW}),
+    ("GET", "/api/v1/webhooks/1/", {A, PR, PW}),
+    ("PATCH", "/api/v1/webhooks/1/", {A, PW}),
+    ("DELETE", "/api/v1/webhooks/1/", {A, PW}),
+    ("POST", "/api/v1/webhooks/1/rotate-secret/", {A, PW}),
+    ("GET", "/api/v1/webhooks/1/deliveries/", {A, PR, PW}),
+    ("POST", "/api/v1/webhooks/1/deliveries/1/redeliver/", {A, PW}),
 ]
 
 
