@@ -37,6 +37,7 @@ SHARED_APPS = [
     "drf_spectacular_sidecar",
     "drf_standardized_errors",
     "django_celery_beat",
+    "events.activity",
     "integrations.schedule",
 ]
 TENANT_APPS = [
