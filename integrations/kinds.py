@@ -14,23 +14,15 @@ APPOINTMENTS = "appointment.*"
 DAY_CLOSED = "day.closed"
 SUBSCRIBABLE_KINDS = [*CHECKIN_KINDS, *TICKET_KINDS, APPOINTMENTS, DAY_CLOSED]
 
-# The stream names a queueing TicketEvent `ticket.<its kind>` (ticket.call); webhooks name what
-# happened (ticket.called). Kinds of the stream with no webhook (ticket.issue …) are not sent.
-_TICKET_STREAM = {
-    "ticket.call": "ticket.called",
-    "ticket.recall": "ticket.recalled",
-    "ticket.start": "ticket.started",
-    "ticket.finish": "ticket.finished",
-    "ticket.cancel": "ticket.cancelled",
-    "ticket.transfer": "ticket.transferred",
-}
-
 
 def webhook_kind(stream_kind: str) -> str | None:
-    """The webhook kind of an event of the stream, or None when no webhook carries it."""
-    kind = _TICKET_STREAM.get(stream_kind, stream_kind)
-    if kind in SUBSCRIBABLE_KINDS or kind.startswith("appointment."):
-        return kind
+    """The webhook kind of an event of the stream, or None when no webhook carries it.
+
+    The stream's names are the webhooks' (docs/events.md); ticket.issued, ticket.returned and
+    ticket.expired have no webhook (a check-in's ticket arrives as checkin.queued).
+    """
+    if stream_kind in SUBSCRIBABLE_KINDS or stream_kind.startswith("appointment."):
+        return stream_kind
     return None
 
 

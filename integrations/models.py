@@ -26,9 +26,8 @@ class WebhookSubscription(models.Model):
     is_active = models.BooleanField(_("active"), default=True)
     disabled_at = models.DateTimeField(null=True, blank=True)
     disabled_reason = models.TextField(blank=True)
-    # Events up to this id (the last one when it was made) are not for this subscription.
-    start_after = models.BigIntegerField(default=0)
-    # The last event of the stream already turned into deliveries for this subscription.
+    # The last event of the stream already turned into deliveries for this subscription (at
+    # first the stream's newest: a subscription gets the events from its creation on).
     cursor = models.BigIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 

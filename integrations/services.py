@@ -16,13 +16,14 @@ from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, Max, Min, OuterRef
+from django.db.models import Exists, Min, OuterRef, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from common.tenancy import tenant_connection
+from events.activity.models import ClinicActivity
 from events.models import Event
-from events.selectors import event_list_after
+from events.selectors import event_last_id, event_list_after
 from integrations.kinds import SUBSCRIBABLE_KINDS, kind_wanted, webhook_kind
 from integrations.models import (
     DeliveryStatus,
@@ -42,14 +43,9 @@ WEBHOOKS_RUN_TASK = "integrations.webhooks_run_task"
 EVENT_ID_HEADER = "Clinico-Event-Id"
 EVENT_TYPE_HEADER = "Clinico-Event-Type"
 USER_AGENT = "Clinico-Webhooks/1.0"
-# Events are numbered when written but may commit out of order (never two of one ticket: a
-# ticket's changes take its row lock), so each pass looks this many ids back for late commits.
-LATE_COMMIT_LOOKBACK = 200
 EVENTS_PAGE = 500
 # A clinic task sends for at most this long, then hands over to a fresh task.
 RUN_BUDGET_SECONDS = 20.0
-# The sweeper marks a clinic it published as due again after this, should the task be lost.
-SWEEP_LEASE = datetime.timedelta(seconds=60)
 BROKER_RETRY_AFTER_SECONDS = 5.0
 BROKER_ERRORS = (KombuOperationalError, AMQPError, ConnectionError, OSError, TimeoutError)
 _broker_down_until = 0.0
@@ -83,10 +79,6 @@ def webhook_kinds_clean(*, kinds: list[str]) -> list[str]:
     return [kind for kind in SUBSCRIBABLE_KINDS if kind in kinds]
 
 
-def _last_event_id() -> int:
-    return Event.objects.aggregate(last=Max("id"))["last"] or 0
-
-
 @transaction.atomic
 def webhook_subscription_create(
     *,
@@ -112,10 +104,11 @@ def webhook_subscription_create(
         created_by=created_by,
         personal_data=personal_data,
         secret=secret,
+        cursor=event_last_id(),
     )
-    subscription.start_after = subscription.cursor = _last_event_id()
     subscription.full_clean()
     subscription.save()
+    webhook_schedule_refresh()
     return subscription, secret
 
 
@@ -153,14 +146,14 @@ def webhook_subscription_update(
             subscription.disabled_reason = "Disabled by its owner."
     subscription.full_clean()
     subscription.save()
-    if subscription.is_active:
-        _schedule_due_now()
+    webhook_schedule_refresh()
     return subscription
 
 
 @transaction.atomic
 def webhook_subscription_delete(*, subscription: WebhookSubscription) -> None:
     subscription.delete()
+    webhook_schedule_refresh()
 
 
 @transaction.atomic
@@ -221,25 +214,27 @@ def webhook_payload(*, event: Event, kind: str, personal_data: bool) -> dict:
 
 
 def webhook_deliveries_create() -> int:
-    """Deliveries for the events each active subscription has not seen yet; how many."""
+    """Deliveries for the events each active subscription has not seen yet; how many.
+
+    Stream ids grow in commit order (docs/events.md), so a cursor per subscription never skips
+    an event that committed after a later-numbered one was read.
+    """
     subscriptions = list(WebhookSubscription.objects.filter(is_active=True))
     if not subscriptions:
         return 0
     created = 0
     now = timezone.now()
-    after = max(0, min(s.cursor for s in subscriptions) - LATE_COMMIT_LOOKBACK)
+    after = min(s.cursor for s in subscriptions)
     while True:
         events = event_list_after(after_id=after, limit=EVENTS_PAGE)
         if not events:
             break
         for subscription in subscriptions:
-            floor = subscription.cursor - LATE_COMMIT_LOOKBACK
             deliveries = []
             for event in events:
                 kind = webhook_kind(event.kind)
                 if (
-                    event.pk <= floor
-                    or event.pk <= subscription.start_after
+                    event.pk <= subscription.cursor
                     or kind is None
                     or not kind_wanted(kind=kind, subscribed=subscription.kinds)
                 ):
@@ -260,6 +255,7 @@ def webhook_deliveries_create() -> int:
                 )
             made = WebhookDelivery.objects.bulk_create(deliveries, ignore_conflicts=True)
             created += len(made)
+        for subscription in subscriptions:
             subscription.cursor = max(subscription.cursor, events[-1].pk)
         after = events[-1].pk
         if len(events) < EVENTS_PAGE:
@@ -428,7 +424,7 @@ def webhook_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
     delivery.next_attempt_at = now
     delivery.window_started_at = now
     delivery.save(update_fields=["status", "next_attempt_at", "window_started_at"])
-    _schedule_due_now()
+    webhook_schedule_refresh()
     transaction.on_commit(webhooks_kick)
     return delivery
 
@@ -440,25 +436,24 @@ def _clinic_pk() -> int:
     return tenant_connection.tenant.pk
 
 
-def _schedule_due_now() -> None:
-    """Mark the current clinic due in the public index (in the caller's transaction)."""
-    now = timezone.now()
-    clinic_id = _clinic_pk()
-    current = WebhookSchedule.objects.filter(clinic_id=clinic_id).values_list("due_at", flat=True)
-    found = list(current)
-    if found and found[0] is not None and found[0] <= now:
-        return  # already due: no write, so concurrent events do not queue on this row
-    WebhookSchedule.objects.update_or_create(clinic_id=clinic_id, defaults={"due_at": now})
+def webhooks_next_due() -> datetime.datetime | None:
+    """When the clinic next has a delivery to attempt (None: nothing pending it can send)."""
+    return _sendable().aggregate(first=Min("next_attempt_at"))["first"]
 
 
-def webhook_event_recorded(*, stream_kind: str) -> None:
-    """Called in the transaction that wrote an event: due now, and a task on commit."""
-    if webhook_kind(stream_kind) is None:
+def webhook_schedule_refresh(*, due_at: datetime.datetime | None = None) -> None:
+    """The current clinic's row of the public index, as its subscriptions and deliveries are.
+
+    No active subscription: no row, so the sweeper never looks at the clinic for its events.
+    """
+    cursors = WebhookSubscription.objects.filter(is_active=True).aggregate(low=Min("cursor"))
+    if cursors["low"] is None:
+        WebhookSchedule.objects.filter(clinic_id=_clinic_pk()).delete()
         return
-    if not WebhookSubscription.objects.filter(is_active=True).exists():
-        return
-    _schedule_due_now()
-    transaction.on_commit(webhooks_kick)
+    WebhookSchedule.objects.update_or_create(
+        clinic_id=_clinic_pk(),
+        defaults={"event_cursor": cursors["low"], "due_at": due_at or webhooks_next_due()},
+    )
 
 
 def webhooks_kick(*, countdown: float | None = None) -> bool:
@@ -475,20 +470,14 @@ def webhooks_kick(*, countdown: float | None = None) -> bool:
     return True
 
 
-def webhooks_next_due() -> datetime.datetime | None:
-    """When the clinic next has a delivery to attempt (None: nothing pending it can send)."""
-    return _sendable().aggregate(first=Min("next_attempt_at"))["first"]
-
-
 def webhooks_run() -> dict:
     """The clinic task's work: deliveries for new events, send what is due, then reschedule."""
     created = webhook_deliveries_create()
     attempted, out_of_time = webhook_deliveries_send_due()
     now = timezone.now()
+    with transaction.atomic():
+        webhook_schedule_refresh(due_at=now if out_of_time else None)
     next_due = now if out_of_time else webhooks_next_due()
-    # Events that committed while this ran are found by the next pass (their transaction
-    # also published a task and marked the clinic due).
-    WebhookSchedule.objects.update_or_create(clinic_id=_clinic_pk(), defaults={"due_at": next_due})
     if next_due is not None:
         wait = max(0.0, (next_due - now).total_seconds())
         if wait <= 2 * settings.CLINICO_WEBHOOK_SWEEP_SECONDS:
@@ -496,21 +485,30 @@ def webhooks_run() -> dict:
     return {"created": created, "attempted": attempted}
 
 
-def webhooks_sweep() -> int:
-    """Publish the task of every clinic whose webhooks are due: one public-schema query."""
-    now = timezone.now()
-    tenant_connection.set_schema_to_public()
-    due = list(
-        WebhookSchedule.objects.filter(due_at__lte=now, clinic__is_active=True)
-        .select_related("clinic")
-        .order_by("due_at")[:1000]
+def webhooks_due_clinics(*, now: datetime.datetime, limit: int = 1000) -> list[WebhookSchedule]:
+    """Clinics with webhook work: a delivery due, or stream events past their cursor.
+
+    One query on public tables (this index and the stream's, events.activity), whatever the
+    number of clinics.
+    """
+    new_events = ClinicActivity.objects.filter(
+        schema_name=OuterRef("clinic__schema_name"), last_event_id__gt=OuterRef("event_cursor")
     )
-    if not due:
-        return 0
-    WebhookSchedule.objects.filter(pk__in=[row.pk for row in due]).update(due_at=now + SWEEP_LEASE)
+    return list(
+        WebhookSchedule.objects.filter(clinic__is_active=True)
+        .filter(Q(due_at__lte=now) | Exists(new_events))
+        .select_related("clinic")
+        .order_by("due_at")[:limit]
+    )
+
+
+def webhooks_sweep() -> int:
+    """Publish the webhook task of every clinic with work due; how many were published."""
+    tenant_connection.set_schema_to_public()
+    due = webhooks_due_clinics(now=timezone.now())
     published = 0
     for row in due:
-        with row.clinic:  # makes the clinic current for the task's schema header and route
+        with row.clinic:  # the clinic's schema header and queue for the task; no query
             published += webhooks_kick()
     tenant_connection.set_schema_to_public()
     return published

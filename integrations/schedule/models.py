@@ -4,16 +4,18 @@ from django.db import models
 
 
 class WebhookSchedule(models.Model):
-    """When the clinic next has webhook work due (new events to send, a retry); null: none.
+    """A clinic with active webhook subscriptions: how far they have read the event stream,
+    and when a delivery is next due (a retry, a redelivery); null: none.
 
-    Written in the same transaction as the event (integrations.receivers) or by the clinic's
-    delivery task, so a clinic whose trigger message was lost (RabbitMQ down) is still found.
+    The sweeper compares `event_cursor` with the stream's public index (events.activity) in
+    the same query, so a clinic whose trigger was lost (RabbitMQ down) is still found.
     """
 
     clinic = models.OneToOneField(
         "tenants.Clinic", on_delete=models.CASCADE, primary_key=True, related_name="+"
     )
     due_at = models.DateTimeField(null=True, blank=True)
+    event_cursor = models.BigIntegerField(default=0)
 
     class Meta:
         indexes = [

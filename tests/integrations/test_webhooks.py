@@ -5,7 +5,9 @@ import datetime
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from integrations.kinds import SUBSCRIBABLE_KINDS
@@ -18,8 +20,9 @@ from integrations.services import (
     webhook_secret_rotate,
     webhook_subscription_create,
     webhook_subscription_update,
+    webhooks_due_clinics,
 )
-from tests.integrations.conftest import record
+from tests.integrations.conftest import every_kind_happens, record
 from tests.queueing import factories
 
 pytestmark = pytest.mark.django_db
@@ -60,26 +63,21 @@ def test_events_from_before_the_subscription_and_of_other_kinds_are_not_sent(cli
     assert [p["type"] for p in receiver.payloads()] == ["day.closed"]
 
 
-def test_the_stream_s_ticket_kinds_arrive_under_their_webhook_names(clinic_a, receiver):
+def test_every_kind_arrives_signed_once_and_a_ticket_s_events_in_order(clinic_a, receiver):
     with clinic_a:
-        webhook_subscription_create(url=receiver.url, kinds=ALL)
-        for kind in ("call", "recall", "start", "finish", "no_show", "cancel", "transfer"):
-            record(f"ticket.{kind}", ticket_id=3)
-        record("ticket.issue", ticket_id=3)  # no webhook carries it
-        record("appointment.arrived", appointment_id=4)
+        _subscription, secret = webhook_subscription_create(url=receiver.url, kinds=ALL)
+        kinds = every_kind_happens()
         deliver()
 
-    ticket_kinds = [p["type"] for p in receiver.payloads() if p["data"]["ticket_id"] == 3]
-    assert ticket_kinds == [
-        "ticket.called",
-        "ticket.recalled",
-        "ticket.started",
-        "ticket.finished",
-        "ticket.no_show",
-        "ticket.cancelled",
-        "ticket.transferred",
-    ]
-    assert "appointment.arrived" in [p["type"] for p in receiver.payloads()]
+    received = receiver.received
+    assert sorted({r.payload["type"] for r in received}) == sorted(kinds)
+    assert all(r.verified_with(secret) for r in received)
+    assert len({r.payload["id"] for r in received}) == len(received)
+    by_ticket: dict = {}
+    for r in received:
+        by_ticket.setdefault(r.payload["data"]["ticket_id"], []).append(r.payload["sequence"])
+    assert all(seqs == sorted(seqs) for seqs in by_ticket.values())
+    assert not any("Maria" in r.body.decode() for r in received)
 
 
 def test_payloads_carry_no_cpf_or_name_unless_the_clinic_s_own_subscription_asks(
@@ -231,20 +229,39 @@ def test_a_delivered_event_can_be_sent_again_on_request(clinic_a, receiver):
     assert (delivery.status, delivery.attempts, logged) == ("delivered", 2, 2)
 
 
-def test_an_event_marks_the_clinic_due_in_the_public_index_and_enabling_again_resumes(
-    clinic_a, receiver
+def test_one_public_query_finds_the_clinics_with_new_events_or_due_retries(
+    clinic_a, clinic_b, receiver
 ):
     with clinic_a:
-        subscription, _ = webhook_subscription_create(url=receiver.url, kinds=ALL)
-        webhook_subscription_update(subscription=subscription, is_active=False)
+        webhook_subscription_create(url=receiver.url, kinds=ALL)
+    with clinic_b:
+        webhook_subscription_create(url=receiver.url, kinds=ALL)
+    nothing_yet = webhooks_due_clinics(now=timezone.now())
+    with clinic_a:
         record("ticket.called", ticket_id=1)
-        due_while_disabled = WebhookSchedule.objects.filter(
-            clinic_id=clinic_a.pk, due_at__isnull=False
-        ).exists()
+
+    with CaptureQueriesContext(connection) as queries:
+        due = webhooks_due_clinics(now=timezone.now())
+    statements = [q["sql"] for q in queries if not q["sql"].startswith("SET search_path")]
+
+    assert nothing_yet == []
+    assert [row.clinic.schema_name for row in due] == ["clinic_a"]
+    assert len(statements) == 1, statements
+
+
+def test_a_disabled_subscription_gets_its_pending_events_once_enabled_again(clinic_a, receiver):
+    with clinic_a:
+        subscription, _ = webhook_subscription_create(url=receiver.url, kinds=ALL)
+        receiver.status = 500
+        record("ticket.called", ticket_id=1)
+        deliver()
+        webhook_subscription_update(subscription=subscription, is_active=False)
+        receiver.status = 204
+        while_disabled = deliver()
         webhook_subscription_update(subscription=subscription, is_active=True)
         due = WebhookSchedule.objects.get(clinic_id=clinic_a.pk).due_at
         deliver()
 
-    assert not due_while_disabled
+    assert while_disabled == 0
     assert due <= timezone.now()
     assert [p["type"] for p in receiver.payloads()] == ["ticket.called"]
