@@ -102,7 +102,9 @@ def all_queue_names() -> list[str]:
 class Worker:
     """A `celery worker` subprocess (prefork, 2 processes) on the test database and broker."""
 
-    def __init__(self, broker: Broker, queues: list[str], name: str):
+    def __init__(
+        self, broker: Broker, queues: list[str], name: str, env: dict[str, str] | None = None
+    ):
         self.log_path = RUN_DIR / f"worker-{name}-{os.getpid()}.log"
         RUN_DIR.mkdir(parents=True, exist_ok=True)
         env = {
@@ -111,6 +113,7 @@ class Worker:
             "DATABASE_URL": database_url(),
             "CELERY_BROKER_URL": broker.url,
             "CLINICO_SHARD_QUEUES": str(settings.CLINICO_SHARD_QUEUES),
+            **(env or {}),
         }
         self.log = self.log_path.open("w")
         self.process = subprocess.Popen(
@@ -159,8 +162,10 @@ def start_worker(broker, django_db_setup, django_db_blocker):
     """Start workers on every queue; all are stopped when the module ends."""
     workers: list[Worker] = []
 
-    def start(name: str = "w", queues: list[str] | None = None) -> Worker:
-        worker = Worker(broker, queues or all_queue_names(), name)
+    def start(
+        name: str = "w", queues: list[str] | None = None, env: dict[str, str] | None = None
+    ) -> Worker:
+        worker = Worker(broker, queues or all_queue_names(), name, env)
         workers.append(worker)
         return worker
 
@@ -187,3 +192,25 @@ def wait_until_processed(clinic, *, expected: int, timeout: float = 60) -> list[
 
 def close_thread_connection() -> None:
     connection.close()
+
+
+@pytest.fixture(scope="module")
+def webhook_listener(broker, django_db_setup, django_db_blocker):
+    """`manage.py webhooks_listen`: publishes a clinic's webhook task as its events commit."""
+    from tests.processes import process_running
+
+    log_path = RUN_DIR / f"webhooks-listen-{os.getpid()}.log"
+    env = {
+        "DJANGO_SETTINGS_MODULE": "clinico.settings.test",
+        "DATABASE_URL": database_url(),
+        "CELERY_BROKER_URL": broker.url,
+        "CLINICO_SHARD_QUEUES": str(settings.CLINICO_SHARD_QUEUES),
+    }
+    with process_running(
+        [sys.executable, "manage.py", "webhooks_listen"],
+        env=env,
+        log_path=log_path,
+        ready=lambda: log_path.exists() and "Listening on" in log_path.read_text(),
+        what="webhook listener",
+    ) as process:
+        yield process

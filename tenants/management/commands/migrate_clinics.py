@@ -1,6 +1,7 @@
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from integrations.services import webhooks_sweep_schedule_ensure
 from tenants.schema import template_schema_ensure
 from tenants.sweeper import checkins_sweep_schedule_ensure
 
@@ -37,3 +38,4 @@ class Command(BaseCommand):
         )
         # Platform-wide beat entries (created once, then managed in the admin).
         checkins_sweep_schedule_ensure()
+        webhooks_sweep_schedule_ensure()
