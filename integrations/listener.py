@@ -32,11 +32,18 @@ UNKNOWN_REFRESH_SECONDS = 0.5
 
 
 def _listening_connection():
+    """A connection listening on the stream's channel, retried while the database is away."""
     params = connection.get_connection_params()
-    listener = psycopg2.connect(**params)
-    listener.autocommit = True
-    listener.cursor().execute(f"LISTEN {EVENTS_CHANNEL}")
-    return listener
+    while True:
+        try:
+            listener = psycopg2.connect(**params)
+        except psycopg2.OperationalError as error:
+            logger.warning("Database unreachable (%s); retrying in 2 s.", error)
+            time.sleep(2.0)
+            continue
+        listener.autocommit = True
+        listener.cursor().execute(f"LISTEN {EVENTS_CHANNEL}")
+        return listener
 
 
 def _clinics_with_webhooks() -> dict:
