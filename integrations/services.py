@@ -5,6 +5,7 @@ tenant task). Delivery is at least once: a receiver deduplicates by the event id
 """
 
 import datetime
+import ipaddress
 import json
 import logging
 import time
@@ -20,6 +21,7 @@ from django.db.models import Exists, Min, OuterRef, Q
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
+from accounts.models import PartnerClient
 from common.tenancy import tenant_connection
 from events.activity.models import ClinicActivity
 from events.models import Event
@@ -55,10 +57,23 @@ _http = requests.Session()
 # --- subscriptions ---------------------------------------------------------------------------
 
 
+def _internal_address(host: str) -> bool:
+    """A literal IP address of this machine or a private network (not a public receiver)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False  # a host name
+    return not address.is_global
+
+
 def webhook_url_check(*, url: str) -> None:
-    """An https:// URL with a host name (http://127.0.0.1 too where settings allow it)."""
+    """An https:// URL naming a public host (http://127.0.0.1 too where settings allow it)."""
     parts = urlsplit(url)
     if parts.scheme == "https" and parts.hostname:
+        if _internal_address(parts.hostname):
+            raise ValidationError(
+                {"url": "The URL must name a public host, not a private or local address."}
+            )
         return
     if (
         parts.scheme == "http"
@@ -219,7 +234,7 @@ def webhook_deliveries_create() -> int:
     Stream ids grow in commit order (docs/events.md), so a cursor per subscription never skips
     an event that committed after a later-numbered one was read.
     """
-    subscriptions = list(WebhookSubscription.objects.filter(is_active=True))
+    subscriptions = list(_subscriptions_live())
     if not subscriptions:
         return 0
     created = 0
@@ -282,10 +297,26 @@ def _earlier_of_same_ticket_pending():
     )
 
 
+def _partner_clients_allowed():
+    """Client ids of the partner clients that may reach the current clinic right now."""
+    return PartnerClient.objects.filter(
+        clinics__pk=_clinic_pk(), is_active=True, revoked_at__isnull=True
+    ).values("client_id")
+
+
+def _subscriptions_live():
+    """Active subscriptions whose owner still has access: the clinic's own, and those of
+    partner clients not revoked nor removed from the clinic (checked at each pass, as the API
+    checks a partner's token at each request)."""
+    return WebhookSubscription.objects.filter(is_active=True).filter(
+        Q(partner_client_id="") | Q(partner_client_id__in=_partner_clients_allowed())
+    )
+
+
 def _sendable():
-    """Pending deliveries of active subscriptions not waiting behind their ticket's earlier ones."""
+    """Pending deliveries of live subscriptions not waiting behind their ticket's earlier ones."""
     return WebhookDelivery.objects.filter(
-        status=DeliveryStatus.PENDING, subscription__is_active=True
+        status=DeliveryStatus.PENDING, subscription__in=_subscriptions_live()
     ).exclude(_earlier_of_same_ticket_pending())
 
 

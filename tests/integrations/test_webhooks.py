@@ -10,6 +10,7 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.services import partner_client_create
 from integrations.kinds import SUBSCRIBABLE_KINDS
 from integrations.models import DeliveryStatus, WebhookDelivery, WebhookNotice
 from integrations.schedule.models import WebhookSchedule
@@ -265,3 +266,26 @@ def test_a_disabled_subscription_gets_its_pending_events_once_enabled_again(clin
     assert while_disabled == 0
     assert due <= timezone.now()
     assert [p["type"] for p in receiver.payloads()] == ["ticket.called"]
+
+
+def test_a_revoked_partner_or_one_removed_from_the_clinic_gets_nothing_more(
+    clinic_a, clinic_b, receiver
+):
+    client, _secret = partner_client_create(name="ERP", clinics=[clinic_a, clinic_b])
+    with clinic_a:
+        webhook_subscription_create(
+            url=receiver.url, kinds=ALL, partner_client_id=client.client_id
+        )
+        record("ticket.called", ticket_id=1)
+        deliver()
+        client.clinics.remove(clinic_a)
+        record("ticket.called", ticket_id=2)
+        deliver()
+
+    assert [p["data"]["ticket_id"] for p in receiver.payloads()] == [1]
+
+
+@pytest.mark.parametrize("host", ["10.0.0.5", "192.168.1.10", "169.254.169.254", "[::1]"])
+def test_a_private_or_local_address_is_refused_even_over_https(clinic_a, host):
+    with clinic_a, pytest.raises(ValidationError, match="public host"):
+        webhook_subscription_create(url=f"https://{host}/hook", kinds=ALL)
