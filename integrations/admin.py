@@ -32,7 +32,7 @@ class NoticeInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["at", "kind", "message"]
-    readonly_fields = fields
+    readonly_fields = ["at", "kind", "message"]
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -57,7 +57,19 @@ class WebhookSubscriptionAdmin(admin.ModelAdmin):
         "cursor",
         "created_at",
     ]
-    readonly_fields = [f for f in fields if f not in ("description",)]
+    readonly_fields = [
+        "url",
+        "kinds",
+        "partner_client_id",
+        "created_by",
+        "personal_data",
+        "is_active",
+        "disabled_at",
+        "disabled_reason",
+        "previous_secret_until",
+        "cursor",
+        "created_at",
+    ]
     inlines = [NoticeInline]
     actions = ["enable"]
 
@@ -80,7 +92,7 @@ class AttemptInline(admin.TabularInline):
     extra = 0
     can_delete = False
     fields = ["at", "status_code", "error", "duration_ms", "manual"]
-    readonly_fields = fields
+    readonly_fields = ["at", "status_code", "error", "duration_ms", "manual"]
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False

@@ -49,7 +49,7 @@ def _event_serializer(name: str, kinds: list[str], description: str):
         occurred_at = serializers.DateTimeField()
         clinic = serializers.CharField(help_text="The clinic's slug (its host's first label).")
         sequence = serializers.IntegerField(help_text="Increasing within the clinic.")
-        data = EventDataSerializer(
+        data = EventDataSerializer(  # type: ignore[assignment]  # a field named data
             help_text=description + " Other keys may appear; never a CPF or a name unless the "
             "subscription has `personal_data`."
         )

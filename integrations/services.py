@@ -9,6 +9,7 @@ import ipaddress
 import json
 import logging
 import time
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -17,7 +18,7 @@ from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, Min, OuterRef, Q
+from django.db.models import Exists, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
 from kombu.exceptions import OperationalError as KombuOperationalError
 
@@ -129,7 +130,7 @@ def webhook_subscription_create(
 
 @transaction.atomic
 def webhook_subscription_update(
-    *, subscription: WebhookSubscription, **changes
+    *, subscription: WebhookSubscription, **changes: Any
 ) -> WebhookSubscription:
     """Change the URL, kinds, description or active flag; enabling again resumes delivery."""
     if "url" in changes:
@@ -285,7 +286,7 @@ def webhook_deliveries_create() -> int:
 # --- sending ---------------------------------------------------------------------------------
 
 
-def _earlier_of_same_ticket_pending():
+def _earlier_of_same_ticket_pending() -> Exists:
     """A pending delivery of the same subscription and ticket with a smaller event id."""
     return Exists(
         WebhookDelivery.objects.filter(
@@ -297,14 +298,14 @@ def _earlier_of_same_ticket_pending():
     )
 
 
-def _partner_clients_allowed():
+def _partner_clients_allowed() -> QuerySet:
     """Client ids of the partner clients that may reach the current clinic right now."""
     return PartnerClient.objects.filter(
         clinics__pk=_clinic_pk(), is_active=True, revoked_at__isnull=True
     ).values("client_id")
 
 
-def _subscriptions_live():
+def _subscriptions_live() -> QuerySet[WebhookSubscription]:
     """Active subscriptions whose owner still has access: the clinic's own, and those of
     partner clients not revoked nor removed from the clinic (checked at each pass, as the API
     checks a partner's token at each request)."""
@@ -313,7 +314,7 @@ def _subscriptions_live():
     )
 
 
-def _sendable():
+def _sendable() -> QuerySet[WebhookDelivery]:
     """Pending deliveries of live subscriptions not waiting behind their ticket's earlier ones."""
     return WebhookDelivery.objects.filter(
         status=DeliveryStatus.PENDING, subscription__in=_subscriptions_live()
@@ -327,7 +328,9 @@ def retry_delay(*, attempts: int) -> datetime.timedelta:
     return datetime.timedelta(seconds=seconds)
 
 
-def _post(*, subscription: WebhookSubscription, delivery: WebhookDelivery, now) -> tuple:
+def _post(
+    *, subscription: WebhookSubscription, delivery: WebhookDelivery, now: datetime.datetime
+) -> tuple[int | None, str]:
     """(status code or None, error text) of one signed POST of the delivery's payload."""
     body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
     timestamp = int(now.timestamp())
@@ -357,7 +360,9 @@ def _post(*, subscription: WebhookSubscription, delivery: WebhookDelivery, now) 
     return response.status_code, f"HTTP {response.status_code} {response.reason or ''}".strip()
 
 
-def _disable(*, subscription: WebhookSubscription, delivery: WebhookDelivery, now) -> None:
+def _disable(
+    *, subscription: WebhookSubscription, delivery: WebhookDelivery, now: datetime.datetime
+) -> None:
     hours = (now - delivery.window_started_at).total_seconds() / 3600
     reason = (
         f"Disabled after event {delivery.payload['id']} ({delivery.kind}) failed "
@@ -464,7 +469,9 @@ def webhook_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
 
 
 def _clinic_pk() -> int:
-    return tenant_connection.tenant.pk
+    # A clinic's schema is current (a request on its host, its task, `with clinic:`).
+    clinic: Any = tenant_connection.tenant
+    return clinic.pk
 
 
 def webhooks_next_due() -> datetime.datetime | None:
@@ -545,7 +552,7 @@ def webhooks_sweep() -> int:
     return published
 
 
-def webhooks_sweep_schedule_ensure():
+def webhooks_sweep_schedule_ensure() -> Any:
     """The beat entry of the webhook sweeper (platform queue), created if missing."""
     from django_celery_beat.models import IntervalSchedule, PeriodicTask
 

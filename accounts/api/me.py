@@ -26,7 +26,7 @@ def _partner_data(partner: PartnerPrincipal) -> dict:
         "client_id": partner.client_id,
         "partner_access": partner.access,
         "clinics": [
-            {"slug": clinic.schema_name, "name": clinic.name, "role": None}
+            {"slug": clinic.schema_name, "name": getattr(clinic, "name", ""), "role": None}
             for clinic in partner_client_clinics(client_id=partner.client_id)
         ],
         "chains": [],

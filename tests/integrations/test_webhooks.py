@@ -273,9 +273,7 @@ def test_a_revoked_partner_or_one_removed_from_the_clinic_gets_nothing_more(
 ):
     client, _secret = partner_client_create(name="ERP", clinics=[clinic_a, clinic_b])
     with clinic_a:
-        webhook_subscription_create(
-            url=receiver.url, kinds=ALL, partner_client_id=client.client_id
-        )
+        webhook_subscription_create(url=receiver.url, kinds=ALL, partner_client_id=client.client_id)
         record("ticket.called", ticket_id=1)
         deliver()
         client.clinics.remove(clinic_a)
