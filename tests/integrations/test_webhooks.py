@@ -287,3 +287,21 @@ def test_a_revoked_partner_or_one_removed_from_the_clinic_gets_nothing_more(
 def test_a_private_or_local_address_is_refused_even_over_https(clinic_a, host):
     with clinic_a, pytest.raises(ValidationError, match="public host"):
         webhook_subscription_create(url=f"https://{host}/hook", kinds=ALL)
+
+
+def test_a_provisioned_clinic_has_the_webhook_tables_and_the_public_index_is_shared(clinic_a):
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables "
+            "WHERE table_name LIKE 'integrations%%' AND table_schema IN (%s, 'public')",
+            [clinic_a.schema_name],
+        )
+        found = set(cursor.fetchall())
+
+    assert found == {
+        (clinic_a.schema_name, "integrations_webhooksubscription"),
+        (clinic_a.schema_name, "integrations_webhookdelivery"),
+        (clinic_a.schema_name, "integrations_webhookattempt"),
+        (clinic_a.schema_name, "integrations_webhooknotice"),
+        ("public", "integrations_schedule_webhookschedule"),
+    }
