@@ -206,8 +206,12 @@ def webhook_secrets_in_use(*, subscription: WebhookSubscription, now: datetime.d
 # --- from events to deliveries ---------------------------------------------------------------
 
 
-def webhook_payload(*, event: Event, kind: str, personal_data: bool) -> dict:
-    """What the receiver gets for `event` (documented in integrations/openapi.py)."""
+def webhook_payload(*, event: Event, kind: str) -> dict:
+    """What the receiver gets for `event` (documented in integrations/openapi.py), as stored.
+
+    Never a CPF or a name: a subscription with personal data gets them added when sent
+    (`_with_patient`), so the delivery log holds none.
+    """
     clinic = tenant_connection.schema_name
     data = {
         "ticket_id": event.ticket_id,
@@ -215,10 +219,6 @@ def webhook_payload(*, event: Event, kind: str, personal_data: bool) -> dict:
         "desk_id": event.desk_id,
         **(event.data or {}),
     }
-    if personal_data and event.ticket_id is not None:
-        ticket = ticket_get(ticket_id=event.ticket_id)
-        if ticket is not None:
-            data["patient"] = {"cpf": ticket.patient.cpf, "full_name": ticket.patient.full_name}
     return {
         "id": f"{clinic}.{event.pk}",
         "type": kind,
@@ -262,9 +262,7 @@ def webhook_deliveries_create() -> int:
                         kind=kind,
                         ticket_id=event.ticket_id,
                         event_at=event.at,
-                        payload=webhook_payload(
-                            event=event, kind=kind, personal_data=subscription.personal_data
-                        ),
+                        payload=webhook_payload(event=event, kind=kind),
                         next_attempt_at=now,
                         window_started_at=now,
                     )
@@ -328,11 +326,23 @@ def retry_delay(*, attempts: int) -> datetime.timedelta:
     return datetime.timedelta(seconds=seconds)
 
 
+def _with_patient(*, payload: dict, ticket_id: int | None) -> dict:
+    """The payload with the ticket's patient (CPF, name), read now, for a personal-data scope."""
+    ticket = ticket_get(ticket_id=ticket_id) if ticket_id is not None else None
+    if ticket is None:
+        return payload
+    patient = {"cpf": ticket.patient.cpf, "full_name": ticket.patient.full_name}
+    return payload | {"data": payload["data"] | {"patient": patient}}
+
+
 def _post(
     *, subscription: WebhookSubscription, delivery: WebhookDelivery, now: datetime.datetime
 ) -> tuple[int | None, str]:
     """(status code or None, error text) of one signed POST of the delivery's payload."""
-    body = json.dumps(delivery.payload, separators=(",", ":"), sort_keys=True).encode()
+    payload = delivery.payload
+    if subscription.personal_data:
+        payload = _with_patient(payload=payload, ticket_id=delivery.ticket_id)
+    body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
     timestamp = int(now.timestamp())
     headers = {
         "Content-Type": "application/json",

@@ -93,6 +93,7 @@ def test_payloads_carry_no_cpf_or_name_unless_the_clinic_s_own_subscription_asks
         record("ticket.called", ticket_id=ticket.pk)
         deliver()
         cpf, name = ticket.patient.cpf, ticket.patient.full_name
+        stored = str(list(WebhookDelivery.objects.values_list("payload", flat=True)))
 
     bodies = {r.headers["Clinico-Event-Id"]: r.body.decode() for r in receiver.received}
     (plain_body,) = [b for b in (r.body.decode() for r in receiver.received) if "patient" not in b]
@@ -100,6 +101,7 @@ def test_payloads_carry_no_cpf_or_name_unless_the_clinic_s_own_subscription_asks
     assert len(bodies) == 1  # one event, the same id to both
     assert cpf not in plain_body and name not in plain_body
     assert personal_body["data"]["patient"] == {"cpf": cpf, "full_name": name}
+    assert cpf not in stored and name not in stored  # the delivery log keeps neither
 
 
 def test_a_partner_subscription_cannot_ask_for_personal_data(clinic_a, receiver):
