@@ -5,12 +5,16 @@ process, on a free port) to `ticket.called`. Events are written to the clinics' 
 batches, alternating with floor batches:
   floor     B check-in POSTs at concurrency C on a bench clinic with no subscription, as fast
             as they are answered 202: the check-in acceptance rate of this machine right now.
-  measured  E events written round-robin over the twenty clinics (each in its own transaction,
-            several events per ticket so per-ticket order matters), then wait until the
-            receiver has them all. An event's delivery time runs from its `at` (taken just
-            before its INSERT commits) to its arrival at the receiver; deliveries per second
+  burst     half the events, in batches of E written round-robin over the twenty clinics by C
+            threads (each event its own transaction; several events per ticket, so per-ticket
+            order matters), then wait until the receiver has them all; deliveries per second
             are the batch's events over first write to last arrival.
-Figures: the medians of the batches' rates, delivery p50/p95/p99 over every event. Counted in
+  paced     the other half at half the bursts' median delivery rate, in batches of E: the
+            event-to-delivery time of a stack that keeps up. An event's delivery time runs
+            from its `at` (taken just before its INSERT commits) to its arrival at the
+            receiver (through the listener, RabbitMQ and a worker).
+Figures: the medians of the batches' rates; delivery p50/p95/p99 of the paced events (the
+bursts' are printed beside them: they include the wait behind the burst). Counted in
 the database once everything settled: lost = events written that have no delivered delivery;
 duplicates = events the receiver got more than once (allowed, at least once; printed). Ends
 with one JSON line; exits 1 when anything is lost.
@@ -177,7 +181,6 @@ def run(args) -> dict:
     written: dict[str, list[int]] = {c.schema_name: [] for c in clinics}
     floor_rates: list[float] = []
     delivery_rates: list[float] = []
-    budget = [args.n]
 
     def floor_batch(_: int) -> None:
         def one(_i: int) -> None:
@@ -194,23 +197,35 @@ def run(args) -> dict:
         list(pool.map(one, range(args.floor_batch)))
         floor_rates.append(args.floor_batch / (time.perf_counter() - started))
 
-    def measured_batch(batch_index: int) -> None:
-        size = min(args.batch, budget[0])
-        budget[0] -= size
+    phase_ids: dict[str, set[str]] = {"burst": set(), "paced": set()}
+
+    def measured_batch(batch_index: int, *, phase: str, rate: float | None = None) -> None:
+        size = min(args.batch, budget[phase])
+        budget[phase] -= size
         if size <= 0:
             return
         expected = receiver.count() + size
+        started = time.perf_counter()
 
         def write(i: int) -> None:
+            if rate is not None:  # paced: the i-th event at i / rate seconds
+                delay = started + i / rate - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
             clinic = clinics[i % len(clinics)]
             # Events of one ticket go to one clinic: per-ticket order is part of the work.
-            ticket_id = 10**6 * (batch_index + 1) + (i // len(clinics)) // EVENTS_PER_TICKET
+            ticket_id = (
+                10**7 * (1 + (phase == "paced"))
+                + 10**5 * batch_index
+                + i // (len(clinics) * EVENTS_PER_TICKET)
+            )
             with clinic:
                 event_id = event_record(
                     kind="ticket.called", ticket_id=ticket_id, data={"bench": True}
                 )
             with lock:
                 written[clinic.schema_name].append(event_id)
+                phase_ids[phase].add(f"{clinic.schema_name}.{event_id}")
 
         started_wall = time.time()
         list(pool.map(write, range(size)))
@@ -219,11 +234,25 @@ def run(args) -> dict:
             time.sleep(0.01)
         with receiver.lock:
             last = max(at for at, _p in receiver.arrived.values())
-        delivery_rates.append(size / max(last - started_wall, 1e-6))
+        if phase == "burst":
+            delivery_rates.append(size / max(last - started_wall, 1e-6))
 
-    rounds = max(1, math.ceil(args.n / args.batch))
+    half = args.n // 2
+    budget = {"burst": half, "paced": args.n - half}
+    rounds = max(1, math.ceil(half / args.batch))
     with ThreadPoolExecutor(max_workers=args.c) as pool:
-        interleaved(rounds=rounds, floor=floor_batch, measured=measured_batch)
+        interleaved(
+            rounds=rounds,
+            floor=floor_batch,
+            measured=lambda i: measured_batch(i, phase="burst"),
+        )
+        pace = median(delivery_rates) / 2
+        paced_rounds = max(1, math.ceil(budget["paced"] / args.batch))
+        interleaved(
+            rounds=paced_rounds,
+            floor=floor_batch,
+            measured=lambda i: measured_batch(i, phase="paced", rate=pace),
+        )
 
     # Everything settled: what the database says was delivered, beside what was written.
     delivered = 0
@@ -242,19 +271,27 @@ def run(args) -> dict:
     connection.set_schema_to_public()
     events = sum(len(ids) for ids in written.values())
     with receiver.lock:
-        arrivals = list(receiver.arrived.values())
-    delivery_ms = [
-        (at - datetime.datetime.fromisoformat(payload["occurred_at"]).timestamp()) * 1000
-        for at, payload in arrivals
-    ]
-    latency = latency_summary(delivery_ms, digits=1)
+        arrivals = dict(receiver.arrived)
+
+    def delivery_ms(phase: str) -> list[float]:
+        return [
+            (at - datetime.datetime.fromisoformat(payload["occurred_at"]).timestamp()) * 1000
+            for event_id, (at, payload) in arrivals.items()
+            if event_id in phase_ids[phase]
+        ]
+
+    latency = latency_summary(delivery_ms("paced"), digits=1)
+    burst = latency_summary(delivery_ms("burst"), digits=1)
     deliveries_per_s, floor_per_s = median(delivery_rates), median(floor_rates)
     print(
-        f"{events} events over {len(clinics)} clinics in {rounds} batches of {args.batch}, "
-        f"between {rounds + 1} floor batches of {args.floor_batch} check-ins (concurrency "
+        f"{events} events over {len(clinics)} clinics: {half} in {rounds} bursts of up to "
+        f"{args.batch}, then the rest paced at {pace:.1f}/s (half the bursts' delivery rate), "
+        f"each batch between floor batches of {args.floor_batch} check-ins (concurrency "
         f"{args.c})\n"
-        f"event to delivery  p50 {latency['p50']} ms  p95 {latency['p95']} ms  "
+        f"event to delivery, paced  p50 {latency['p50']} ms  p95 {latency['p95']} ms  "
         f"p99 {latency['p99']} ms\n"
+        f"event to delivery, bursts p50 {burst['p50']} ms  p95 {burst['p95']} ms  "
+        f"p99 {burst['p99']} ms (queued behind the burst)\n"
         f"deliveries/s {deliveries_per_s:.1f}  beside check-ins accepted/s {floor_per_s:.1f} "
         f"(ratio {deliveries_per_s / floor_per_s:.2f})\n"
         f"delivered (database) {delivered} of {events}; receiver got {len(arrivals)} events, "
@@ -274,6 +311,9 @@ def run(args) -> dict:
         "deliveries_per_s": round(deliveries_per_s, 1),
         "floor_per_s": round(floor_per_s, 1),
         "deliveries_vs_floor": round(deliveries_per_s / floor_per_s, 2),
+        "paced_per_s": round(pace, 1),
+        "burst_delivery_p50_ms": burst["p50"],
+        "burst_delivery_p95_ms": burst["p95"],
     }
 
 
