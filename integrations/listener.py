@@ -18,7 +18,7 @@ from django.db import connection
 from common.tenancy import tenant_connection
 from events.models import EVENTS_CHANNEL
 from integrations.schedule.models import WebhookSchedule
-from integrations.services import webhooks_kick
+from integrations.services import webhooks_kick, webhooks_queued_mark, webhooks_queued_unmark
 
 logger = logging.getLogger(__name__)
 
@@ -78,11 +78,18 @@ def webhooks_listen(*, should_stop: Callable[[], bool] = lambda: False) -> None:
         if since > CLINICS_REFRESH_SECONDS or (unknown and since > UNKNOWN_REFRESH_SECONDS):
             clinics = _clinics_with_webhooks()
             refreshed = time.monotonic()
-        for schema in schemas:
-            clinic = clinics.get(schema)
-            if clinic is None:
+        known = [clinics[schema] for schema in schemas if schema in clinics]
+        if not known:
+            continue
+        # A clinic whose task is queued and not started yet gets no other: that one reads
+        # every event committed before it starts.
+        unmarked = set(webhooks_queued_mark(clinic_ids=[clinic.pk for clinic in known]))
+        for clinic in known:
+            if clinic.pk not in unmarked:
                 continue
             with clinic:  # the task's schema header and queue; no query
-                webhooks_kick()
+                published = webhooks_kick()
+            if not published:  # the broker is down: the sweeper will publish it
+                webhooks_queued_unmark(clinic_id=clinic.pk)
         tenant_connection.set_schema_to_public()
     listener.close()

@@ -50,6 +50,9 @@ EVENTS_PAGE = 500
 # A clinic task sends for at most this long, then hands over to a fresh task.
 RUN_BUDGET_SECONDS = 20.0
 BROKER_RETRY_AFTER_SECONDS = 5.0
+# A task marked queued that has not started after this is taken as lost (e.g. its publish
+# failed): the listener publishes another.
+QUEUED_MARK_LIFETIME = datetime.timedelta(seconds=30)
 BROKER_ERRORS = (KombuOperationalError, AMQPError, ConnectionError, OSError, TimeoutError)
 _broker_down_until = 0.0
 _http = requests.Session()
@@ -299,7 +302,10 @@ def _earlier_of_same_ticket_pending() -> Exists:
 def _partner_clients_allowed() -> QuerySet:
     """Client ids of the partner clients that may reach the current clinic right now."""
     return PartnerClient.objects.filter(
-        clinics__pk=_clinic_pk(), is_active=True, revoked_at__isnull=True
+        clinics__schema_name=tenant_connection.schema_name,
+        clinics__is_active=True,
+        is_active=True,
+        revoked_at__isnull=True,
     ).values("client_id")
 
 
@@ -479,9 +485,13 @@ def webhook_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
 
 
 def _clinic_pk() -> int:
-    # A clinic's schema is current (a request on its host, its task, `with clinic:`).
-    clinic: Any = tenant_connection.tenant
-    return clinic.pk
+    """The current clinic's id, read by its schema name (the identity a task is sent with).
+
+    Not `connection.tenant.pk`: a worker caches tenants for CELERY_TASK_TENANT_CACHE_SECONDS,
+    and a clinic dropped and provisioned again under its slug meanwhile has another id.
+    """
+    clinics = WebhookSchedule._meta.get_field("clinic").related_model._default_manager
+    return clinics.values_list("pk", flat=True).get(schema_name=tenant_connection.schema_name)
 
 
 def webhooks_next_due() -> datetime.datetime | None:
@@ -518,8 +528,31 @@ def webhooks_kick(*, countdown: float | None = None) -> bool:
     return True
 
 
+def webhooks_queued_mark(*, clinic_ids: list[int]) -> list[int]:
+    """Of `clinic_ids`, those with no task queued (or one queued too long ago), now marked."""
+    now = timezone.now()
+    fresh = now - QUEUED_MARK_LIFETIME
+    with transaction.atomic():
+        marked = list(
+            WebhookSchedule.objects.filter(clinic_id__in=clinic_ids)
+            .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=fresh))
+            .select_for_update(skip_locked=True)
+            .values_list("clinic_id", flat=True)
+        )
+        WebhookSchedule.objects.filter(clinic_id__in=marked).update(queued_at=now)
+    return marked
+
+
+def webhooks_queued_unmark(*, clinic_id: int) -> None:
+    WebhookSchedule.objects.filter(clinic_id=clinic_id).update(queued_at=None)
+
+
 def webhooks_run() -> dict:
     """The clinic task's work: deliveries for new events, send what is due, then reschedule."""
+    # Before reading the stream: an event committed from here on publishes another task.
+    WebhookSchedule.objects.filter(
+        clinic__schema_name=tenant_connection.schema_name, queued_at__isnull=False
+    ).update(queued_at=None)
     created = webhook_deliveries_create()
     attempted, out_of_time = webhook_deliveries_send_due()
     now = timezone.now()

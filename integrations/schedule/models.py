@@ -16,6 +16,9 @@ class WebhookSchedule(models.Model):
     )
     due_at = models.DateTimeField(null=True, blank=True)
     event_cursor = models.BigIntegerField(default=0)
+    # Set when the listener publishes the clinic's task, cleared when a task starts: while it is
+    # set (and fresh) a burst of events publishes no more tasks, the queued one will read them.
+    queued_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
