@@ -2,13 +2,13 @@
 
 Order of checks: a well-formed ``Authorization: Bearer <token>`` header; a valid signature and
 an unexpired access token; a scope that covers this host (a clinic token only on its clinic, a
-chain token on the public host and its chains' clinics, a partner token on its clinics and the
-public host); a still-active membership or partner client; and, for people, the password they
-had when they signed in. Any failure answers 401 with the standard error body and a specific
-code. Roles are the permission classes' business.
+chain token on the public host and its chains' clinics, a partner token on the public host and
+on the clinics its client has at the time of the request); a still-active membership or partner
+client; and, for people, the password they had when they signed in. Any failure answers 401 with
+the standard error body and a specific code. Roles are the permission classes' business.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework.authentication import BaseAuthentication
@@ -45,7 +45,9 @@ class PartnerPrincipal:
     client_id: str
     name: str
     access: str  # PartnerScope value: "read" or "read_write"
-    clinics: tuple[str, ...] = field(default_factory=tuple)  # schema names
+    # The host's clinic (schema name) when authentication found it among the client's clinics
+    # just now; None on the public host. The token does not list clinics.
+    clinic: str | None = None
     requests_per_minute: int = 600
 
     is_authenticated = True
@@ -136,8 +138,7 @@ def token_host_check(*, token: Token, tenant) -> None:
         if tenant is not None and tenant.chain_id not in (token.get("chains") or []):
             raise token_wrong_host()
     elif scope == SCOPE_PARTNER:
-        if tenant is not None and tenant.schema_name not in (token.get("clinics") or []):
-            raise token_wrong_host()
+        pass  # the client's clinics are checked live in token_principal
     else:
         raise token_invalid()
 
@@ -207,7 +208,7 @@ def token_principal(*, token: Token, tenant) -> User | PartnerPrincipal:
         client_id=client.client_id,
         name=client.name,
         access=client.scope,
-        clinics=tuple(token.get("clinics") or ()),
+        clinic=tenant.schema_name if tenant is not None else None,
         requests_per_minute=client.requests_per_minute,
     )
 

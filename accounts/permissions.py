@@ -58,7 +58,7 @@ def request_clinic_role(request) -> str | None:
 def partner_may(*, partner: PartnerPrincipal, clinic, view, method: str) -> bool:
     """A partner on one of its clinics, at a view open to partners, within its read/write scope."""
     wanted = getattr(view, "partner_access", None)
-    if wanted not in ("read", "write") or clinic.schema_name not in partner.clinics:
+    if wanted not in ("read", "write") or clinic.schema_name != partner.clinic:
         return False
     if wanted == "write" or method not in SAFE_METHODS:
         return partner.can_write

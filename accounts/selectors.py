@@ -112,3 +112,11 @@ def partner_client_clinic_schemas(*, client: PartnerClient) -> list[str]:
         .order_by("schema_name")
         .values_list("schema_name", flat=True)
     )
+
+
+def partner_client_clinics(*, client_id: str) -> list[TenantMixin]:
+    """The active clinics of the partner client `client_id`, by name."""
+    client = PartnerClient.objects.filter(client_id=client_id).first()
+    if client is None:
+        return []
+    return list(client.clinics.filter(is_active=True).order_by("name"))

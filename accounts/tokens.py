@@ -5,7 +5,9 @@ every token names where it works, and `accounts.authentication` checks that on e
 
 - clinic (staff): ``{"scope": "clinic", "clinic": "<schema>", "role": "<role>"}``, access+refresh
 - chain (managers, operators): ``{"scope": "chain", "chains": [ids], "operator": bool}``
-- partner: ``{"scope": "partner", "client_id", "clinics": [schemas], "access"}``, access only
+- partner: ``{"scope": "partner", "client_id", "access"}``, access only. It names the client, not
+  its clinics: those are checked live on every request, so the token keeps one small size
+  whatever the number of clinics (a few hundred slugs would pass gunicorn's 8 KB header limit)
 
 Staff and manager tokens also carry the sign-in time (``auth_time``, kept through every
 rotation: a session ends CLINICO_REFRESH_ABSOLUTE_LIFETIME after it, however often it is
@@ -128,13 +130,12 @@ def user_token_issue(
     return None
 
 
-def partner_token_issue(*, client: PartnerClient, clinic_schemas: list[str]) -> AccessToken:
+def partner_token_issue(*, client: PartnerClient) -> AccessToken:
     """A partner's access token (no refresh): exchange the credentials again when it expires."""
     token = AccessToken()
     token.set_exp(lifetime=settings.CLINICO_PARTNER_TOKEN_LIFETIME)
     token["scope"] = SCOPE_PARTNER
     token["client_id"] = client.client_id
-    token["clinics"] = list(clinic_schemas)
     token["access"] = client.scope
     return token
 

@@ -3,14 +3,21 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from accounts.sign_in import sign_in_page_limited
+from integrations.admin import clinic_admin_site
+
 urlpatterns = [
     path("api/v1/", include("accounts.urls")),
     path("api/v1/", include("patients.urls")),
     path("api/v1/", include("queueing.urls")),
     path("api/v1/", include("tenants.urls_clinic")),
+    path("api/v1/", include("integrations.urls")),
     path("api/schema/", SpectacularAPIView.as_view(urlconf="clinico.urls_tenant"), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    # Platform operators' admin of this clinic's own tables (webhook delivery log).
+    path("admin/login/", sign_in_page_limited(clinic_admin_site.login)),
+    path("admin/", clinic_admin_site.urls),
     path("", include("web.urls_tenant")),
 ]
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start or stop Clinico's own processes for development: web (gunicorn), the events process
-# (uvicorn: the pages' live streams), Celery worker, beat.
+# (uvicorn: the pages' live streams), Celery worker, beat, and the webhook listener (starts
+# deliveries as their events commit).
 # PIDs and logs live under .run/. Idempotent.
 set -euo pipefail
 
@@ -64,6 +65,7 @@ case "${1:-start}" in
     start_one beat "$VENV/bin/celery" -A clinico beat --loglevel INFO \
       --scheduler tenants.beat:ClinicDatabaseScheduler \
       --pidfile "$RUN_DIR/celerybeat-internal.pid"
+    start_one webhooks "$VENV/bin/python" manage.py webhooks_listen
     for _ in $(seq 1 60); do
       curl -fs -o /dev/null -H "Host: localhost" "http://127.0.0.1:$PORT/healthz" 2>/dev/null && break
       sleep 0.5
@@ -74,7 +76,7 @@ case "${1:-start}" in
       sleep 0.5
     done
     ;;
-  stop) stop_one beat; stop_one worker; stop_one events; stop_one web ;;
+  stop) stop_one webhooks; stop_one beat; stop_one worker; stop_one events; stop_one web ;;
   queues) worker_queues ;;
   *) echo "usage: $0 start|stop|queues" >&2; exit 2 ;;
 esac

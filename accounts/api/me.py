@@ -10,7 +10,11 @@ from accounts.api import examples
 from accounts.authentication import PartnerPrincipal
 from accounts.models import ClinicRole, PartnerScope, User
 from accounts.permissions import request_clinic_role
-from accounts.selectors import user_chain_memberships, user_clinic_memberships
+from accounts.selectors import (
+    partner_client_clinics,
+    user_chain_memberships,
+    user_clinic_memberships,
+)
 
 
 def _partner_data(partner: PartnerPrincipal) -> dict:
@@ -21,7 +25,10 @@ def _partner_data(partner: PartnerPrincipal) -> dict:
         "is_operator": False,
         "client_id": partner.client_id,
         "partner_access": partner.access,
-        "clinics": [{"slug": s, "name": s, "role": None} for s in partner.clinics],
+        "clinics": [
+            {"slug": clinic.schema_name, "name": getattr(clinic, "name", ""), "role": None}
+            for clinic in partner_client_clinics(client_id=partner.client_id)
+        ],
         "chains": [],
         "role": None,
     }

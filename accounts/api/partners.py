@@ -41,9 +41,11 @@ class PartnerTokenApi(CredentialsApi):
         responses={200: OutputSerializer, 401: ErrorResponse401Serializer},
         examples=[examples.PARTNER_CREDENTIALS, examples.PARTNER_TOKEN],
         description=(
-            "The token works on the hosts of the listed clinics only, for reads (`read`) or "
-            "reads and writes (`read_write`), and is refused from the next request on once the "
-            "client is revoked or a clinic is removed from it. No refresh token: exchange the "
+            "The token works on the hosts of the client's clinics only (listed in `scope` as of "
+            "now; the token itself names the client, so its size does not grow with the clinics), "
+            "for reads (`read`) or reads and writes (`read_write`), and is refused from the next "
+            "request on once the client is revoked or a clinic is removed from it. No refresh "
+            "token: exchange the "
             "credentials again. Each client has a requests-per-minute limit (429 with "
             "Retry-After)."
         ),
@@ -63,13 +65,13 @@ class PartnerTokenApi(CredentialsApi):
                 code="invalid_client",
             )
         sign_in_attempt_succeed(attempt=attempt)
-        token = partner_token_issue(
-            client=client, clinic_schemas=partner_client_clinic_schemas(client=client)
-        )
+        token = partner_token_issue(client=client)
+        # The token itself names only the client; the answer lists its clinics as of now.
+        scope = token_scope_data(token) | {"clinics": partner_client_clinic_schemas(client=client)}
         data = {
             "access": str(token),
             "token_type": "Bearer",
             "expires_in": token_lifetime_seconds(token),
-            "scope": token_scope_data(token),
+            "scope": scope,
         }
         return Response(self.OutputSerializer(data).data)

@@ -38,12 +38,14 @@ SHARED_APPS = [
     "drf_standardized_errors",
     "django_celery_beat",
     "events.activity",
+    "integrations.schedule",
 ]
 TENANT_APPS = [
     "patients",
     "queueing",
     "audit",
     "events",
+    "integrations",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 
@@ -260,6 +262,9 @@ DRF_STANDARDIZED_ERRORS = {
 }
 
 SPECTACULAR_SETTINGS = {
+    # 3.1 for the `webhooks` section: the payloads Clinico POSTs to subscribers.
+    "OAS_VERSION": "3.1.0",
+    "WEBHOOKS": "integrations.openapi.WEBHOOKS",
     "TITLE": "Clinico API",
     "DESCRIPTION": (
         "Patient queue of clinic chains: check-in by CPF, the queue, desks, the waiting-room "
@@ -349,3 +354,28 @@ if CLINICO_ACCESS_TRAIL_RETENTION_DAYS < 183:
 # --- Operations (docs/operations.md) ------------------------------------------------------------
 # pg_dump and pg_restore of the server's major version, for clinic_export and clinic_import.
 CLINICO_PG_BIN = env("CLINICO_PG_BIN", default="/usr/lib/postgresql/15/bin")
+# --- Webhooks (integrations/, README "Webhooks") ------------------------------------------------
+# A failed delivery is retried after CLINICO_WEBHOOK_RETRY_FIRST_SECONDS, doubling up to
+# CLINICO_WEBHOOK_RETRY_MAX_SECONDS between attempts, for CLINICO_WEBHOOK_RETRY_WINDOW_SECONDS
+# after the event; then it fails and the subscription is disabled with a notice.
+CLINICO_WEBHOOK_RETRY_FIRST_SECONDS = env.float("CLINICO_WEBHOOK_RETRY_FIRST_SECONDS", default=30)
+CLINICO_WEBHOOK_RETRY_MAX_SECONDS = env.float("CLINICO_WEBHOOK_RETRY_MAX_SECONDS", default=3600)
+CLINICO_WEBHOOK_RETRY_WINDOW_SECONDS = env.float(
+    "CLINICO_WEBHOOK_RETRY_WINDOW_SECONDS", default=26 * 3600
+)
+# One request waits this long for the receiver's answer.
+CLINICO_WEBHOOK_TIMEOUT_SECONDS = env.float("CLINICO_WEBHOOK_TIMEOUT_SECONDS", default=10)
+# After a rotation the old secret keeps signing (a second signature) this long by default.
+CLINICO_WEBHOOK_SECRET_OVERLAP = datetime.timedelta(hours=24)
+# Receivers should refuse a signature timestamp further than this from their clock.
+CLINICO_WEBHOOK_REPLAY_WINDOW_SECONDS = 300
+# The sweeper (beat, platform queue) looks for clinics with webhook work due this often.
+CLINICO_WEBHOOK_SWEEP_SECONDS = env.int("CLINICO_WEBHOOK_SWEEP_SECONDS", default=15)
+# Only HTTPS URLs, except http://127.0.0.1 where this is on (dev and test settings).
+CLINICO_WEBHOOK_ALLOW_LOOPBACK_HTTP = False
+if CLINICO_WEBHOOK_RETRY_WINDOW_SECONDS < 24 * 3600 and not env.bool(
+    "CLINICO_WEBHOOK_SHORT_WINDOW_ALLOWED", default=False
+):
+    raise ImproperlyConfigured(
+        "CLINICO_WEBHOOK_RETRY_WINDOW_SECONDS must be at least 86400 (24 h of retries)"
+    )

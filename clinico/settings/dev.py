@@ -9,3 +9,4 @@ DEBUG = env.bool("DJANGO_DEBUG", default=True)
 CLINICO_EVENTS_PAGE_PORT = env.int(
     "CLINICO_EVENTS_PAGE_PORT", default=env.int("CLINICO_EVENTS_PORT", default=8001)
 )
+CLINICO_WEBHOOK_ALLOW_LOOPBACK_HTTP = True  # receivers on http://127.0.0.1 (tests, demos)

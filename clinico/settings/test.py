@@ -8,3 +8,4 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CLINICO_SHARD_QUEUES = env.int("CLINICO_SHARD_QUEUES", default=2)
 # No refresh task per ticket change into queues no test worker reads; tests of it turn it on.
 CLINICO_LIVE_FIGURES_PUBLISH = False
+CLINICO_WEBHOOK_ALLOW_LOOPBACK_HTTP = True  # receivers on http://127.0.0.1 (tests, demos)

@@ -15,6 +15,8 @@ from django_tenants.utils import tenant_context
 
 from accounts.models import ClinicMembership, User
 from audit.models import AccessEntry
+from integrations.models import WebhookDelivery, WebhookSubscription
+from integrations.services import webhook_subscription_create
 from patients.cpf import cpf_mask
 from patients.models import Patient
 from queueing.models import CheckIn, Desk, Service, Ticket
@@ -620,6 +622,143 @@ def figures_csv_call(clinic, caller: Caller) -> Call:
     return Call("/api/v1/figures/csv/", {}, check)
 
 
+def _subscription(caller: Caller, *, client_id: str | None = None) -> WebhookSubscription:
+    """A subscription of the caller (a partner's own, or the clinic's for staff)."""
+    subscription, _secret = webhook_subscription_create(
+        url="https://hooks.example.com/clinico",
+        kinds=["ticket.called"],
+        partner_client_id=client_id if client_id is not None else (caller.client_id or ""),
+    )
+    return subscription
+
+
+def webhooks_list_call(clinic, caller: Caller) -> Call:
+    own = _subscription(caller)
+    other = _subscription(caller, client_id="pc_someone_else")
+
+    def check(response):
+        body = _expect(response, 200)
+        ids = {s["id"] for s in body}
+        if caller.client_id:  # a partner sees its own subscriptions only
+            assert own.pk in ids and other.pk not in ids, body
+        else:  # the clinic admin sees every subscription of the clinic
+            assert {own.pk, other.pk} <= ids, body
+        assert all("secret" not in s for s in body), body
+
+    return Call("/api/v1/webhooks/", {}, check)
+
+
+def webhook_create_call(clinic, caller: Caller) -> Call:
+    def check(response):
+        body = _expect(response, 201)
+        stored = WebhookSubscription.objects.get(pk=body["id"])
+        assert body["secret"] == stored.secret and body["secret"].startswith("whsec_"), body
+        assert (body["owner"], body["partner_client_id"]) == (
+            ("partner", caller.client_id) if caller.client_id else ("clinic", None)
+        ), body
+        assert stored.kinds == ["ticket.called", "appointment.*"]
+
+    data = {"url": "https://hooks.example.com/new", "kinds": ["appointment.*", "ticket.called"]}
+    return Call("/api/v1/webhooks/", data, check)
+
+
+def webhook_read_call(clinic, caller: Caller) -> Call:
+    subscription = _subscription(caller)
+
+    def check(response):
+        body = _expect(response, 200)
+        assert (body["id"], body["url"], body["is_active"]) == (
+            subscription.pk,
+            "https://hooks.example.com/clinico",
+            True,
+        ), body
+        assert "secret" not in body, body
+
+    return Call(f"/api/v1/webhooks/{subscription.pk}/", {}, check)
+
+
+def webhook_change_call(clinic, caller: Caller) -> Call:
+    subscription = _subscription(caller)
+
+    def check(response):
+        body = _expect(response, 200)
+        assert body["kinds"] == ["day.closed"], body
+        assert WebhookSubscription.objects.get(pk=subscription.pk).kinds == ["day.closed"]
+
+    return Call(f"/api/v1/webhooks/{subscription.pk}/", {"kinds": ["day.closed"]}, check)
+
+
+def webhook_delete_call(clinic, caller: Caller) -> Call:
+    subscription = _subscription(caller)
+
+    def check(response):
+        assert response.status_code == 204, response.content
+        assert not WebhookSubscription.objects.filter(pk=subscription.pk).exists()
+
+    return Call(f"/api/v1/webhooks/{subscription.pk}/", {}, check)
+
+
+def webhook_rotate_call(clinic, caller: Caller) -> Call:
+    subscription = _subscription(caller)
+    old = subscription.secret
+
+    def check(response):
+        body = _expect(response, 200)
+        stored = WebhookSubscription.objects.get(pk=subscription.pk)
+        assert body["secret"] == stored.secret != old, body
+        assert stored.previous_secret == old
+        assert body["previous_secret_until"] is not None, body
+
+    url = f"/api/v1/webhooks/{subscription.pk}/rotate-secret/"
+    return Call(url, {"overlap_hours": 1}, check)
+
+
+def _delivered(subscription: WebhookSubscription) -> WebhookDelivery:
+    now = timezone.now()
+    delivery = WebhookDelivery.objects.create(
+        subscription=subscription,
+        event_id=1,
+        kind="ticket.called",
+        ticket_id=1,
+        event_at=now,
+        payload={"id": f"{subscription.pk}.1", "type": "ticket.called"},
+        status="delivered",
+        attempts=1,
+        next_attempt_at=now,
+        window_started_at=now,
+        delivered_at=now,
+    )
+    delivery.log.create(at=now, status_code=200, duration_ms=12)
+    return delivery
+
+
+def webhook_deliveries_call(clinic, caller: Caller) -> Call:
+    subscription = _subscription(caller)
+    delivery = _delivered(subscription)
+
+    def check(response):
+        body = _expect(response, 200)
+        assert [(d["id"], d["status"], d["event_id"]) for d in body] == [
+            (delivery.pk, "delivered", delivery.payload["id"])
+        ], body
+        assert [a["status_code"] for a in body[0]["log"]] == [200], body
+
+    return Call(f"/api/v1/webhooks/{subscription.pk}/deliveries/", {}, check)
+
+
+def webhook_redeliver_call(clinic, caller: Caller) -> Call:
+    subscription = _subscription(caller)
+    delivery = _delivered(subscription)
+
+    def check(response):
+        body = _expect(response, 202)
+        assert (body["id"], body["status"]) == (delivery.pk, "pending"), body
+        assert WebhookDelivery.objects.get(pk=delivery.pk).status == "pending"
+
+    url = f"/api/v1/webhooks/{subscription.pk}/deliveries/{delivery.pk}/redeliver/"
+    return Call(url, {}, check)
+
+
 UUID = "00000000-0000-0000-0000-000000000001"
 CASES = {
     ("POST", "/api/v1/check-ins/"): checkin_create_call,
@@ -668,6 +807,14 @@ CASES = {
     ("POST", "/api/v1/desks/1/break/end/"): desk_break_end_call,
     ("GET", "/api/v1/figures/"): figures_call,
     ("GET", "/api/v1/figures/csv/"): figures_csv_call,
+    ("GET", "/api/v1/webhooks/"): webhooks_list_call,
+    ("POST", "/api/v1/webhooks/"): webhook_create_call,
+    ("GET", "/api/v1/webhooks/1/"): webhook_read_call,
+    ("PATCH", "/api/v1/webhooks/1/"): webhook_change_call,
+    ("DELETE", "/api/v1/webhooks/1/"): webhook_delete_call,
+    ("POST", "/api/v1/webhooks/1/rotate-secret/"): webhook_rotate_call,
+    ("GET", "/api/v1/webhooks/1/deliveries/"): webhook_deliveries_call,
+    ("POST", "/api/v1/webhooks/1/deliveries/1/redeliver/"): webhook_redeliver_call,
 }
 
 

@@ -10,6 +10,7 @@ from django.core.management.base import CommandError
 
 from accounts.models import PartnerClient
 from accounts.services import partner_client_create, partner_client_revoke
+from tenants.models import Clinic
 from tests.accounts.conftest import assert_refused, bearer, host_client, partner
 from tests.checkin_factories import new_patient_body
 
@@ -27,15 +28,66 @@ def test_the_secret_is_stored_hashed_and_shown_only_at_creation(clinic_a):
     assert check_password(secret, stored)
 
 
-def test_the_partner_token_names_its_clinics_and_access(clinic_a, clinic_b):
-    _client, access = partner([clinic_a, clinic_b], scope="read_write")
+def test_the_partner_token_names_its_client_and_access_but_not_its_clinics(clinic_a, clinic_b):
+    client, access = partner([clinic_a, clinic_b], scope="read_write")
 
     claims = jwt.decode(access, options={"verify_signature": False})
 
     assert claims["scope"] == "partner"
-    assert sorted(claims["clinics"]) == ["clinic_a", "clinic_b"]
+    assert claims["client_id"] == client.client_id
+    assert "clinics" not in claims
     assert claims["access"] == "read_write"
     assert 10 * 60 <= claims["exp"] - claims["iat"] <= 15 * 60
+
+
+def test_a_partner_of_500_clinics_gets_a_token_under_1_kb_that_reaches_exactly_them(
+    clinic_a, clinic_b
+):
+    # 499 more clinic rows of the chain, named as long as slugs go (bulk_create makes no schema:
+    # only the rows matter to the token and to the live check).
+    many = Clinic.objects.bulk_create(
+        Clinic(
+            chain_id=clinic_a.chain_id,
+            schema_name=f"rede_sol_unidade_{n:03d}_{'x' * 36}",
+            name=f"Unidade {n}",
+        )
+        for n in range(499)
+    )
+    client, secret = partner_client_create(name="Agenda", clinics=[clinic_a, *many])
+
+    response = host_client().post(
+        "/api/v1/auth/partner-token/",
+        {"client_id": client.client_id, "client_secret": secret},
+        format="json",
+    )
+    access = response.json()["access"]
+    at_a = bearer(host_client(clinic_a), access).get("/api/v1/queue/")
+    at_b = bearer(host_client(clinic_b), access).get("/api/v1/queue/")
+
+    assert len(f"Bearer {access}".encode()) < 1024
+    assert len(response.json()["scope"]["clinics"]) == 500
+    assert at_a.status_code == 200
+    assert_refused(at_b, "token_scope_mismatch")
+
+
+def test_a_clinic_added_to_a_partner_is_reached_with_the_token_it_already_has(clinic_a, clinic_b):
+    client, access = partner([clinic_a], scope="read")
+    before = bearer(host_client(clinic_b), access).get("/api/v1/queue/")
+
+    client.clinics.add(clinic_b)
+    after = bearer(host_client(clinic_b), access).get("/api/v1/queue/")
+
+    assert_refused(before, "token_scope_mismatch")
+    assert after.status_code == 200
+
+
+def test_a_partner_sees_its_clinics_as_they_are_now_in_me(clinic_a, clinic_b):
+    client, access = partner([clinic_a], scope="read")
+    client.clinics.add(clinic_b)
+
+    me = bearer(host_client(), access).get("/api/v1/me/")
+
+    assert sorted(c["slug"] for c in me.json()["clinics"]) == ["clinic_a", "clinic_b"]
 
 
 def test_a_wrong_secret_or_unknown_client_is_refused(clinic_a):

@@ -65,6 +65,14 @@ MATRIX = [
     ("POST", "/api/v1/desks/1/break/end/", STAFF),
     ("GET", "/api/v1/figures/", {A, M}),
     ("GET", "/api/v1/figures/csv/", {A, M}),
+    ("GET", "/api/v1/webhooks/", {A, PR, PW}),
+    ("POST", "/api/v1/webhooks/", {A, PW}),
+    ("GET", "/api/v1/webhooks/1/", {A, PR, PW}),
+    ("PATCH", "/api/v1/webhooks/1/", {A, PW}),
+    ("DELETE", "/api/v1/webhooks/1/", {A, PW}),
+    ("POST", "/api/v1/webhooks/1/rotate-secret/", {A, PW}),
+    ("GET", "/api/v1/webhooks/1/deliveries/", {A, PR, PW}),
+    ("POST", "/api/v1/webhooks/1/deliveries/1/redeliver/", {A, PW}),
 ]
 
 

@@ -192,3 +192,25 @@ def wait_until_processed(clinic, *, expected: int, timeout: float = 60) -> list[
 
 def close_thread_connection() -> None:
     connection.close()
+
+
+@pytest.fixture(scope="module")
+def webhook_listener(broker, django_db_setup, django_db_blocker):
+    """`manage.py webhooks_listen`: publishes a clinic's webhook task as its events commit."""
+    from tests.processes import process_running
+
+    log_path = RUN_DIR / f"webhooks-listen-{os.getpid()}.log"
+    env = {
+        "DJANGO_SETTINGS_MODULE": "clinico.settings.test",
+        "DATABASE_URL": database_url(),
+        "CELERY_BROKER_URL": broker.url,
+        "CLINICO_SHARD_QUEUES": str(settings.CLINICO_SHARD_QUEUES),
+    }
+    with process_running(
+        [sys.executable, "manage.py", "webhooks_listen"],
+        env=env,
+        log_path=log_path,
+        ready=lambda: log_path.exists() and "Listening on" in log_path.read_text(),
+        what="webhook listener",
+    ) as process:
+        yield process

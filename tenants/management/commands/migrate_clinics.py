@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from integrations.services import webhooks_sweep_schedule_ensure
 from tenants.live_figures import live_figures_catch_up_schedule_ensure
 from tenants.models import Clinic
 from tenants.schema import clone_function_ensure, template_schema_ensure, template_schema_name
@@ -105,6 +106,7 @@ class Command(BaseCommand):
         # Platform-wide beat entries (created once, then managed in the admin).
         checkins_sweep_schedule_ensure()
         live_figures_catch_up_schedule_ensure()
+        webhooks_sweep_schedule_ensure()
         if failed_lines:
             listed = "\n  ".join(failed_lines[:FAILURES_LISTED])
             more = len(failed_lines) - FAILURES_LISTED

@@ -1,0 +1,617 @@
+"""Webhooks: subscriptions, turning the clinic's event stream into deliveries, and sending them.
+
+All of it runs in the current clinic's schema (a request on the clinic's host, or the clinic's
+tenant task). Delivery is at least once: a receiver deduplicates by the event id it is sent.
+"""
+
+import datetime
+import ipaddress
+import json
+import logging
+import time
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from amqp.exceptions import AMQPError
+from celery import current_app
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Exists, Min, OuterRef, Q, QuerySet
+from django.utils import timezone
+from kombu.exceptions import OperationalError as KombuOperationalError
+
+from accounts.models import PartnerClient
+from common.tenancy import tenant_connection
+from events.activity.models import ClinicActivity
+from events.models import Event
+from events.selectors import event_last_id, event_list_after
+from integrations.kinds import SUBSCRIBABLE_KINDS, kind_wanted, webhook_kind
+from integrations.models import (
+    DeliveryStatus,
+    NoticeKind,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookNotice,
+    WebhookSubscription,
+)
+from integrations.schedule.models import WebhookSchedule
+from integrations.signing import SIGNATURE_HEADER, signature_header, webhook_secret_new
+from queueing.selectors.queue import ticket_get
+
+logger = logging.getLogger(__name__)
+
+WEBHOOKS_RUN_TASK = "integrations.webhooks_run_task"
+EVENT_ID_HEADER = "Clinico-Event-Id"
+EVENT_TYPE_HEADER = "Clinico-Event-Type"
+USER_AGENT = "Clinico-Webhooks/1.0"
+EVENTS_PAGE = 500
+# A clinic task sends for at most this long, then hands over to a fresh task.
+RUN_BUDGET_SECONDS = 20.0
+BROKER_RETRY_AFTER_SECONDS = 5.0
+# A task marked queued that has not started after this is taken as lost (e.g. its publish
+# failed): the listener publishes another.
+QUEUED_MARK_LIFETIME = datetime.timedelta(seconds=30)
+BROKER_ERRORS = (KombuOperationalError, AMQPError, ConnectionError, OSError, TimeoutError)
+_broker_down_until = 0.0
+_http = requests.Session()
+
+
+# --- subscriptions ---------------------------------------------------------------------------
+
+
+def _internal_address(host: str) -> bool:
+    """A literal IP address of this machine or a private network (not a public receiver)."""
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return False  # a host name
+    return not address.is_global
+
+
+def webhook_url_check(*, url: str) -> None:
+    """An https:// URL naming a public host (http://127.0.0.1 too where settings allow it)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        if _internal_address(parts.hostname):
+            raise ValidationError(
+                {"url": "The URL must name a public host, not a private or local address."}
+            )
+        return
+    if (
+        parts.scheme == "http"
+        and parts.hostname == "127.0.0.1"
+        and settings.CLINICO_WEBHOOK_ALLOW_LOOPBACK_HTTP
+    ):
+        return
+    raise ValidationError({"url": "The URL must start with https:// and name a host."})
+
+
+def webhook_kinds_clean(*, kinds: list[str]) -> list[str]:
+    """The subscribed kinds in the documented order; unknown kinds are an error."""
+    unknown = sorted(set(kinds) - set(SUBSCRIBABLE_KINDS))
+    if unknown or not kinds:
+        raise ValidationError(
+            {"kinds": f"Choose one or more of {', '.join(SUBSCRIBABLE_KINDS)} (not {unknown})."}
+        )
+    return [kind for kind in SUBSCRIBABLE_KINDS if kind in kinds]
+
+
+@transaction.atomic
+def webhook_subscription_create(
+    *,
+    url: str,
+    kinds: list[str],
+    description: str = "",
+    partner_client_id: str = "",
+    created_by: str = "",
+    personal_data: bool = False,
+) -> tuple[WebhookSubscription, str]:
+    """A subscription to the clinic's events from now on, and its secret (shown only now)."""
+    webhook_url_check(url=url)
+    if personal_data and partner_client_id:
+        raise ValidationError(
+            {"personal_data": "Only the clinic's own systems may receive CPFs and names."}
+        )
+    secret = webhook_secret_new()
+    subscription = WebhookSubscription(
+        url=url,
+        kinds=webhook_kinds_clean(kinds=kinds),
+        description=description,
+        partner_client_id=partner_client_id,
+        created_by=created_by,
+        personal_data=personal_data,
+        secret=secret,
+        cursor=event_last_id(),
+    )
+    subscription.full_clean()
+    subscription.save()
+    webhook_schedule_refresh()
+    return subscription, secret
+
+
+@transaction.atomic
+def webhook_subscription_update(
+    *, subscription: WebhookSubscription, **changes: Any
+) -> WebhookSubscription:
+    """Change the URL, kinds, description or active flag; enabling again resumes delivery."""
+    if "url" in changes:
+        webhook_url_check(url=changes["url"])
+        subscription.url = changes["url"]
+    if "kinds" in changes:
+        subscription.kinds = webhook_kinds_clean(kinds=changes["kinds"])
+    if "description" in changes:
+        subscription.description = changes["description"]
+    if "is_active" in changes and changes["is_active"] != subscription.is_active:
+        now = timezone.now()
+        subscription.is_active = changes["is_active"]
+        if subscription.is_active:
+            subscription.disabled_at = None
+            subscription.disabled_reason = ""
+            # Pending deliveries get a fresh retry window from now.
+            subscription.deliveries.filter(status=DeliveryStatus.PENDING).update(
+                next_attempt_at=now, window_started_at=now
+            )
+            WebhookNotice.objects.create(
+                subscription=subscription,
+                at=now,
+                kind=NoticeKind.ENABLED,
+                message="Enabled again: pending events are being delivered.",
+            )
+            transaction.on_commit(webhooks_kick)
+        else:
+            subscription.disabled_at = now
+            subscription.disabled_reason = "Disabled by its owner."
+    subscription.full_clean()
+    subscription.save()
+    webhook_schedule_refresh()
+    return subscription
+
+
+@transaction.atomic
+def webhook_subscription_delete(*, subscription: WebhookSubscription) -> None:
+    subscription.delete()
+    webhook_schedule_refresh()
+
+
+@transaction.atomic
+def webhook_secret_rotate(
+    *, subscription: WebhookSubscription, overlap: datetime.timedelta | None = None
+) -> tuple[WebhookSubscription, str]:
+    """A new secret (shown only now); the old one keeps signing beside it for `overlap`."""
+    overlap = settings.CLINICO_WEBHOOK_SECRET_OVERLAP if overlap is None else overlap
+    now = timezone.now()
+    secret = webhook_secret_new()
+    subscription.previous_secret = subscription.secret if overlap else ""
+    subscription.previous_secret_until = now + overlap if overlap else None
+    subscription.secret = secret
+    subscription.save(update_fields=["secret", "previous_secret", "previous_secret_until"])
+    until = f"until {subscription.previous_secret_until:%Y-%m-%d %H:%M UTC}" if overlap else ""
+    WebhookNotice.objects.create(
+        subscription=subscription,
+        at=now,
+        kind=NoticeKind.SECRET_ROTATED,
+        message=f"Secret rotated; requests carry the old secret's signature too {until}".strip(),
+    )
+    return subscription, secret
+
+
+def webhook_secrets_in_use(*, subscription: WebhookSubscription, now: datetime.datetime) -> list:
+    """The secrets that sign a request now: the current one, then the previous in its overlap."""
+    in_use = [subscription.secret]
+    until = subscription.previous_secret_until
+    if subscription.previous_secret and until is not None and now < until:
+        in_use.append(subscription.previous_secret)
+    return in_use
+
+
+# --- from events to deliveries ---------------------------------------------------------------
+
+
+def webhook_payload(*, event: Event, kind: str) -> dict:
+    """What the receiver gets for `event` (documented in integrations/openapi.py), as stored.
+
+    Never a CPF or a name: a subscription with personal data gets them added when sent
+    (`_with_patient`), so the delivery log holds none.
+    """
+    clinic = tenant_connection.schema_name
+    data = {
+        "ticket_id": event.ticket_id,
+        "service_id": event.service_id,
+        "desk_id": event.desk_id,
+        **(event.data or {}),
+    }
+    return {
+        "id": f"{clinic}.{event.pk}",
+        "type": kind,
+        "occurred_at": event.at.isoformat(),
+        "clinic": clinic,
+        "sequence": event.pk,
+        "data": data,
+    }
+
+
+def webhook_deliveries_create() -> int:
+    """Deliveries for the events each active subscription has not seen yet; how many.
+
+    Stream ids grow in commit order (docs/events.md), so a cursor per subscription never skips
+    an event that committed after a later-numbered one was read.
+    """
+    subscriptions = list(_subscriptions_live())
+    if not subscriptions:
+        return 0
+    created = 0
+    now = timezone.now()
+    after = min(s.cursor for s in subscriptions)
+    while True:
+        events = event_list_after(after_id=after, limit=EVENTS_PAGE)
+        if not events:
+            break
+        for subscription in subscriptions:
+            deliveries = []
+            for event in events:
+                kind = webhook_kind(event.kind)
+                if (
+                    event.pk <= subscription.cursor
+                    or kind is None
+                    or not kind_wanted(kind=kind, subscribed=subscription.kinds)
+                ):
+                    continue
+                deliveries.append(
+                    WebhookDelivery(
+                        subscription=subscription,
+                        event_id=event.pk,
+                        kind=kind,
+                        ticket_id=event.ticket_id,
+                        event_at=event.at,
+                        payload=webhook_payload(event=event, kind=kind),
+                        next_attempt_at=now,
+                        window_started_at=now,
+                    )
+                )
+            made = WebhookDelivery.objects.bulk_create(deliveries, ignore_conflicts=True)
+            created += len(made)
+        for subscription in subscriptions:
+            subscription.cursor = max(subscription.cursor, events[-1].pk)
+        after = events[-1].pk
+        if len(events) < EVENTS_PAGE:
+            break
+    for subscription in subscriptions:
+        WebhookSubscription.objects.filter(
+            pk=subscription.pk, cursor__lt=subscription.cursor
+        ).update(cursor=subscription.cursor)
+    return created
+
+
+# --- sending ---------------------------------------------------------------------------------
+
+
+def _earlier_of_same_ticket_pending() -> Exists:
+    """A pending delivery of the same subscription and ticket with a smaller event id."""
+    return Exists(
+        WebhookDelivery.objects.filter(
+            subscription_id=OuterRef("subscription_id"),
+            ticket_id=OuterRef("ticket_id"),
+            event_id__lt=OuterRef("event_id"),
+            status=DeliveryStatus.PENDING,
+        )
+    )
+
+
+def _partner_clients_allowed() -> QuerySet:
+    """Client ids of the partner clients that may reach the current clinic right now."""
+    return PartnerClient.objects.filter(
+        clinics__schema_name=tenant_connection.schema_name,
+        clinics__is_active=True,
+        is_active=True,
+        revoked_at__isnull=True,
+    ).values("client_id")
+
+
+def _subscriptions_live() -> QuerySet[WebhookSubscription]:
+    """Active subscriptions whose owner still has access: the clinic's own, and those of
+    partner clients not revoked nor removed from the clinic (checked at each pass, as the API
+    checks a partner's token at each request)."""
+    return WebhookSubscription.objects.filter(is_active=True).filter(
+        Q(partner_client_id="") | Q(partner_client_id__in=_partner_clients_allowed())
+    )
+
+
+def _sendable() -> QuerySet[WebhookDelivery]:
+    """Pending deliveries of live subscriptions not waiting behind their ticket's earlier ones."""
+    return WebhookDelivery.objects.filter(
+        status=DeliveryStatus.PENDING, subscription__in=_subscriptions_live()
+    ).exclude(_earlier_of_same_ticket_pending())
+
+
+def retry_delay(*, attempts: int) -> datetime.timedelta:
+    """Wait before the next attempt after `attempts` failed ones: doubling, capped."""
+    first = settings.CLINICO_WEBHOOK_RETRY_FIRST_SECONDS
+    seconds = min(first * 2 ** max(0, attempts - 1), settings.CLINICO_WEBHOOK_RETRY_MAX_SECONDS)
+    return datetime.timedelta(seconds=seconds)
+
+
+def _with_patient(*, payload: dict, ticket_id: int | None) -> dict:
+    """The payload with the ticket's patient (CPF, name), read now, for a personal-data scope."""
+    ticket = ticket_get(ticket_id=ticket_id) if ticket_id is not None else None
+    if ticket is None:
+        return payload
+    patient = {"cpf": ticket.patient.cpf, "full_name": ticket.patient.full_name}
+    return payload | {"data": payload["data"] | {"patient": patient}}
+
+
+def _post(
+    *, subscription: WebhookSubscription, delivery: WebhookDelivery, now: datetime.datetime
+) -> tuple[int | None, str]:
+    """(status code or None, error text) of one signed POST of the delivery's payload."""
+    payload = delivery.payload
+    if subscription.personal_data:
+        payload = _with_patient(payload=payload, ticket_id=delivery.ticket_id)
+    body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+    timestamp = int(now.timestamp())
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        EVENT_ID_HEADER: delivery.payload["id"],
+        EVENT_TYPE_HEADER: delivery.kind,
+        SIGNATURE_HEADER: signature_header(
+            secrets_in_use=webhook_secrets_in_use(subscription=subscription, now=now),
+            timestamp=timestamp,
+            body=body,
+        ),
+    }
+    try:
+        response = _http.post(
+            subscription.url,
+            data=body,
+            headers=headers,
+            timeout=settings.CLINICO_WEBHOOK_TIMEOUT_SECONDS,
+            allow_redirects=False,
+        )
+    except requests.RequestException as error:
+        return None, f"{type(error).__name__}: {error}"[:500]
+    if 200 <= response.status_code < 300:
+        return response.status_code, ""
+    return response.status_code, f"HTTP {response.status_code} {response.reason or ''}".strip()
+
+
+def _disable(
+    *, subscription: WebhookSubscription, delivery: WebhookDelivery, now: datetime.datetime
+) -> None:
+    hours = (now - delivery.window_started_at).total_seconds() / 3600
+    reason = (
+        f"Disabled after event {delivery.payload['id']} ({delivery.kind}) failed "
+        f"{delivery.attempts} times over {hours:.1f} h; last answer: {delivery.last_error}."
+    )
+    WebhookSubscription.objects.filter(pk=subscription.pk).update(
+        is_active=False, disabled_at=now, disabled_reason=reason
+    )
+    WebhookNotice.objects.create(
+        subscription=subscription, at=now, kind=NoticeKind.DISABLED, message=reason
+    )
+    logger.warning("Webhook %s disabled: %s", subscription.pk, reason)
+
+
+@transaction.atomic
+def webhook_delivery_attempt(*, delivery_id: int, manual: bool = False) -> WebhookDelivery | None:
+    """Send one due, sendable delivery (None if it is not, or another worker is sending it)."""
+    now = timezone.now()
+    delivery = (
+        _sendable()
+        .filter(pk=delivery_id, next_attempt_at__lte=now)
+        .select_for_update(skip_locked=True, of=("self",))
+        .select_related("subscription")
+        .first()
+    )
+    if delivery is None:
+        return None
+    subscription = delivery.subscription
+    started = time.monotonic()
+    status_code, error = _post(subscription=subscription, delivery=delivery, now=now)
+    duration_ms = int((time.monotonic() - started) * 1000)
+    done = timezone.now()
+    WebhookAttempt.objects.create(
+        delivery=delivery,
+        at=now,
+        status_code=status_code,
+        error=error,
+        duration_ms=duration_ms,
+        manual=manual,
+    )
+    delivery.attempts += 1
+    delivery.last_attempt_at = now
+    delivery.last_status_code = status_code
+    delivery.last_error = error
+    if not error:
+        delivery.status = DeliveryStatus.DELIVERED
+        delivery.delivered_at = done
+    else:
+        next_at = done + retry_delay(attempts=delivery.attempts)
+        window_end = delivery.window_started_at + datetime.timedelta(
+            seconds=settings.CLINICO_WEBHOOK_RETRY_WINDOW_SECONDS
+        )
+        if next_at > window_end:
+            delivery.status = DeliveryStatus.FAILED
+            _disable(subscription=subscription, delivery=delivery, now=done)
+        else:
+            delivery.next_attempt_at = next_at
+    delivery.save()
+    return delivery
+
+
+def webhook_deliveries_send_due(*, budget_seconds: float = RUN_BUDGET_SECONDS) -> tuple[int, bool]:
+    """Send every delivery due now, oldest event first; (attempts made, whether time ran out)."""
+    deadline = time.monotonic() + budget_seconds
+    attempted = 0
+    skipped: set[int] = set()
+    while True:
+        due = list(
+            _sendable()
+            .filter(next_attempt_at__lte=timezone.now())
+            .exclude(pk__in=skipped)
+            .order_by("event_id")
+            .values_list("pk", flat=True)[:100]
+        )
+        if not due:
+            return attempted, False
+        for delivery_id in due:
+            if time.monotonic() > deadline:
+                return attempted, True
+            if webhook_delivery_attempt(delivery_id=delivery_id) is None:
+                skipped.add(delivery_id)  # another worker has it, or it waits behind its ticket
+            else:
+                attempted += 1
+
+
+@transaction.atomic
+def webhook_redeliver(*, delivery: WebhookDelivery) -> WebhookDelivery:
+    """Send a delivery again (delivered or failed) as soon as the clinic's task runs."""
+    if not delivery.subscription.is_active:
+        raise ValidationError(
+            {"subscription": "The subscription is disabled: enable it before redelivering."}
+        )
+    now = timezone.now()
+    delivery.status = DeliveryStatus.PENDING
+    delivery.next_attempt_at = now
+    delivery.window_started_at = now
+    delivery.save(update_fields=["status", "next_attempt_at", "window_started_at"])
+    webhook_schedule_refresh()
+    transaction.on_commit(webhooks_kick)
+    return delivery
+
+
+# --- scheduling: the clinic's task and the public index -------------------------------------
+
+
+def _clinic_pk() -> int:
+    """The current clinic's id, read by its schema name (the identity a task is sent with).
+
+    Not `connection.tenant.pk`: a worker caches tenants for CELERY_TASK_TENANT_CACHE_SECONDS,
+    and a clinic dropped and provisioned again under its slug meanwhile has another id.
+    """
+    clinics = WebhookSchedule._meta.get_field("clinic").related_model._default_manager
+    return clinics.values_list("pk", flat=True).get(schema_name=tenant_connection.schema_name)
+
+
+def webhooks_next_due() -> datetime.datetime | None:
+    """When the clinic next has a delivery to attempt (None: nothing pending it can send)."""
+    return _sendable().aggregate(first=Min("next_attempt_at"))["first"]
+
+
+def webhook_schedule_refresh(*, due_at: datetime.datetime | None = None) -> None:
+    """The current clinic's row of the public index, as its subscriptions and deliveries are.
+
+    No active subscription: no row, so the sweeper never looks at the clinic for its events.
+    """
+    cursors = WebhookSubscription.objects.filter(is_active=True).aggregate(low=Min("cursor"))
+    if cursors["low"] is None:
+        WebhookSchedule.objects.filter(clinic_id=_clinic_pk()).delete()
+        return
+    WebhookSchedule.objects.update_or_create(
+        clinic_id=_clinic_pk(),
+        defaults={"event_cursor": cursors["low"], "due_at": due_at or webhooks_next_due()},
+    )
+
+
+def webhooks_kick(*, countdown: float | None = None) -> bool:
+    """Publish the clinic's webhook task; False (the sweeper will) when the broker is down."""
+    global _broker_down_until
+    if time.monotonic() < _broker_down_until:
+        return False
+    try:
+        current_app.send_task(WEBHOOKS_RUN_TASK, countdown=countdown)
+    except BROKER_ERRORS as error:
+        _broker_down_until = time.monotonic() + BROKER_RETRY_AFTER_SECONDS
+        logger.warning("Webhooks left for the sweeper: broker unreachable (%s).", error)
+        return False
+    return True
+
+
+def webhooks_queued_mark(*, clinic_ids: list[int]) -> list[int]:
+    """Of `clinic_ids`, those with no task queued (or one queued too long ago), now marked."""
+    now = timezone.now()
+    fresh = now - QUEUED_MARK_LIFETIME
+    with transaction.atomic():
+        marked = list(
+            WebhookSchedule.objects.filter(clinic_id__in=clinic_ids)
+            .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=fresh))
+            .select_for_update(skip_locked=True)
+            .values_list("clinic_id", flat=True)
+        )
+        WebhookSchedule.objects.filter(clinic_id__in=marked).update(queued_at=now)
+    return marked
+
+
+def webhooks_queued_unmark(*, clinic_id: int) -> None:
+    WebhookSchedule.objects.filter(clinic_id=clinic_id).update(queued_at=None)
+
+
+def webhooks_run() -> dict:
+    """The clinic task's work: deliveries for new events, send what is due, then reschedule."""
+    # Before reading the stream: an event committed from here on publishes another task.
+    WebhookSchedule.objects.filter(
+        clinic__schema_name=tenant_connection.schema_name, queued_at__isnull=False
+    ).update(queued_at=None)
+    created = webhook_deliveries_create()
+    attempted, out_of_time = webhook_deliveries_send_due()
+    now = timezone.now()
+    with transaction.atomic():
+        webhook_schedule_refresh(due_at=now if out_of_time else None)
+    next_due = now if out_of_time else webhooks_next_due()
+    if next_due is not None:
+        wait = max(0.0, (next_due - now).total_seconds())
+        if wait <= 2 * settings.CLINICO_WEBHOOK_SWEEP_SECONDS:
+            webhooks_kick(countdown=wait or None)
+    return {"created": created, "attempted": attempted}
+
+
+def webhooks_due_clinics(*, now: datetime.datetime, limit: int = 1000) -> list[WebhookSchedule]:
+    """Clinics with webhook work: a delivery due, or stream events past their cursor.
+
+    One query on public tables (this index and the stream's, events.activity), whatever the
+    number of clinics.
+    """
+    new_events = ClinicActivity.objects.filter(
+        schema_name=OuterRef("clinic__schema_name"), last_event_id__gt=OuterRef("event_cursor")
+    )
+    return list(
+        WebhookSchedule.objects.filter(clinic__is_active=True)
+        .filter(Q(due_at__lte=now) | Exists(new_events))
+        .select_related("clinic")
+        .order_by("due_at")[:limit]
+    )
+
+
+def webhooks_sweep() -> int:
+    """Publish the webhook task of every clinic with work due; how many were published."""
+    tenant_connection.set_schema_to_public()
+    due = webhooks_due_clinics(now=timezone.now())
+    published = 0
+    for row in due:
+        with row.clinic:  # the clinic's schema header and queue for the task; no query
+            published += webhooks_kick()
+    tenant_connection.set_schema_to_public()
+    return published
+
+
+def webhooks_sweep_schedule_ensure() -> Any:
+    """The beat entry of the webhook sweeper (platform queue), created if missing."""
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    every, _ = IntervalSchedule.objects.get_or_create(
+        every=settings.CLINICO_WEBHOOK_SWEEP_SECONDS, period=IntervalSchedule.SECONDS
+    )
+    task, _created = PeriodicTask.objects.get_or_create(
+        name="sweep-webhooks",
+        defaults={
+            "task": "integrations.webhooks_sweep_task",
+            "interval": every,
+            "queue": settings.CLINICO_PLATFORM_QUEUE,
+            "exchange": settings.CLINICO_PLATFORM_QUEUE,
+            "routing_key": settings.CLINICO_PLATFORM_QUEUE,
+            "description": "Publishes the webhook task of clinics with deliveries due "
+            "(new events whose trigger was lost, retries).",
+        },
+    )
+    return task
