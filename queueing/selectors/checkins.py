@@ -15,7 +15,7 @@ def checkin_get(*, checkin_id: uuid.UUID | str) -> CheckIn | None:
     return CheckIn.objects.select_related("ticket__service").filter(pk=checkin_id).first()
 
 
-# The public index of pending check-ins (migration 0004_checkin_pending_index keeps it).
+# The public index of pending check-ins (migration 0006_checkin_pending_index keeps it).
 CHECKIN_PENDING_INDEX = "public.queueing_checkin_pending"
 # Republishing waits `older_than` after the last publish, doubling with each publish up to this
 # factor, so a long worker outage does not flood the queue with copies.

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenants', '0002_clinic_day_summary'),
+        ('tenants', '0004_clinic_totem_keys'),
     ]
 
     operations = [

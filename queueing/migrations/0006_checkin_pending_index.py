@@ -73,6 +73,6 @@ DELETE FROM public.queueing_checkin_pending WHERE schema_name = current_schema()
 
 
 class Migration(migrations.Migration):
-    dependencies = [("queueing", "0003_checkin_request_hash")]
+    dependencies = [("queueing", "0005_desk_breaks")]
 
     operations = [migrations.RunSQL(FORWARD, BACKWARD)]
