@@ -42,6 +42,7 @@ TENANT_APPS = [
     "patients",
     "queueing",
     "audit",
+    "appointments",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]
 

@@ -291,6 +291,8 @@ SERVICE = {
     "target_wait_minutes": 20,
     "priority_policy": "interleave",
     "interleave_after": 3,
+    "appointment_early_minutes": 30,
+    "appointment_late_minutes": 15,
 }
 
 SERVICE_CREATE = [
