@@ -44,7 +44,7 @@ class AppointmentRefused(Exception):
         self.detail = detail
 
 
-# --- events ---------------------------------------------------------------------------------------
+# --- events --------------------------------------------------------------------------------------
 
 
 def _event_emit(*, kind: str, appointment: Appointment, ticket_id: int | None = None) -> None:
@@ -69,7 +69,7 @@ def _event_data(appointment: Appointment) -> dict:
     }
 
 
-# --- the ordering rule -----------------------------------------------------------------------------
+# --- the ordering rule ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ def appointment_place_for(
     return ArrivalPlace(status=AppointmentStatus.ARRIVED, rank_at=scheduled_at)
 
 
-# --- booking ---------------------------------------------------------------------------------------
+# --- booking --------------------------------------------------------------------------------------
 
 
 def _service_for_booking(*, service_id: int) -> Service:
@@ -152,9 +152,7 @@ def appointment_create(
             .first()
         )
         if existing is not None:
-            return _replayed(
-                existing, cpf=cpf, service_id=service_id, scheduled_at=scheduled_at
-            )
+            return _replayed(existing, cpf=cpf, service_id=service_id, scheduled_at=scheduled_at)
     service = _service_for_booking(service_id=service_id)
     service_day = service_day_of(scheduled_at)
     if service_day < service_day_today():
@@ -258,7 +256,7 @@ def appointment_cancel(
     return appointment
 
 
-# --- arrival (called by queueing's check-in processing) ---------------------------------------
+# --- arrival (called by queueing's check-in processing) --------------------------------------
 
 
 def appointment_arrival_rank(
@@ -319,7 +317,7 @@ def _arrival_link(
     _event_emit(kind="arrived", appointment=appointment, ticket_id=ticket.pk)
 
 
-# --- the day's close -------------------------------------------------------------------------------
+# --- the day's close ------------------------------------------------------------------------------
 
 
 def appointments_close_days(*, before: datetime.date) -> dict[datetime.date, int]:

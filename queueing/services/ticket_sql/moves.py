@@ -134,8 +134,7 @@ def _pick_cte(
         ORDER BY head.priority_tier, head.rank_at, head.id LIMIT 1"""
 
     after_previous = (
-        "AND (priority_tier, rank_at, id) > "
-        "(previous.priority_tier, previous.rank_at, previous.id)"
+        "AND (priority_tier, rank_at, id) > (previous.priority_tier, previous.rank_at, previous.id)"
     )
     # A recursive query yields its rows only as they are read: the walk stops at the first
     # ticket `picked` can lock.
