@@ -58,6 +58,10 @@ MATRIX = [
     ("GET", "/api/v1/patients/review/", {A}),
     ("GET", "/api/v1/access-trail/", {A}),
     ("GET", "/api/v1/access-trail/csv/", {A}),
+    ("GET", "/api/v1/appointments/", READERS),
+    ("POST", "/api/v1/appointments/", {R, A, PW}),
+    ("GET", "/api/v1/appointments/1/", READERS),
+    ("POST", "/api/v1/appointments/1/cancel/", {R, A, PW}),
 ]
 
 
