@@ -43,7 +43,7 @@ class ClinicDateTimeField(serializers.DateTimeField):
 
     def default_timezone(self):
         # The OpenAPI document is built outside any clinic: then Django's default zone.
-        if getattr(connection.tenant, "timezone", None) is None:
+        if getattr(getattr(connection, "tenant", None), "timezone", None) is None:
             return super().default_timezone()
         return clinic_timezone()
 
@@ -121,6 +121,14 @@ def _data(appointment: Appointment, *, staff: bool) -> dict:
         ),
         "created_at": appointment.created_at,
     }
+
+
+def _loaded(appointment_id: int) -> Appointment:
+    """The appointment with the relations its answer shows; 404 when there is none."""
+    appointment = appointment_get(appointment_id=appointment_id)
+    if appointment is None:
+        raise Http404
+    return appointment
 
 
 class ExternalIdConflict(serializers.ValidationError):
@@ -276,8 +284,9 @@ class AppointmentListCreateApi(APIView):
                     "new id for a new booking."
                 }
             ) from None
-        appointment = appointment_get(appointment_id=appointment.pk)
-        body = AppointmentOutputSerializer(_data(appointment, staff=_shows_patients(request))).data
+        body = AppointmentOutputSerializer(
+            _data(_loaded(appointment.pk), staff=_shows_patients(request))
+        ).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
 
@@ -342,9 +351,10 @@ class AppointmentCancelApi(APIView):
                 "current_status": refused.appointment.status,
             }
             return Response(body, status=status.HTTP_409_CONFLICT)
-        appointment = appointment_get(appointment_id=appointment_id)
         return Response(
-            AppointmentOutputSerializer(_data(appointment, staff=_shows_patients(request))).data
+            AppointmentOutputSerializer(
+                _data(_loaded(appointment_id), staff=_shows_patients(request))
+            ).data
         )
 
 

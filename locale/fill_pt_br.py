@@ -219,6 +219,32 @@ PT_BR = {
     "Open clinic": "Abrir clínica",
     "Clinic %(name)s opened: %(host)s": "Clínica %(name)s aberta: %(host)s",
     "Opening the clinic…": "Abrindo a clínica…",
+    # appointments (console section, statuses, settings)
+    "Appointments today": "Agendamentos de hoje",
+    "Book an appointment": "Novo agendamento",
+    "Date and time": "Data e hora",
+    "Professional (optional)": "Profissional (opcional)",
+    "Note (optional)": "Observação (opcional)",
+    "New patient only": "Só para paciente novo",
+    "Book": "Agendar",
+    "Overdue": "Atrasado",
+    "No appointments today.": "Nenhum agendamento hoje.",
+    "%(expected)s expected · %(arrived)s arrived · %(no_show)s no-show": (
+        "%(expected)s esperados · %(arrived)s chegaram · %(no_show)s faltaram"
+    ),
+    "Appointment booked for %(time)s.": "Agendamento marcado para %(time)s.",
+    "Cancel the appointment at %(time)s?": "Cancelar o agendamento das %(time)s?",
+    "Appointment at %(time)s cancelled.": "Agendamento das %(time)s cancelado.",
+    "ticket %(code)s": "senha %(code)s",
+    "Expected": "Esperado",
+    "Arrived": "Chegou",
+    "Arrived late": "Chegou atrasado",
+    "appointment booked": "agendamento marcado",
+    "scheduled time": "horário marcado",
+    "professional": "profissional",
+    "note": "observação",
+    "appointment: early window (minutes)": "agendamento: antecedência aceita (minutos)",
+    "appointment: late tolerance (minutes)": "agendamento: tolerância de atraso (minutos)",
 }
 
 PT_BR_PLURAL = {
