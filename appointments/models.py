@@ -2,14 +2,15 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class AppointmentStatus(models.TextChoices):
-    EXPECTED = "expected", _("Expected")
-    ARRIVED = "arrived", _("Arrived")
-    LATE = "late", _("Arrived late")
-    NO_SHOW = "no_show", _("No-show")
-    CANCELLED = "cancelled", _("Cancelled")
+    EXPECTED = "expected", pgettext_lazy("appointment", "Expected")
+    ARRIVED = "arrived", pgettext_lazy("appointment", "Arrived")
+    LATE = "late", pgettext_lazy("appointment", "Arrived late")
+    NO_SHOW = "no_show", pgettext_lazy("appointment", "No-show")
+    CANCELLED = "cancelled", pgettext_lazy("appointment", "Cancelled")
 
 
 class Appointment(models.Model):

@@ -226,6 +226,9 @@ PT_BR = {
     "Professional (optional)": "Profissional (opcional)",
     "Note (optional)": "Observação (opcional)",
     "New patient only": "Só para paciente novo",
+    "CPF of the booking": "CPF do agendamento",
+    "New patient's name": "Nome do paciente novo",
+    "New patient's birth date": "Nascimento do paciente novo",
     "Book": "Agendar",
     "Overdue": "Atrasado",
     "No appointments today.": "Nenhum agendamento hoje.",
@@ -236,9 +239,8 @@ PT_BR = {
     "Cancel the appointment at %(time)s?": "Cancelar o agendamento das %(time)s?",
     "Appointment at %(time)s cancelled.": "Agendamento das %(time)s cancelado.",
     "ticket %(code)s": "senha %(code)s",
-    "Expected": "Esperado",
-    "Arrived": "Chegou",
-    "Arrived late": "Chegou atrasado",
+    # The appointment statuses (context "appointment") are translated in django.po itself:
+    # Esperado, Chegou, Chegou atrasado, Faltou, Cancelado.
     "appointment booked": "agendamento marcado",
     "scheduled time": "horário marcado",
     "professional": "profissional",

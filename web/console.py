@@ -107,6 +107,7 @@ def console(request: HttpRequest, role: str) -> HttpResponse:
             "canCancel": role in RECEPTION,
             "strings": console_texts(),
             "language": translation.get_language(),
+            "timezone": clinic.timezone,
         },
     }
     return render(request, "pages/console.html", context)

@@ -3,7 +3,7 @@
 "use strict";
 
 (function () {
-  const { $, pageConfig, fmt, esc, api, clearFieldErrors, clockTime } = window.clinico;
+  const { $, pageConfig, fmt, esc, api, clearFieldErrors } = window.clinico;
   const config = pageConfig("console-config");
   const T = config.strings;
   const A = T.appointments;
@@ -18,8 +18,11 @@
     return fmt(T.genericError, { status: result.status });
   }
 
+  // Booked times read on the clinic's clock, as they are typed in the form.
   function timeOf(iso) {
-    return clockTime(new Date(iso), config.language);
+    return new Date(iso).toLocaleTimeString(config.language, {
+      hour: "2-digit", minute: "2-digit", timeZone: config.timezone,
+    });
   }
 
   function flash(message, kind) {
