@@ -19,6 +19,7 @@ from accounts.models import User
 from appointments.models import Appointment, AppointmentStatus
 from audit.models import AccessAction
 from audit.services import AccessActor, access_record
+from events.services import event_record
 from patients.services import patient_lock_or_register
 from queueing.clock import clinic_timezone, service_day_of, service_day_today
 from queueing.models import Service, Ticket
@@ -50,21 +51,29 @@ class AppointmentRefused(Exception):
 def _event_emit(*, kind: str, appointment: Appointment, ticket_id: int | None = None) -> None:
     """Record `appointment.<kind>` on the clinic's event stream, in the caller's transaction.
 
-    EVENTS-WIRE: the one call site of the event stream. Once the `events` app is on main, this
-    becomes `events.services.event_record(kind=f"appointment.{kind}", ticket_id=ticket_id,
-    service_id=appointment.service_id, data=_event_data(appointment))`.
+    The one call site of the stream in this app: created, cancelled, arrived, no_show.
     """
-    _event_data(appointment)
+    event_record(
+        kind=f"appointment.{kind}",
+        ticket_id=ticket_id,
+        service_id=appointment.service_id,
+        data=_event_data(appointment),
+    )
 
 
 def _event_data(appointment: Appointment) -> dict:
     """What an appointment event carries: ids, times and status; never a CPF or a name."""
+    ticket = appointment.ticket if appointment.ticket_id else None
     return {
         "appointment_id": appointment.pk,
         "external_id": appointment.external_id,
+        "partner_client_id": appointment.partner_client_id,
         "status": appointment.status,
         "scheduled_at": appointment.scheduled_at.isoformat(),
         "service_day": appointment.service_day.isoformat(),
+        "arrived_at": appointment.arrived_at.isoformat() if appointment.arrived_at else None,
+        "display_code": ticket.display_code if ticket is not None else None,
+        "rank_at": ticket.rank_at.isoformat() if ticket is not None else None,
         "patient_id": appointment.patient_id,
     }
 

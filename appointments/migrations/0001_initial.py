@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('patients', '0003_patient_anonymised'),
-        ('queueing', '0006_ticket_rank_at_call_order'),
+        ('queueing', '0007_ticket_rank_at_call_order'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

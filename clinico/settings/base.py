@@ -37,11 +37,13 @@ SHARED_APPS = [
     "drf_spectacular_sidecar",
     "drf_standardized_errors",
     "django_celery_beat",
+    "events.activity",
 ]
 TENANT_APPS = [
     "patients",
     "queueing",
     "audit",
+    "events",
     "appointments",
 ]
 INSTALLED_APPS = SHARED_APPS + [app for app in TENANT_APPS if app not in SHARED_APPS]

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from common.sql import advisory_xact_lock
+from events.services import event_record
 from queueing.clock import service_day_today
 from queueing.models import Ticket
 from queueing.selectors.figures import DayFigures, day_figures_list
@@ -77,14 +78,23 @@ def _summary(day: DayFigures) -> DaySummary:
     )
 
 
+def _closed_event_data(summary: DaySummary) -> dict[str, Any]:
+    """What the stream says of a closed day: its date and the clinic's figures (no services)."""
+    return {
+        "service_day": summary.service_day.isoformat(),
+        **{key: getattr(summary, key) for key in SUMMARY_KEYS},
+    }
+
+
 @transaction.atomic
 def days_close(*, closed_through: datetime.date | None = None) -> list[DaySummary]:
     """Close every finished service day of the current clinic that still needs closing.
 
     Days before the clinic's local today need closing when they have open tickets or come after
     `closed_through` (the last day already summarised; days are always closed up to yesterday
-    together). Open tickets expire with an event; the figures of each day closed now are
-    returned, oldest first. Running it again returns nothing and changes nothing.
+    together). Open tickets expire with an event, each day closed now gets a `day.closed` event
+    in the clinic's stream, and their figures are returned, oldest first. Running it again
+    returns nothing and changes nothing.
     """
     advisory_xact_lock(key=_DAY_CLOSE_LOCK_KEY)
     today = service_day_today()
@@ -94,5 +104,7 @@ def days_close(*, closed_through: datetime.date | None = None) -> list[DaySummar
         unsummarised = unsummarised.filter(service_day__gt=closed_through)
     days = set(unsummarised.values_list("service_day", flat=True).distinct())
     summaries = [_summary(day) for day in day_figures_list(service_days=reopened | days)]
+    for summary in summaries:
+        event_record(kind="day.closed", data=_closed_event_data(summary))
     retention_apply()
     return summaries

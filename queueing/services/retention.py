@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audit.services import access_trail_purge
+from events.services import events_purge
 from patients.services import patient_record_changes_purge
 from queueing.models import CheckIn, CheckInStatus, TicketEvent
 from queueing.services.checkins import checkin_request_hash
@@ -50,7 +51,8 @@ def checkins_forget_personal_data(*, processed_before: datetime.datetime) -> int
 def retention_apply(*, now: datetime.datetime | None = None) -> RetentionApplied:
     """Apply the clinic's retention periods: check-in CPFs, events, the access trail.
 
-    Events are ticket events and the records of corrections to patient records.
+    Events are ticket events, the records of corrections to patient records and the clinic's
+    event stream, all kept CLINICO_EVENT_RETENTION_DAYS.
     """
     now = now or timezone.now()
     window = datetime.timedelta(hours=settings.CLINICO_CHECKIN_IDEMPOTENCY_HOURS)
@@ -58,6 +60,7 @@ def retention_apply(*, now: datetime.datetime | None = None) -> RetentionApplied
     trail_before = now - datetime.timedelta(days=settings.CLINICO_ACCESS_TRAIL_RETENTION_DAYS)
     events_deleted, _ = TicketEvent.objects.filter(at__lt=events_before).delete()
     events_deleted += patient_record_changes_purge(before=events_before)
+    events_deleted += events_purge(before=events_before)
     return RetentionApplied(
         checkins_cleared=checkins_forget_personal_data(processed_before=now - window),
         events_deleted=events_deleted,

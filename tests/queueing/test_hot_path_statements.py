@@ -69,7 +69,7 @@ def test_processing_a_check_in_is_five_statements_with_its_trail_entry_and_a_new
     assert (len(statements), len(again)) == (6, 5)
 
 
-def test_a_check_in_for_a_booking_adds_one_statement_to_link_it(clinic_a):
+def test_a_check_in_for_a_booking_adds_two_statements_to_link_it_and_say_so(clinic_a):
     from appointments.services import appointment_create
 
     with clinic_a:
@@ -81,4 +81,5 @@ def test_a_check_in_for_a_booking_adds_one_statement_to_link_it(clinic_a):
         )
         booked, _ = checkin_create(cpf=CPF)
         statements = _statements(lambda: checkin_process(checkin_id=booked.pk))
-    assert len(statements) == 6  # the five of a known patient, and the booking's link
+    # The five of a known patient, the booking's link and its appointment.arrived event.
+    assert len(statements) == 7

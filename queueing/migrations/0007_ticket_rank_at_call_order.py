@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("queueing", "0005_ticket_rank_at_from_arrival"),
+        ("queueing", "0006_ticket_rank_at_from_arrival"),
     ]
 
     operations = [

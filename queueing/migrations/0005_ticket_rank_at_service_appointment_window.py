@@ -3,7 +3,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("queueing", "0003_checkin_request_hash"),
+        ("queueing", "0004_ticket_and_checkin_events_feed_the_stream"),
     ]
 
     operations = [

@@ -5,7 +5,7 @@ class Migration(migrations.Migration):
     """Tickets issued before rank times existed are ranked by their arrival, as they were."""
 
     dependencies = [
-        ("queueing", "0004_ticket_rank_at_service_appointment_window"),
+        ("queueing", "0005_ticket_rank_at_service_appointment_window"),
     ]
 
     operations = [
