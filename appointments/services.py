@@ -276,19 +276,14 @@ def appointment_arrival_rank(
     One look-up (index appointment_expected); with several expected the day, the one booked
     nearest the arrival. None when there is none: the ticket is ranked by arrival.
     """
-    appointment = (
-        Appointment.objects.filter(
-            patient_id=patient_id,
-            service_id=service.pk,
-            service_day=service_day_of(arrived_at),
-            status=AppointmentStatus.EXPECTED,
-        )
-        .extra(
-            select={"distance": "abs(extract(epoch from scheduled_at - %s))"},
-            select_params=[arrived_at],
-        )
-        .order_by("distance", "id")
-        .first()
+    expected = Appointment.objects.filter(
+        patient_id=patient_id,
+        service_id=service.pk,
+        service_day=service_day_of(arrived_at),
+        status=AppointmentStatus.EXPECTED,
+    ).order_by("id")
+    appointment = min(
+        expected, key=lambda booked: abs(booked.scheduled_at - arrived_at), default=None
     )
     if appointment is None:
         return None

@@ -227,6 +227,7 @@ PT_BR = {
     "Note (optional)": "Observação (opcional)",
     "New patient only": "Só para paciente novo",
     "CPF of the booking": "CPF do agendamento",
+    "booked no-shows: %(n)s": "faltas de agendados: %(n)s",
     "New patient's name": "Nome do paciente novo",
     "New patient's birth date": "Nascimento do paciente novo",
     "Book": "Agendar",

@@ -177,3 +177,17 @@ def test_the_window_s_edges(arrival, status, rank):
         scheduled_at=local(9), arrived_at=arrival, early_minutes=30, late_minutes=15
     )
     assert (place.status, place.rank_at) == (status, rank)
+
+
+def test_with_two_bookings_the_day_the_arrival_takes_the_nearest(clinic_a):
+    with clinic_a:
+        svc = f.reception()
+        cpf = new_cpf()
+        morning = book(svc, local(9), cpf=cpf)
+        afternoon = book(svc, local(15), cpf=cpf)
+        ticket = arrive(svc, local(14, 50), cpf=cpf)
+        morning.refresh_from_db()
+        afternoon.refresh_from_db()
+    assert ticket.rank_at == local(15)
+    assert (afternoon.status, afternoon.ticket_id) == (AppointmentStatus.ARRIVED, ticket.pk)
+    assert morning.status == AppointmentStatus.EXPECTED  # the reset will call it a no-show

@@ -54,3 +54,22 @@ def test_a_day_of_bookings_and_no_ticket_still_gets_its_summary(clinic_a):
 
     summary = ClinicDaySummary.objects.get(clinic=clinic_a, service_day=DAY)
     assert (summary.tickets, summary.appointment_no_shows) == (0, 1)
+
+
+def test_the_chain_dashboard_shows_a_closed_day_s_booked_no_shows(clinic_a, settings):
+    from django.test import Client
+
+    from tests.accounts.conftest import manager
+
+    with clinic_a:
+        svc = f.reception()
+        book(svc, local(9))
+        book(svc, local(10))
+    with time_machine.travel(local(0, 5, day=NEXT_DAY), tick=False):
+        clinic_days_close(clinic=clinic_a)
+        browser = Client(HTTP_HOST=settings.BASE_DOMAIN)
+        browser.force_login(manager(clinic_a.chain))
+        page = browser.get("/dashboard/")
+
+    assert page.status_code == 200
+    assert "faltas de agendados: 2" in page.content.decode()
