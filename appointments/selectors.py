@@ -37,6 +37,35 @@ def appointment_get(*, appointment_id: int) -> Appointment | None:
     )
 
 
+_EXPORT_FIELDS = (
+    "id",
+    "service_id",
+    "service__name",
+    "scheduled_at",
+    "service_day",
+    "professional",
+    "note",
+    "status",
+    "external_id",
+    "partner_client_id",
+    "created_by_id",
+    "created_at",
+    "ticket_id",
+    "arrived_at",
+    "closed_at",
+    "cancel_reason",
+)
+
+
+def appointments_of_patient(*, patient_id: int) -> list[dict]:
+    """Every appointment of the patient, for the patient's data export (LGPD Art. 18)."""
+    return list(
+        Appointment.objects.filter(patient_id=patient_id)
+        .order_by("scheduled_at", "id")
+        .values(*_EXPORT_FIELDS)
+    )
+
+
 def appointment_overdue(*, appointment: Appointment, now: datetime.datetime | None = None) -> bool:
     """Still expected past the service's late tolerance: arriving now, the patient is a walk-in."""
     if appointment.status != AppointmentStatus.EXPECTED:

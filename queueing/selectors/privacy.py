@@ -1,6 +1,7 @@
 """What the clinic holds about one patient (LGPD Art. 18 export), and records due for review."""
 
 import datetime
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import Max, Q, QuerySet
@@ -56,6 +57,17 @@ _CHECKIN_FIELDS = (
 )
 _TRAIL_FIELDS = ("at", "user_id", "role", "partner_client_id", "action", "fields", "purpose")
 
+# What apps above queueing hold about a patient (appointments' bookings), by section name: they
+# register a reader when Django starts, since queueing never imports them.
+_EXPORT_SECTIONS: dict[str, Callable[..., list[dict[str, Any]]]] = {}
+
+
+def patient_export_section_register(
+    *, name: str, reader: Callable[..., list[dict[str, Any]]]
+) -> None:
+    """Add `name` to every patient export: `reader(patient_id=...)` gives its rows."""
+    _EXPORT_SECTIONS[name] = reader
+
 
 def patient_data_export(*, patient: Patient) -> dict[str, Any]:
     """Everything the clinic keeps about `patient`: record, changes, visits, and who saw them."""
@@ -81,6 +93,7 @@ def patient_data_export(*, patient: Patient) -> dict[str, Any]:
             .order_by("at", "id")
             .values(*_EVENT_FIELDS)
         ),
+        **{name: reader(patient_id=patient.pk) for name, reader in _EXPORT_SECTIONS.items()},
         "access_trail": list(access_entries_list(patient_id=patient.pk).values(*_TRAIL_FIELDS)),
     }
 
