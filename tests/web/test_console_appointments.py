@@ -87,6 +87,35 @@ def test_reception_sees_books_and_cancels_the_day_s_appointments(
     expect(expected.get_by_role("button")).to_have_count(0)
 
 
+def test_checking_in_a_booked_patient_at_the_console_marks_the_appointment_arrived(
+    page, clinic_a, clinic_url, celery_worker
+):
+    # Given a patient booked for later today, and a worker processing check-ins
+    with clinic_a:
+        appointment_create(
+            cpf="52998224725",
+            registration={"full_name": "Pedro Agendado", "birth_date": "1975-06-07"},
+            service_id=Service.objects.get(is_default=True).pk,
+            scheduled_at=_later_today(20),
+        )
+    staff_user(clinic_a, "receptionist", "rita@sol.test")
+    sign_in(page, clinic_url(clinic_a, "/login/"), "rita@sol.test")
+    console_ready(page)
+    expect(page.locator("#appointments li", has_text="Pedro Agendado")).to_contain_text("Esperado")
+
+    # When the receptionist checks him in by CPF, as any patient
+    cpf = page.get_by_label("CPF do paciente")
+    cpf.press_sequentially("52998224725")
+    cpf.press("Enter")
+    expect(page.locator("#checkin-result")).to_contain_text("Senha emitida", timeout=30_000)
+
+    # Then his appointment reads arrived, with the ticket he was given
+    page.reload()
+    row = page.locator("#appointments li", has_text="Pedro Agendado")
+    expect(row).to_contain_text("Chegou")
+    expect(row).to_contain_text("senha R001")
+
+
 def test_a_booking_with_a_bad_cpf_names_the_field(page, clinic_a, clinic_url):
     staff_user(clinic_a, "receptionist", "rita@sol.test")
     sign_in(page, clinic_url(clinic_a, "/login/"), "rita@sol.test")
