@@ -26,3 +26,31 @@ def test_the_patient_export_holds_their_appointments_with_the_note(clinic_a):
     [appointment] = export["appointments"]
     assert (appointment["id"], appointment["note"]) == (mine.pk, "Retorno: trazer exames")
     assert appointment["status"] == "expected"
+
+
+def test_a_patient_booked_for_a_coming_day_is_not_due_for_review(clinic_a, settings):
+    import datetime
+
+    from django.utils import timezone
+
+    from appointments.services import appointment_create
+    from patients.models import Patient
+
+    settings.CLINICO_PATIENT_REVIEW_AFTER_YEARS = 5
+    long_ago = timezone.now() - datetime.timedelta(days=6 * 365)
+    with clinic_a:
+        booked_cpf, forgotten_cpf = new_cpf(), new_cpf()
+        for cpf in (booked_cpf, forgotten_cpf):
+            Patient.objects.create(cpf=cpf, full_name="Registrado Há Anos")
+        Patient.objects.filter(cpf__in=[booked_cpf, forgotten_cpf]).update(created_at=long_ago)
+        appointment_create(
+            cpf=booked_cpf,
+            service_id=f.reception().pk,
+            scheduled_at=timezone.now() + datetime.timedelta(days=3),
+        )
+        forgotten = Patient.objects.get(cpf=forgotten_cpf)
+
+    response = staff_client(clinic_a, "clinic_admin").get("/api/v1/patients/review/")
+
+    assert response.status_code == 200
+    assert [p["id"] for p in response.json()] == [forgotten.pk]
