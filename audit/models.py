@@ -20,6 +20,7 @@ class AccessAction(models.TextChoices):
     EXPORT = "export", "data exported"
     ANONYMISE = "anonymise", "record anonymised"
     CHECKIN = "checkin", "checked in"
+    BOOKING = "booking", "appointment booked"
 
 
 class AccessEntry(models.Model):

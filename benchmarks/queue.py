@@ -146,7 +146,8 @@ def queue_fill(*, services: list[Service], tickets: int, desks: int) -> list[int
             """
             INSERT INTO queueing_ticket
                 (service_id, service_day, number, display_code, patient_id, priority_tier,
-                 priority_reason, status, arrived_at, issued_at, recall_count, cancel_reason)
+                 priority_reason, status, arrived_at, rank_at, issued_at, recall_count,
+                 cancel_reason)
             SELECT (%(services)s::int[])[1 + g %% %(k)s], %(day)s, g,
                    (%(prefixes)s::text[])[1 + g %% %(k)s] || lpad(g::text, 3, '0'), p.id,
                    CASE WHEN g %% 33 = 0 THEN 0 WHEN g %% 10 = 0 THEN 1
@@ -154,6 +155,7 @@ def queue_fill(*, services: list[Service], tickets: int, desks: int) -> list[int
                    CASE WHEN g %% 33 = 0 THEN 'age_80' WHEN g %% 10 = 0 THEN 'pregnant'
                         WHEN g %% 50 = 1 THEN 'blood_donor' ELSE '' END,
                    'waiting',
+                   now() - (%(n)s - g) * interval '100 milliseconds',
                    now() - (%(n)s - g) * interval '100 milliseconds',
                    now() - (%(n)s - g) * interval '100 milliseconds',
                    0, ''

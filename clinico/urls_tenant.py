@@ -12,6 +12,7 @@ urlpatterns = [
     path("api/v1/", include("queueing.urls")),
     path("api/v1/", include("tenants.urls_clinic")),
     path("api/v1/", include("integrations.urls")),
+    path("api/v1/", include("appointments.urls")),
     path("api/schema/", SpectacularAPIView.as_view(urlconf="clinico.urls_tenant"), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

@@ -462,6 +462,35 @@ PT_BR = {
     "58 mm": "58 mm",
     "new CPF at the totem": "CPF novo no totem",
     "ticket paper width": "largura do papel da senha",
+    # appointments (console section, statuses, settings)
+    "Appointments today": "Agendamentos de hoje",
+    "Book an appointment": "Novo agendamento",
+    "Date and time": "Data e hora",
+    "Professional (optional)": "Profissional (opcional)",
+    "Note (optional)": "Observação (opcional)",
+    "New patient only": "Só para paciente novo",
+    "CPF of the booking": "CPF do agendamento",
+    "booked no-shows: %(n)s": "faltas de agendados: %(n)s",
+    "New patient's name": "Nome do paciente novo",
+    "New patient's birth date": "Nascimento do paciente novo",
+    "Book": "Agendar",
+    "Overdue": "Atrasado",
+    "No appointments today.": "Nenhum agendamento hoje.",
+    "%(expected)s expected · %(arrived)s arrived · %(no_show)s no-show": (
+        "%(expected)s esperados · %(arrived)s chegaram · %(no_show)s faltaram"
+    ),
+    "Appointment booked for %(time)s.": "Agendamento marcado para %(time)s.",
+    "Cancel the appointment at %(time)s?": "Cancelar o agendamento das %(time)s?",
+    "Appointment at %(time)s cancelled.": "Agendamento das %(time)s cancelado.",
+    "ticket %(code)s": "senha %(code)s",
+    # The appointment statuses (context "appointment") are translated in django.po itself:
+    # Esperado, Chegou, Chegou atrasado, Faltou, Cancelado.
+    "appointment booked": "agendamento marcado",
+    "scheduled time": "horário marcado",
+    "professional": "profissional",
+    "note": "observação",
+    "appointment: early window (minutes)": "agendamento: antecedência aceita (minutos)",
+    "appointment: late tolerance (minutes)": "agendamento: tolerância de atraso (minutos)",
 }
 
 PT_BR_PLURAL = {

@@ -26,6 +26,14 @@ class Service(models.Model):
     )
     is_default = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
+    # A booked patient arriving from this many minutes before their time up to this many after
+    # it is ranked at the booked time (docs/queue.md, "Appointments").
+    appointment_early_minutes = models.PositiveSmallIntegerField(
+        _("appointment: early window (minutes)"), default=30
+    )
+    appointment_late_minutes = models.PositiveSmallIntegerField(
+        _("appointment: late tolerance (minutes)"), default=15
+    )
 
     class Meta:
         ordering = ["name"]
@@ -194,6 +202,9 @@ class Ticket(models.Model):
     )
     # Arrival orders the queue; a transferred ticket keeps its original arrival.
     arrived_at = models.DateTimeField()
+    # Where the ticket takes its place in the call order after its tier: its arrival, unless a
+    # booked appointment ranks it at the booked time (docs/queue.md, "Appointments").
+    rank_at = models.DateTimeField()
     issued_at = models.DateTimeField()
     called_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
@@ -233,7 +244,7 @@ class Ticket(models.Model):
         ]
         indexes = [
             models.Index(
-                fields=["service", "service_day", "priority_tier", "arrived_at", "id"],
+                fields=["service", "service_day", "priority_tier", "rank_at", "id"],
                 condition=Q(status="waiting"),
                 name="ticket_waiting_call_order",
             ),

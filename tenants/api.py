@@ -287,6 +287,9 @@ class ChainStatsApi(APIView):
         cancelled = serializers.IntegerField()
         expired = serializers.IntegerField()
         transferred = serializers.IntegerField()
+        appointment_no_shows = serializers.IntegerField(
+            help_text="Booked patients who never came: appointments the reset marked no-show."
+        )
         wait_avg_s = serializers.FloatField(allow_null=True)
         wait_p90_s = serializers.FloatField(allow_null=True)
         service_avg_s = serializers.FloatField(allow_null=True)
@@ -299,7 +302,8 @@ class ChainStatsApi(APIView):
         operation_id="chain_stats",
         summary="Daily figures of every clinic of a chain",
         description="One row per clinic and closed service day (days are closed by each "
-        "clinic's daily reset; a day without tickets has no row), by day then clinic name, "
+        "clinic's daily reset; a day without tickets or appointments has no row), by day then "
+        "clinic name, "
         f"{STATS_PAGE_SIZE} rows a page unless `page_size` says otherwise (at most "
         f"{MAX_STATS_PAGE_SIZE}); `next` links the following page. Defaults to the last 7 days.",
         parameters=[FilterSerializer, PageParamsSerializer],

@@ -105,6 +105,8 @@ class ClinicDaySummary(models.Model):
     cancelled = models.PositiveIntegerField(default=0)
     expired = models.PositiveIntegerField(default=0)
     transferred = models.PositiveIntegerField(default=0)
+    # Booked patients who never came (appointments the reset marked no-show).
+    appointment_no_shows = models.PositiveIntegerField(default=0)
     wait_avg_s = models.FloatField(null=True, blank=True)
     wait_p90_s = models.FloatField(null=True, blank=True)
     service_avg_s = models.FloatField(null=True, blank=True)

@@ -11,7 +11,9 @@ from django.db import transaction
 from django.utils import timezone as django_timezone
 
 from accounts.models import User
+from appointments.services import appointments_close_days
 from common.tenancy import tenant_connection
+from queueing.clock import service_day_today
 from queueing.services.day_close import SUMMARY_KEYS, days_close
 from queueing.services.setup import service_create_default
 from tenants.models import Chain, Clinic, ClinicDaySummary, Domain
@@ -160,15 +162,30 @@ def clinic_days_close(*, clinic: Clinic) -> list[ClinicDaySummary]:
     last = clinic_last_closed_day(clinic=clinic)
     with clinic:
         closed = days_close(closed_through=last)
+        # Booked patients who never came are the day's appointment no-shows; appointments sit
+        # above queueing, so the reset (which knows both) closes them here.
+        no_shows = appointments_close_days(before=service_day_today())
     now = django_timezone.now()
     summaries = []
     for figures in closed:
         values = {name: getattr(figures, name) for name in DAY_SUMMARY_FIELDS}
+        values["appointment_no_shows"] = no_shows.pop(figures.service_day, 0)
         summary, _ = ClinicDaySummary.objects.update_or_create(
             clinic=clinic,
             service_day=figures.service_day,
             defaults={**values, "closed_at": now},
         )
+        summaries.append(summary)
+    for service_day, count in sorted(no_shows.items()):
+        # A day of bookings and no ticket at all still gets its summary, or adds to it.
+        summary, created = ClinicDaySummary.objects.get_or_create(
+            clinic=clinic,
+            service_day=service_day,
+            defaults={"appointment_no_shows": count, "closed_at": now},
+        )
+        if not created:
+            summary.appointment_no_shows += count
+            summary.save(update_fields=["appointment_no_shows"])
         summaries.append(summary)
     return summaries
 

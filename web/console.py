@@ -6,6 +6,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 
 from accounts.permissions import ADMIN, RECEPTION
+from appointments.models import AppointmentStatus
 from queueing.models import BreakReason, PriorityReason, TicketStatus
 from queueing.panel_access import panel_key_current, panel_link
 from queueing.selectors.queue import desk_list, service_list
@@ -76,6 +77,16 @@ def console_texts() -> dict:
         ),
         "totemKeyRotated": _("New totem key made. Open the new link on the totem."),
         "totemSettingsSaved": _("Totem settings saved."),
+        "appointments": {
+            "statuses": {value: str(label) for value, label in AppointmentStatus.choices},
+            "overdue": _("Overdue"),
+            "none": _("No appointments today."),
+            "counts": _("%(expected)s expected · %(arrived)s arrived · %(no_show)s no-show"),
+            "booked": _("Appointment booked for %(time)s."),
+            "cancelConfirm": _("Cancel the appointment at %(time)s?"),
+            "cancelled": _("Appointment at %(time)s cancelled."),
+            "ticket": _("ticket %(code)s"),
+        },
     }
 
 
@@ -129,6 +140,7 @@ def console(request: HttpRequest, role: str) -> HttpResponse:
             "events": stream_url(request, "/events/console/"),
             "strings": console_texts(),
             "language": translation.get_language(),
+            "timezone": clinic.timezone,
         },
     }
     return render(request, "pages/console.html", context)

@@ -93,6 +93,7 @@ def access_trail(request: HttpRequest, role: str) -> HttpResponse:
         AccessAction.EXPORT: _("data exported"),
         AccessAction.ANONYMISE: _("record anonymised"),
         AccessAction.CHECKIN: _("checked in"),
+        AccessAction.BOOKING: _("appointment booked"),
     }
     context = {
         "clinic": clinic_of(request),

@@ -21,6 +21,7 @@ TICKET = {
     "position": None,
     "estimated_wait_minutes": None,
     "arrived_at": "2026-03-02T11:58:00Z",
+    "rank_at": "2026-03-02T11:58:00Z",
     "issued_at": "2026-03-02T11:58:00.04Z",
     "called_at": "2026-03-02T12:10:00Z",
     "started_at": None,
@@ -292,6 +293,8 @@ SERVICE = {
     "target_wait_minutes": 20,
     "priority_policy": "interleave",
     "interleave_after": 3,
+    "appointment_early_minutes": 30,
+    "appointment_late_minutes": 15,
 }
 
 SERVICE_CREATE = [

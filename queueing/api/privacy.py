@@ -52,8 +52,8 @@ class PatientExportApi(_AdminOnly):
         operation_id="patients_export",
         responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="The export.")},
         description="Clinic admins only. The record, its corrections, check-ins, tickets and "
-        "their events, and the access-trail entries about the patient. The export itself is "
-        "recorded in the trail.",
+        "their events, appointments, and the access-trail entries about the patient. The "
+        "export itself is recorded in the trail.",
     )
     def get(self, request, patient_id: int):
         patient = _patient_or_404(patient_id)

@@ -95,6 +95,10 @@ class TicketOutputSerializer(serializers.Serializer):
     position = serializers.IntegerField(allow_null=True, help_text="1 = next; null if not waiting.")
     estimated_wait_minutes = serializers.IntegerField(allow_null=True)
     arrived_at = serializers.DateTimeField()
+    rank_at = serializers.DateTimeField(
+        help_text="Its place in the call order after the tier: the arrival, or a booked "
+        "appointment's time (docs/queue.md)."
+    )
     issued_at = serializers.DateTimeField()
     called_at = serializers.DateTimeField(allow_null=True, help_text="First call.")
     started_at = serializers.DateTimeField(allow_null=True)
@@ -137,6 +141,7 @@ def ticket_data(
         "position": position,
         "estimated_wait_minutes": estimate,
         "arrived_at": ticket.arrived_at,
+        "rank_at": ticket.rank_at,
         "issued_at": ticket.issued_at,
         "called_at": ticket.called_at,
         "started_at": ticket.started_at,

@@ -41,6 +41,13 @@ class ServiceOutputSerializer(serializers.Serializer):
     target_wait_minutes = serializers.IntegerField()
     priority_policy = serializers.ChoiceField(choices=PriorityPolicy.choices)
     interleave_after = serializers.IntegerField(allow_null=True)
+    appointment_early_minutes = serializers.IntegerField(
+        help_text="A booked patient arriving up to this many minutes early is ranked at the "
+        "booked time."
+    )
+    appointment_late_minutes = serializers.IntegerField(
+        help_text="... and up to this many minutes late; later, the patient queues as a walk-in."
+    )
 
 
 class ServiceInputSerializer(serializers.Serializer):
@@ -59,6 +66,20 @@ class ServiceInputSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         help_text="With `interleave`: a normal ticket is called after this many priority calls.",
+    )
+    appointment_early_minutes = serializers.IntegerField(
+        min_value=0,
+        max_value=720,
+        default=30,
+        help_text="A booked patient arriving up to this many minutes early is ranked at the "
+        "booked time (docs/queue.md, Appointments).",
+    )
+    appointment_late_minutes = serializers.IntegerField(
+        min_value=0,
+        max_value=720,
+        default=15,
+        help_text="A booked patient arriving up to this many minutes late keeps the booked "
+        "time; later, they queue as a walk-in.",
     )
 
     def validate_prefix(self, value: str) -> str:

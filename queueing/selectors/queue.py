@@ -132,8 +132,8 @@ def ticket_position(*, ticket: Ticket) -> int | None:
         service_id=ticket.service_id, service_day=ticket.service_day, status=TicketStatus.WAITING
     ).filter(
         Q(priority_tier__lt=ticket.priority_tier)
-        | Q(priority_tier=ticket.priority_tier, arrived_at__lt=ticket.arrived_at)
-        | Q(priority_tier=ticket.priority_tier, arrived_at=ticket.arrived_at, id__lt=ticket.pk)
+        | Q(priority_tier=ticket.priority_tier, rank_at__lt=ticket.rank_at)
+        | Q(priority_tier=ticket.priority_tier, rank_at=ticket.rank_at, id__lt=ticket.pk)
     )
     return ahead.count() + 1
 
@@ -163,7 +163,7 @@ def queue_today(*, service_id: int | None = None) -> list[ServiceQueue]:
             service__in=[s.pk for s in services],
         )
         .select_related("desk", "patient")
-        .order_by("service_id", "priority_tier", "arrived_at", "id")
+        .order_by("service_id", "priority_tier", "rank_at", "id")
     )
     by_service: dict[int, list[Ticket]] = {s.pk: [] for s in services}
     for ticket in tickets:

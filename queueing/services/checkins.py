@@ -36,6 +36,7 @@ from queueing.models import (
     Service,
 )
 from queueing.selectors.checkins import CHECKIN_PENDING_INDEX
+from queueing.services.arrivals import arrival_rank
 from queueing.services.ticket_sql import CheckInQueued
 from queueing.services.tickets import ticket_issue_unless_open
 
@@ -326,7 +327,17 @@ def _fail(checkin: CheckIn, reason: str) -> CheckIn:
 
 _CHECKIN_COLUMNS, _CHECKIN_NAMES = columns(CheckIn, "c")
 # What issuing needs of the check-in's service.
-_SERVICE_COLUMNS = ColumnList(Service, ("id", "name", "prefix", "is_active"))
+_SERVICE_COLUMNS = ColumnList(
+    Service,
+    (
+        "id",
+        "name",
+        "prefix",
+        "is_active",
+        "appointment_early_minutes",
+        "appointment_late_minutes",
+    ),
+)
 _CHECKIN_LOCK_SQL = f"""
     SELECT {_CHECKIN_COLUMNS}, {_SERVICE_COLUMNS.sql("s")}
     FROM {CheckIn._meta.db_table} c JOIN {Service._meta.db_table} s ON s.id = c.service_id
@@ -354,7 +365,8 @@ def checkin_process(*, checkin_id: uuid.UUID | str) -> CheckIn | None:
     Idempotent: the row is locked and only a pending check-in is processed, so a redelivered
     task finds it queued and does nothing. Four statements in all: lock the check-in, lock (or
     register) the patient, append the access-trail entry, then reuse-or-issue the ticket with
-    its event and mark the check-in queued.
+    its event and mark the check-in queued; plus what the arrival hooks (`arrivals`) ask: with
+    appointments installed, one look-up of the patient's booking, and its link when there is one.
     """
     try:
         checkin = _checkin_lock(checkin_id=uuid.UUID(str(checkin_id)))
@@ -385,16 +397,21 @@ def checkin_process(*, checkin_id: uuid.UUID | str) -> CheckIn | None:
         patient_ids=[patient.pk],
         fields=("cpf", *sorted(checkin.registration)) if registered else ("cpf",),
     )
+    # An app above queueing (appointments) may rank the ticket at a booked time instead.
+    arrival = arrival_rank(patient_id=patient.pk, service=service, arrived_at=checkin.created_at)
     processed_at = timezone.now()
-    ticket, _ = ticket_issue_unless_open(
+    ticket, issued = ticket_issue_unless_open(
         patient=patient,
         service=service,
         priority_reason=checkin.priority_reason,
         arrived_at=checkin.created_at,
+        rank_at=arrival.rank_at if arrival is not None else None,
         actor_id=checkin.created_by_id,
         partner_client_id=checkin.partner_client_id,
         checkin_queued=CheckInQueued(checkin_id=checkin.pk, processed_at=processed_at),
     )
+    if arrival is not None:
+        arrival.linked(ticket, issued)
     checkin.status = CheckInStatus.QUEUED
     checkin.patient = patient
     checkin.ticket = ticket

@@ -54,6 +54,7 @@ def _issue(
     arrived_at: datetime.datetime | None,
     actor_id: int | None,
     partner_client_id: str,
+    rank_at: datetime.datetime | None = None,
     transferred_from: Ticket | None = None,
     reuse_open: bool = False,
     checkin_queued: CheckInQueued | None = None,
@@ -70,6 +71,7 @@ def _issue(
         priority_tier=tier,
         priority_reason=reason,
         arrived_at=arrived_at or now,
+        rank_at=rank_at,
         now=now,
         actor_id=actor_id,
         partner_client_id=partner_client_id,
@@ -90,16 +92,21 @@ def ticket_issue(
     service: Service,
     priority_reason: str = "",
     arrived_at: datetime.datetime | None = None,
+    rank_at: datetime.datetime | None = None,
     actor: User | None = None,
     partner_client_id: str = "",
     transferred_from: Ticket | None = None,
 ) -> Ticket:
-    """A new waiting ticket with the next number of the service's day (no gaps, no repeats)."""
+    """A new waiting ticket with the next number of the service's day (no gaps, no repeats).
+
+    It takes its place in the call order at `rank_at` (its arrival when None) after its tier.
+    """
     ticket, _ = _issue(
         patient=patient,
         service=service,
         priority_reason=priority_reason,
         arrived_at=arrived_at,
+        rank_at=rank_at,
         actor_id=actor.pk if actor is not None else None,
         partner_client_id=partner_client_id,
         transferred_from=transferred_from,
@@ -113,6 +120,7 @@ def ticket_issue_unless_open(
     service: Service,
     priority_reason: str = "",
     arrived_at: datetime.datetime | None = None,
+    rank_at: datetime.datetime | None = None,
     actor_id: int | None = None,
     partner_client_id: str = "",
     checkin_queued: CheckInQueued | None = None,
@@ -127,6 +135,7 @@ def ticket_issue_unless_open(
         service=service,
         priority_reason=priority_reason,
         arrived_at=arrived_at,
+        rank_at=rank_at,
         actor_id=actor_id,
         partner_client_id=partner_client_id,
         reuse_open=True,

@@ -366,6 +366,7 @@ def ticket_transfer(
         service=target,
         priority_reason=declared,
         arrived_at=ticket.arrived_at,
+        rank_at=ticket.rank_at,
         actor=actor,
         partner_client_id=partner_client_id,
         transferred_from=ticket,

@@ -14,6 +14,8 @@ from django.utils import timezone
 from django_tenants.utils import tenant_context
 
 from accounts.models import ClinicMembership, User
+from appointments.models import Appointment
+from appointments.services import appointment_create
 from audit.models import AccessEntry
 from integrations.models import WebhookDelivery, WebhookSubscription
 from integrations.services import webhook_subscription_create
@@ -759,6 +761,85 @@ def webhook_redeliver_call(clinic, caller: Caller) -> Call:
     return Call(url, {}, check)
 
 
+def _booking(caller: Caller | None = None) -> Appointment:
+    """An appointment of the default service tomorrow at noon, booked by `caller` if a partner."""
+    tomorrow_noon = timezone.localtime(timezone.now()).replace(
+        hour=12, minute=0, second=0, microsecond=0
+    ) + datetime.timedelta(days=1)
+    appointment, _ = appointment_create(
+        cpf=CPF,
+        registration={"full_name": "Maria da Silva", "birth_date": "1980-04-02"},
+        service_id=Service.objects.get(is_default=True).pk,
+        scheduled_at=tomorrow_noon,
+        partner_client_id=(caller.client_id or "") if caller is not None else "",
+    )
+    return appointment
+
+
+def _check_booking_patient(body: dict, caller: Caller) -> None:
+    if caller.role in STAFF_ROLES:
+        assert body["patient"]["cpf"] == cpf_mask(CPF), body
+    else:
+        assert body["patient"] is None and body["note"] is None, body
+
+
+def appointments_call(clinic, caller: Caller) -> Call:
+    appointment = _booking()
+
+    def check(response):
+        body = _expect(response, 200)
+        [row] = [row for row in body if row["id"] == appointment.pk]
+        assert row["status"] == "expected", row
+        _check_booking_patient(row, caller)
+
+    return Call(f"/api/v1/appointments/?day={appointment.service_day.isoformat()}", {}, check)
+
+
+def appointment_create_call(clinic, caller: Caller) -> Call:
+    scheduled = (timezone.now() + datetime.timedelta(days=1)).replace(microsecond=0)
+
+    def check(response):
+        body = _expect(response, 201)
+        stored = Appointment.objects.select_related("patient").get(pk=body["id"])
+        assert (stored.patient.cpf, stored.status, stored.scheduled_at) == (
+            NEW_CPF,
+            "expected",
+            scheduled,
+        )
+        assert stored.partner_client_id == (caller.client_id or "")
+        assert body["status"] == "expected", body
+
+    data = {
+        "cpf": NEW_CPF,
+        "patient": {"full_name": "João Souza", "birth_date": "1985-07-01"},
+        "service": Service.objects.get(is_default=True).pk,
+        "scheduled_at": scheduled.isoformat(),
+    }
+    return Call("/api/v1/appointments/", data, check)
+
+
+def appointment_read_call(clinic, caller: Caller) -> Call:
+    appointment = _booking()
+
+    def check(response):
+        body = _expect(response, 200)
+        assert (body["id"], body["status"]) == (appointment.pk, "expected"), body
+        _check_booking_patient(body, caller)
+
+    return Call(f"/api/v1/appointments/{appointment.pk}/", {}, check)
+
+
+def appointment_cancel_call(clinic, caller: Caller) -> Call:
+    appointment = _booking(caller)
+
+    def check(response):
+        body = _expect(response, 200)
+        assert (body["id"], body["status"]) == (appointment.pk, "cancelled"), body
+        assert Appointment.objects.get(pk=appointment.pk).status == "cancelled"
+
+    return Call(f"/api/v1/appointments/{appointment.pk}/cancel/", {"reason": "Remarcou"}, check)
+
+
 UUID = "00000000-0000-0000-0000-000000000001"
 CASES = {
     ("POST", "/api/v1/check-ins/"): checkin_create_call,
@@ -815,6 +896,10 @@ CASES = {
     ("POST", "/api/v1/webhooks/1/rotate-secret/"): webhook_rotate_call,
     ("GET", "/api/v1/webhooks/1/deliveries/"): webhook_deliveries_call,
     ("POST", "/api/v1/webhooks/1/deliveries/1/redeliver/"): webhook_redeliver_call,
+    ("GET", "/api/v1/appointments/"): appointments_call,
+    ("POST", "/api/v1/appointments/"): appointment_create_call,
+    ("GET", "/api/v1/appointments/1/"): appointment_read_call,
+    ("POST", "/api/v1/appointments/1/cancel/"): appointment_cancel_call,
 }
 
 

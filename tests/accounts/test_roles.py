@@ -73,6 +73,10 @@ MATRIX = [
     ("POST", "/api/v1/webhooks/1/rotate-secret/", {A, PW}),
     ("GET", "/api/v1/webhooks/1/deliveries/", {A, PR, PW}),
     ("POST", "/api/v1/webhooks/1/deliveries/1/redeliver/", {A, PW}),
+    ("GET", "/api/v1/appointments/", READERS),
+    ("POST", "/api/v1/appointments/", {R, A, PW}),
+    ("GET", "/api/v1/appointments/1/", READERS),
+    ("POST", "/api/v1/appointments/1/cancel/", {R, A, PW}),
 ]
 
 

@@ -474,11 +474,13 @@ def _waiting_in_bulk(services: list[Service], *, per_service: int) -> None:
             f"""
             INSERT INTO {Ticket._meta.db_table}
                 (service_id, service_day, number, display_code, patient_id, priority_tier,
-                 priority_reason, status, arrived_at, issued_at, recall_count, cancel_reason)
+                 priority_reason, status, arrived_at, rank_at, issued_at, recall_count,
+                 cancel_reason)
             SELECT s.id, %(day)s, g, s.prefix || g, %(patient)s,
                    CASE WHEN g %% 10 = 0 THEN 1 ELSE 3 END,
                    CASE WHEN g %% 10 = 0 THEN 'pregnant' ELSE '' END, 'waiting',
-                   now() - g * interval '1 second', now() - g * interval '1 second', 0, ''
+                   now() - g * interval '1 second', now() - g * interval '1 second',
+                   now() - g * interval '1 second', 0, ''
             FROM {Service._meta.db_table} s, generate_series(1, %(n)s) AS g
             WHERE s.id = ANY(%(services)s)
             """,

@@ -4,11 +4,13 @@ Call next, each ticket action and check-in processing run for every patient at e
 change that adds a round trip to them slows every clinic down.
 """
 
+import datetime
 import os
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from queueing.services import workflow
 from queueing.services.checkins import checkin_create, checkin_process
@@ -52,7 +54,7 @@ def test_call_next_is_two_statements_and_each_action_one(clinic_a):
     assert [len(statements) for statements in calls] == [2, 1, 1, 1, 2, 1, 1]
 
 
-def test_processing_a_check_in_is_four_statements_with_its_trail_entry_and_a_new_patient_one_more(
+def test_processing_a_check_in_is_five_statements_with_its_trail_entry_and_a_new_patient_one_more(
     clinic_a,
 ):
     with clinic_a:
@@ -62,7 +64,9 @@ def test_processing_a_check_in_is_four_statements_with_its_trail_entry_and_a_new
         statements = _statements(lambda: checkin_process(checkin_id=new.pk))
         known, _ = checkin_create(cpf=CPF)
         again = _statements(lambda: checkin_process(checkin_id=known.pk))
-    assert (len(statements), len(again)) == (5, 4)  # the new patient's INSERT is the fifth
+    # Four of its own, and the arrival hook's look-up of a booking (appointments); the new
+    # patient's INSERT is one more.
+    assert (len(statements), len(again)) == (6, 5)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -84,3 +88,19 @@ def test_the_clinics_schema_travels_inside_call_nexts_first_statement_not_in_one
     assert len(sent) == 2
     assert sent[0].startswith('SET LOCAL search_path = "clinic_a","public"; ')
     assert not sent[1].startswith("SET")
+
+
+def test_a_check_in_for_a_booking_adds_two_statements_to_link_it_and_say_so(clinic_a):
+    from appointments.services import appointment_create
+
+    with clinic_a:
+        appointment_create(
+            cpf=CPF,
+            registration={"full_name": "Maria da Silva", "birth_date": "1990-03-14"},
+            service_id=f.reception().pk,
+            scheduled_at=timezone.now() + datetime.timedelta(minutes=10),
+        )
+        booked, _ = checkin_create(cpf=CPF)
+        statements = _statements(lambda: checkin_process(checkin_id=booked.pk))
+    # The five of a known patient, the booking's link and its appointment.arrived event.
+    assert len(statements) == 7

@@ -42,6 +42,8 @@ def test_an_admin_creates_an_interleaved_service_and_its_tickets_use_the_prefix(
         "target_wait_minutes": 20,
         "priority_policy": "interleave",
         "interleave_after": 3,
+        "appointment_early_minutes": 30,
+        "appointment_late_minutes": 15,
     }
     assert [s["prefix"] for s in listed.json()] == ["R", "TRI"]
     assert ticket.display_code == "TRI001"
@@ -157,3 +159,31 @@ def test_chain_managers_read_but_do_not_change_the_setup(clinic_a):
     client.force_authenticate(user=manager)
     assert client.get("/api/v1/desks/").status_code == 200
     assert client.post("/api/v1/services/", {"name": "X", "prefix": "X"}).status_code == 403
+
+
+def test_an_admin_sets_a_service_s_appointment_window_and_a_negative_one_names_the_field(
+    clinic_a, jwt_client
+):
+    client = jwt_client(clinic_a, "clinic_admin")
+    with clinic_a:
+        service_id = Service.objects.get(is_default=True).pk
+
+    changed = client.patch(
+        f"/api/v1/services/{service_id}/",
+        {"appointment_early_minutes": 45, "appointment_late_minutes": 5},
+        format="json",
+    )
+    refused = client.patch(
+        f"/api/v1/services/{service_id}/", {"appointment_late_minutes": -1}, format="json"
+    )
+
+    assert changed.status_code == 200, changed.content
+    assert (
+        changed.json()["appointment_early_minutes"],
+        changed.json()["appointment_late_minutes"],
+    ) == (45, 5)
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0]["attr"] == "appointment_late_minutes"
+    with clinic_a:
+        service = Service.objects.get(pk=service_id)
+    assert (service.appointment_early_minutes, service.appointment_late_minutes) == (45, 5)

@@ -38,6 +38,7 @@ _ISSUE_COLUMNS = ColumnList(
         "priority_reason",
         "status",
         "arrived_at",
+        "rank_at",
         "issued_at",
         "recall_count",
         "cancel_reason",
@@ -68,6 +69,20 @@ def _checkin_queued_cte(*, params: Params, checkin: CheckInQueued, patient: str)
 )"""
 
 
+def _issued_detail(
+    *,
+    arrived_at: datetime.datetime,
+    rank_at: datetime.datetime | None,
+    transferred_from: Ticket | None,
+) -> dict:
+    detail: dict = {}
+    if transferred_from is not None:
+        detail["transferred_from"] = transferred_from.display_code
+    if rank_at is not None and rank_at != arrived_at:
+        detail["rank_at"] = rank_at.isoformat()
+    return detail
+
+
 def ticket_insert(
     *,
     service: Service,
@@ -79,6 +94,7 @@ def ticket_insert(
     now: datetime.datetime,
     actor_id: int | None,
     partner_client_id: str,
+    rank_at: datetime.datetime | None = None,
     transferred_from: Ticket | None = None,
     reuse_open: bool = False,
     checkin_queued: CheckInQueued | None = None,
@@ -89,9 +105,11 @@ def ticket_insert(
     numbers have no gaps and no repeats. With `reuse_open` the patient's open ticket of the
     service and day is the answer instead, (ticket, False), and nothing is numbered: call it
     holding the patient's row lock, so that no concurrent visit slips between the check and
-    the insert. With `checkin_queued` that check-in is marked queued with the ticket in the same
-    statement (the counter row stays locked until commit: no further round trip while it is).
-    The ticket's relations are not loaded.
+    the insert. `rank_at` places it in the call order (its arrival when None; a booked
+    appointment's time otherwise, recorded on the ISSUED event). With `checkin_queued` that
+    check-in is marked queued with the ticket in the same statement (the counter row stays
+    locked until commit: no further round trip while it is). The ticket's relations are not
+    loaded.
     """
     p = Params()
     service_id = p.add("service", service.pk)
@@ -118,7 +136,9 @@ def ticket_insert(
         actor_id=actor_id,
         partner_client_id=partner_client_id,
         desk_id=None,
-        detail={"transferred_from": transferred_from.display_code} if transferred_from else {},
+        detail=_issued_detail(
+            arrived_at=arrived_at, rank_at=rank_at, transferred_from=transferred_from
+        ),
     )
     queued = ""
     if checkin_queued is not None:
@@ -138,7 +158,7 @@ def ticket_insert(
     SELECT {service_id}, {day}, last_number, {code},
            {patient}, {p.add("tier", int(priority_tier))}, {p.add("reason", str(priority_reason))},
            {p.add("waiting", str(TicketStatus.WAITING))}, {p.add("arrived", arrived_at)},
-           {p.add("now", now)}, 0, '',
+           {p.add("rank_at", rank_at or arrived_at)}, {p.add("now", now)}, 0, '',
            {p.add("transferred_from", transferred_from.pk if transferred_from else None)}
     FROM counter
     RETURNING {TICKET_COLUMNS}

@@ -100,11 +100,12 @@ def _pick_cte(
 ) -> str:
     """`picked AS (…)`: the first waiting ticket of `service_ids` in call order, row-locked.
 
-    Call order is tier, arrival, id; rows other transactions hold are passed over (FOR UPDATE
-    SKIP LOCKED). Both forms walk the partial index ticket_waiting_call_order in that order and
-    stop at the first ticket they can lock: for one service the index is the order; for several,
-    each step takes every service's next ticket after the previous step's (one index probe per
-    service) and moves on to the first of them, so no statement ever sorts the queue.
+    Call order is tier, rank time (the arrival, or a booking's time), id; rows other transactions
+    hold are passed over (FOR UPDATE SKIP LOCKED). Both forms walk the partial index
+    ticket_waiting_call_order in that order and stop at the first ticket they can lock: for one
+    service the index is the order; for several, each step takes every service's next ticket
+    after the previous step's (one index probe per service) and moves on to the first of them,
+    so no statement ever sorts the queue.
     """
     p = params
     day = p.add("today", today)
@@ -117,7 +118,7 @@ def _pick_cte(
     SELECT id FROM {TICKET}
     WHERE service_id = {p.add("service", service_ids[0])} AND service_day = {day}
           AND status = {waiting} {normal}
-    ORDER BY priority_tier, arrived_at, id LIMIT 1
+    ORDER BY priority_tier, rank_at, id LIMIT 1
     FOR UPDATE SKIP LOCKED
 )"""
     services = p.add("services", list(service_ids))
@@ -125,20 +126,19 @@ def _pick_cte(
     def first_of_the_heads(after: str = "") -> str:
         return f"""SELECT head.* FROM unnest({services}::int[]) AS service (id)
         CROSS JOIN LATERAL (
-            SELECT id, priority_tier, arrived_at FROM {TICKET}
+            SELECT id, priority_tier, rank_at FROM {TICKET}
             WHERE service_id = service.id AND service_day = {day} AND status = {waiting}
                   {normal} {after}
-            ORDER BY priority_tier, arrived_at, id LIMIT 1
+            ORDER BY priority_tier, rank_at, id LIMIT 1
         ) head
-        ORDER BY head.priority_tier, head.arrived_at, head.id LIMIT 1"""
+        ORDER BY head.priority_tier, head.rank_at, head.id LIMIT 1"""
 
     after_previous = (
-        "AND (priority_tier, arrived_at, id) > "
-        "(previous.priority_tier, previous.arrived_at, previous.id)"
+        "AND (priority_tier, rank_at, id) > (previous.priority_tier, previous.rank_at, previous.id)"
     )
     # A recursive query yields its rows only as they are read: the walk stops at the first
     # ticket `picked` can lock.
-    return f"""call_order (id, priority_tier, arrived_at) AS (
+    return f"""call_order (id, priority_tier, rank_at) AS (
     ({first_of_the_heads()})
     UNION ALL
     SELECT next.* FROM call_order previous CROSS JOIN LATERAL (
@@ -166,7 +166,7 @@ def ticket_call_first_waiting(
 ) -> Ticket | None:
     """Pick, call and record the first waiting ticket of `service_ids` in call order; one statement.
 
-    Call order is tier, arrival, id (only normal tickets with `normal_only`). The pick passes
+    Call order is tier, rank time, id (only normal tickets with `normal_only`). The pick passes
     over rows other desks hold locked (FOR UPDATE SKIP LOCKED), so two desks never get the same
     ticket, and walks the index ticket_waiting_call_order whatever the number of services (see
     `_pick_cte`). `interleave_turn` is recorded on the event (a normal ticket's turn of an
