@@ -30,12 +30,20 @@ from benchmarks._bench import BENCH_CHAIN_SLUG, bench_clinic_drop  # noqa: E402
 from tenants.models import Chain, Clinic  # noqa: E402
 
 LEGACY_CHAIN_SLUGS = ["bench_provision"]
+DASHBOARD_CHAIN_PREFIX = "bench_dashboard_"
 LEGACY_CLINIC_SLUGS = ["bench_queue", "bench_1", "bench_2", "bench_3"]
 
 
 def main() -> None:
     connection.set_schema_to_public()
-    chains = [BENCH_CHAIN_SLUG, *LEGACY_CHAIN_SLUGS]
+    # With the chains of benchmarks/_scale_dashboard.py (bench_dashboard_<n>).
+    chains = [
+        BENCH_CHAIN_SLUG,
+        *LEGACY_CHAIN_SLUGS,
+        *Chain.objects.filter(slug__startswith=DASHBOARD_CHAIN_PREFIX).values_list(
+            "slug", flat=True
+        ),
+    ]
     clinics = Clinic.objects.filter(
         Q(chain__slug__in=chains) | Q(schema_name__in=LEGACY_CLINIC_SLUGS, name__startswith="Bench")
     ).order_by("schema_name")

@@ -1,7 +1,5 @@
 """The clinic's figures over a range of days (JSON and CSV): clinic admins and chain managers."""
 
-import datetime
-
 from django.http import HttpResponse
 from django.urls import path
 from drf_spectacular.types import OpenApiTypes
@@ -49,14 +47,6 @@ class FiguresFilterSerializer(serializers.Serializer):
                 {"from": f"Ask for at most {MAX_REPORT_DAYS} days at a time."}
             )
         return {"date_from": date_from, "date_to": date_to}
-
-
-def figures_filters(data) -> tuple[datetime.date, datetime.date] | dict:
-    """The range asked for in `data` (a QueryDict), or the errors by parameter."""
-    serializer = FiguresFilterSerializer(data=data)
-    if not serializer.is_valid():
-        return serializer.errors
-    return serializer.validated_data["date_from"], serializer.validated_data["date_to"]
 
 
 class FiguresOutputSerializer(serializers.Serializer):

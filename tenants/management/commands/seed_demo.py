@@ -10,6 +10,7 @@ from accounts.services import (
 )
 from queueing.selectors.queue import desk_list, service_list
 from queueing.services.setup import desk_create, service_create
+from tenants.live_figures import clinic_live_figures_refresh
 from tenants.models import Chain, Clinic
 from tenants.selectors import clinic_hostname
 from tenants.services import chain_create, clinic_provision
@@ -78,6 +79,8 @@ class Command(BaseCommand):
                 chain=chain, name=name, slug=slug, timezone=tz
             )
             _queue_setup_ensure(clinic)
+            # The dashboard reads this public row; later changes keep it current.
+            clinic_live_figures_refresh(clinic=clinic)
             host = clinic_hostname(clinic=clinic)
             lines.append(f"  {name}: http://{host}:8000/   ({tz})")
             for prefix, role in STAFF:
