@@ -44,7 +44,7 @@ run: demo
 	bash deploy/stack.sh start
 	@echo ""
 	@echo "Clinico is running. API docs: http://centro.localhost:8000/api/docs/  http://localhost:8000/api/docs/"
-	@echo "Logs in .run/logs/. Stop with: make stop"
+	@echo "Logs in .run/logs/. E-mails (invitations, password links) are files in .run/mail/. Stop with: make stop"
 
 stop:
 	-bash deploy/stack.sh stop

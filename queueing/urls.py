@@ -1,6 +1,6 @@
 """API routes of queueing on a clinic host, mounted under /api/v1/."""
 
-from queueing.api import checkins, desks, panel, privacy, queue, setup, stats, tickets
+from queueing.api import checkins, desks, panel, panels, privacy, queue, setup, stats, tickets
 
 urlpatterns: list = [
     *checkins.urlpatterns,
@@ -10,5 +10,6 @@ urlpatterns: list = [
     *stats.urlpatterns,
     *tickets.urlpatterns,
     *panel.urlpatterns,
+    *panels.urlpatterns,
     *privacy.urlpatterns,
 ]

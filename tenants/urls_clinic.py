@@ -2,8 +2,9 @@
 
 from django.urls import path
 
-from tenants.api_clinic import PanelKeyRotateApi
+from tenants.api_clinic import ClinicOwnSettingsApi, PanelKeyRotateApi
 
 urlpatterns = [
     path("panel/key/rotate/", PanelKeyRotateApi.as_view(), name="panel-key-rotate"),
+    path("clinic/", ClinicOwnSettingsApi.as_view(), name="clinic-own-settings"),
 ]

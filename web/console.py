@@ -7,7 +7,6 @@ from django.utils.translation import gettext as _
 
 from accounts.permissions import ADMIN, RECEPTION
 from queueing.models import PriorityReason, TicketStatus
-from queueing.panel_access import panel_key_current, panel_link
 from queueing.selectors.queue import desk_list, service_list
 from queueing.services.checkins import DECLARABLE_PRIORITY_REASONS
 from web.access import api_error_texts, clinic_here, staff_page
@@ -76,15 +75,12 @@ def console(request: HttpRequest, role: str) -> HttpResponse:
         {"id": d.pk, "name": d.name, "services": sorted(s.pk for s in d.services.all())}
         for d in desk_list().filter(is_active=True)
     ]
-    panel_url = None
-    if role in ADMIN:
-        panel_url = panel_link(request=request, key=panel_key_current(clinic=clinic))
     context = {
         "clinic": clinic,
         "role": role,
         "can_check_in": role in RECEPTION,
         "can_cancel": role in RECEPTION,
-        "panel_url": panel_url,
+        "is_admin": role in ADMIN,
         "priority_reasons": [
             (value, label)
             for value, label in PriorityReason.choices

@@ -291,6 +291,7 @@ SERVICE = {
     "target_wait_minutes": 20,
     "priority_policy": "interleave",
     "interleave_after": 3,
+    "display_order": 2,
 }
 
 SERVICE_CREATE = [
@@ -332,6 +333,7 @@ PANEL = [
         "two desks",
         value={
             "service_day": "2026-03-02",
+            "panel": {"id": 1, "name": "Térreo", "voice_enabled": True, "voice_rate": 1.0},
             "desks": [
                 {
                     "desk_id": 1,

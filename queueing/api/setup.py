@@ -41,6 +41,7 @@ class ServiceOutputSerializer(serializers.Serializer):
     target_wait_minutes = serializers.IntegerField()
     priority_policy = serializers.ChoiceField(choices=PriorityPolicy.choices)
     interleave_after = serializers.IntegerField(allow_null=True)
+    display_order = serializers.IntegerField(help_text="Lists show lower numbers first.")
 
 
 class ServiceInputSerializer(serializers.Serializer):
@@ -59,6 +60,9 @@ class ServiceInputSerializer(serializers.Serializer):
         required=False,
         allow_null=True,
         help_text="With `interleave`: a normal ticket is called after this many priority calls.",
+    )
+    display_order = serializers.IntegerField(
+        min_value=0, max_value=999, default=0, help_text="Lists show lower numbers first."
     )
 
     def validate_prefix(self, value: str) -> str:

@@ -72,6 +72,7 @@ def service_create(
     target_wait_minutes: int = 30,
     priority_policy: str = PriorityPolicy.STRICT,
     interleave_after: int | None = None,
+    display_order: int = 0,
 ) -> Service:
     """A new service (line) of the clinic, numbered from 1 each day with its own prefix."""
     service = Service(
@@ -81,6 +82,7 @@ def service_create(
         target_wait_minutes=target_wait_minutes,
         priority_policy=priority_policy,
         interleave_after=interleave_after,
+        display_order=display_order,
     )
     _service_validate(service)
     service.save()
@@ -97,6 +99,7 @@ def service_update(
     target_wait_minutes: int | Unset = _UNSET,
     priority_policy: str | Unset = _UNSET,
     interleave_after: int | None | Unset = _UNSET,
+    display_order: int | Unset = _UNSET,
 ) -> Service:
     """Change a service; tickets already issued keep their display codes."""
     service = Service.objects.select_for_update().get(pk=service.pk)
@@ -107,6 +110,7 @@ def service_update(
         "target_wait_minutes": target_wait_minutes,
         "priority_policy": priority_policy,
         "interleave_after": interleave_after,
+        "display_order": display_order,
     }
     for field_name, value in changes.items():
         if value is not _UNSET:
