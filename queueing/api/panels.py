@@ -1,5 +1,7 @@
 """The clinic's waiting-room panels (clinic admins): list, create, change, delete, new key."""
 
+from decimal import Decimal
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.urls import path
@@ -73,7 +75,12 @@ class PanelInputSerializer(serializers.Serializer):
     )
     voice_enabled = serializers.BooleanField(required=False, default=False)
     voice_rate = serializers.DecimalField(
-        max_digits=3, decimal_places=2, min_value=0.5, max_value=2, required=False, default=1
+        max_digits=3,
+        decimal_places=2,
+        min_value=Decimal("0.5"),
+        max_value=Decimal(2),
+        required=False,
+        default=Decimal(1),
     )
 
 

@@ -42,6 +42,7 @@ def test_an_admin_creates_an_interleaved_service_and_its_tickets_use_the_prefix(
         "target_wait_minutes": 20,
         "priority_policy": "interleave",
         "interleave_after": 3,
+        "display_order": 0,
     }
     assert [s["prefix"] for s in listed.json()] == ["R", "TRI"]
     assert ticket.display_code == "TRI001"
