@@ -99,7 +99,10 @@ def password_set(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
                 uidb64=uidb64, token=session_token, password=form.cleaned_data["password1"]
             )
         except ValidationError as error:
-            _service_errors(form, error, {"password": "password1", "token": None})
+            if "token" in error.message_dict:
+                form.add_error(None, _("This link is invalid or expired, or was already used."))
+            else:
+                _service_errors(form, error, {"password": "password1"})
         else:
             del request.session[LINK_SESSION_KEY]
             return render(request, "pages/password_done.html", context)
@@ -124,9 +127,10 @@ def password_change(request: HttpRequest) -> HttpResponse:
                 new_password=form.cleaned_data["password1"],
             )
         except ValidationError as error:
-            _service_errors(
-                form, error, {"current_password": "current", "new_password": "password1"}
-            )
+            if "current_password" in error.message_dict:
+                form.add_error("current", _("The current password is wrong."))
+            else:
+                _service_errors(form, error, {"new_password": "password1"})
         else:
             update_session_auth_hash(request, user)
             home = reverse("console") if clinic_of(request) else reverse("dashboard")
