@@ -106,9 +106,7 @@ def test_resending_an_invitation_mails_a_new_link(clinic_a, jwt_client, emails):
     assert message.to == ["sem-senha@sol.test"] and _link(message)
 
 
-def test_someone_with_a_password_is_told_to_sign_in_not_sent_a_link(
-    clinic_a, jwt_client, emails
-):
+def test_someone_with_a_password_is_told_to_sign_in_not_sent_a_link(clinic_a, jwt_client, emails):
     colleague = person("colega")
 
     jwt_client(clinic_a, "clinic_admin").post(
@@ -160,13 +158,9 @@ def test_a_reset_ends_every_older_session_and_refresh_token(clinic_a, emails):
     assert User.objects.get(pk=user.pk).check_password(NEW_PASSWORD)
 
 
-def test_the_api_sets_a_password_from_the_link_parts_with_the_validators_reasons(
-    clinic_a, emails
-):
+def test_the_api_sets_a_password_from_the_link_parts_with_the_validators_reasons(clinic_a, emails):
     user = staff(clinic_a, "receptionist")
-    host_client(clinic_a).post(
-        "/api/v1/auth/password/reset/", {"email": user.email}, format="json"
-    )
+    host_client(clinic_a).post("/api/v1/auth/password/reset/", {"email": user.email}, format="json")
     (message,) = emails()
     uid, token = _link(message).rstrip("/").rsplit("/", 2)[1:]
     client = host_client(clinic_a)
