@@ -104,7 +104,9 @@ def _choices_field(label, queryset, help_text=""):
 
 class ServiceForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Name"), max_length=80)
-    prefix = forms.CharField(
+    # The metaclass moves fields off the class, so this does not shadow BaseForm.prefix at run
+    # time; the stubs see a class attribute.
+    prefix = forms.CharField(  # type: ignore[assignment]
         label=gettext_lazy("Ticket prefix"),
         max_length=3,
         help_text=gettext_lazy("1 to 3 letters; tickets read R001, TRI012."),

@@ -37,7 +37,7 @@ def panel(request: HttpRequest) -> HttpResponse:
     cookie, panel = panel_of_cookie(request=request, clinic=clinic)
     if cookie != "valid" or panel is None:
         return _panel_refused(request, "changed" if cookie == "stale" else "missing")
-    config = {
+    config: dict[str, object] = {
         "strings": {
             "offline": _("No connection. Trying again…"),
             "keyRefused": _(

@@ -93,7 +93,7 @@ def _service_kwargs(data: dict) -> dict:
     return kwargs
 
 
-def _with_key(request, panel: Panel, key: str) -> Response:
+def _with_key(request, panel: Panel, key: str) -> dict:
     panel = panel_get(panel_id=panel.pk) or panel
     body = {**PanelOutputSerializer(panel).data, "key": key}
     body["panel_url"] = panel_link(request=request, key=key)

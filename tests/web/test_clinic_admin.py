@@ -115,9 +115,7 @@ def test_forgot_password_sets_a_new_one_and_the_old_refresh_token_stops_working(
     sign_in(page, clinic_url(clinic_a, "/login/"), "caio@sol.test", NEW_PASSWORD)
     expect(page.get_by_role("heading", name="Fila de hoje")).to_be_visible()
 
-    refused = api.post(
-        "/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]}, format="json"
-    )
+    refused = api.post("/api/v1/auth/token/refresh/", {"refresh": tokens["refresh"]}, format="json")
     assert refused.status_code == 401
     assert refused.json()["errors"][0]["code"] == "password_changed"
 
@@ -215,9 +213,7 @@ def test_two_panels_show_their_own_desks_and_a_new_key_signs_the_old_tv_out(
     # When the admin makes a new key for the ground floor's panel
     page.goto(clinic_url(clinic_a, "/manage/panels/"))
     page.once("dialog", lambda dialog: dialog.accept())
-    page.locator("li[data-panel='Térreo']").get_by_role(
-        "button", name="Nova chave e link"
-    ).click()
+    page.locator("li[data-panel='Térreo']").get_by_role("button", name="Nova chave e link").click()
     new_link = page.get_by_role("textbox", name="Link do painel").input_value()
     assert new_link != ground_link
 
