@@ -130,14 +130,11 @@ class ChainClinicsApi(APIView):
         )
         admin_email = serializers.EmailField(
             required=False,
-            default="",
             allow_blank=True,
             help_text="The clinic's first clinic admin: invited by e-mail with a link to choose "
             "a password.",
         )
-        admin_name = serializers.CharField(
-            max_length=150, required=False, default="", allow_blank=True
-        )
+        admin_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
 
     @extend_schema(
         operation_id="chain_clinics_list",

@@ -7,6 +7,7 @@ from django.http import Http404
 from django.urls import path
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import PermissionDenied
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -192,10 +193,14 @@ class PanelDetailApi(_PanelAdminApi):
         operation_id="panels_destroy",
         request=None,
         responses={204: None},
-        description="Its TV is refused from the next request on. The default panel stays (400).",
+        description="Its TV is refused from the next request on. The default panel cannot be "
+        "deleted (403).",
     )
     def delete(self, request, panel_id: int):
-        _saved(panel_delete, panel=self._panel(panel_id))
+        panel = self._panel(panel_id)
+        if panel.is_default:
+            raise PermissionDenied("The default panel cannot be deleted; rename or change it.")
+        _saved(panel_delete, panel=panel)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
