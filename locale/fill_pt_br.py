@@ -121,6 +121,7 @@ PT_BR = {
     ),
     # passwords
     "Forgot my password": "Esqueci minha senha",
+    "Too many requests. Try again in a minute.": "Pedidos demais. Tente de novo em um minuto.",
     "Type the e-mail you sign in with. We send a link to choose a new password.": (
         "Digite o e-mail com que você entra. Enviamos um link para criar uma nova senha."
     ),

@@ -16,7 +16,8 @@ from django.views.decorators.http import require_http_methods
 from accounts.models import User
 from accounts.passwords import password_link_user
 from accounts.services import password_reset_confirm, password_reset_request, user_password_change
-from common.net import request_origin
+from accounts.throttles import SignInLimited, sign_in_attempt_start
+from common.net import client_address, request_origin
 from web.access import clinic_of, page_language, signed_in_page
 
 # Django's PasswordResetConfirmView does the same: the token leaves the address bar (and every
@@ -69,10 +70,26 @@ def _service_errors(form: forms.Form, error: ValidationError, fields: dict[str, 
 def password_forgot(request: HttpRequest) -> HttpResponse:
     """Ask for a link by e-mail; the answer is the same whether or not the e-mail has an account."""
     form = ForgotForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        password_reset_request(email=form.cleaned_data["email"], origin=request_origin(request))
-        return render(request, "pages/password_sent.html", {"place": _place(request)})
     status = 400 if form.is_bound else 200
+    if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"]
+        try:
+            # Counted like a failed sign-in, and left counted: no one e-mails a person in a loop.
+            sign_in_attempt_start(
+                kind="password_link", account=email, address=client_address(request)
+            )
+        except SignInLimited as refusal:
+            form.add_error(None, _("Too many requests. Try again in a minute."))
+            page = render(
+                request,
+                "pages/password_forgot.html",
+                {"form": form, "place": _place(request)},
+                status=429,
+            )
+            page["Retry-After"] = str(refusal.retry_after)
+            return page
+        password_reset_request(email=email, origin=request_origin(request))
+        return render(request, "pages/password_sent.html", {"place": _place(request)})
     context = {"form": form, "place": _place(request)}
     return render(request, "pages/password_forgot.html", context, status=status)
 

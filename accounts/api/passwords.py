@@ -7,7 +7,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.api.auth import CredentialsApi
+from accounts.api.auth import CredentialsApi, sign_in_attempt_begin
 from accounts.openapi import ErrorResponse401Serializer
 from accounts.permissions import ALL_STAFF, ChainManagerAccess, ClinicAccess
 from accounts.services import password_reset_confirm, password_reset_request, user_password_change
@@ -41,12 +41,17 @@ class PasswordResetRequestApi(CredentialsApi):
         description=(
             "Always 202 with the same body, whether or not the e-mail has an account: the answer "
             "never tells. An active account gets an e-mail with a link that works once, for "
-            "PASSWORD_RESET_TIMEOUT (3 days)."
+            "PASSWORD_RESET_TIMEOUT (3 days). Each request counts as a failed sign-in for the "
+            "sign-in limits (5 a minute per e-mail and address): more answer 429."
         ),
     )
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
+        # Counted like a failed sign-in, and left counted: no one e-mails a person in a loop.
+        sign_in_attempt_begin(
+            request, kind="password_link", account=serializer.validated_data["email"]
+        )
         password_reset_request(
             email=serializer.validated_data["email"], origin=request_origin(request)
         )

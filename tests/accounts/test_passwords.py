@@ -249,3 +249,17 @@ def test_a_manager_opening_a_clinic_invites_its_first_admin(public_client, email
     assert _link(message).startswith("http://sul-convite.localhost/password/set/")
     member = ClinicMembership.objects.get(user__email="chefe@sul.test")
     assert (member.clinic.schema_name, member.role) == ("sul_convite", "clinic_admin")
+
+
+def test_asking_for_links_in_a_loop_is_refused_after_five_a_minute(clinic_a, emails, minute_start):
+    user = staff(clinic_a, "receptionist")
+    client = host_client(clinic_a)
+
+    answers = [
+        client.post("/api/v1/auth/password/reset/", {"email": user.email}, format="json")
+        for _ in range(6)
+    ]
+
+    assert [a.status_code for a in answers] == [202] * 5 + [429]
+    assert int(answers[-1]["Retry-After"]) > 0
+    assert len(emails()) == 5
