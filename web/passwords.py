@@ -154,5 +154,6 @@ def password_change(request: HttpRequest) -> HttpResponse:
             context = {"place": _place(request), "changed": True, "home": home}
             return render(request, "pages/password_done.html", context)
     status = 400 if form.is_bound else 200
-    context = {"form": form, "place": _place(request)}
+    home = reverse("console") if clinic_of(request) else reverse("dashboard")
+    context = {"form": form, "place": _place(request), "home": home}
     return render(request, "pages/password_change.html", context, status=status)
