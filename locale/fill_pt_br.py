@@ -11,6 +11,28 @@ from pathlib import Path
 PO = Path(__file__).parent / "pt_BR" / "LC_MESSAGES" / "django.po"
 
 PT_BR = {
+    "This panel key is no longer valid. Open the new link from the panels page.": (
+        "A chave deste painel não vale mais. Abra o novo link da página de painéis."
+    ),
+    "The link has no panel key. Open the link a clinic administrator makes on the panels page.": (
+        "O link não tem a chave do painel. Abra o link que um administrador da clínica cria na "
+        "página de painéis."
+    ),
+    "The panel key in this link is not valid for this clinic. Open the current panel link "
+    "from the panels page.": (
+        "A chave do painel neste link não é válida para esta clínica. Abra o link atual do "
+        "painel da página de painéis."
+    ),
+    "The clinic's panel key was changed. Open the new panel link from the panels page on this "
+    "screen.": (
+        "A chave deste painel foi trocada. Abra nesta tela o novo link do painel da página de "
+        "painéis."
+    ),
+    "Panel links no longer carry the key after “?key=”. Open the current panel link from the "
+    "panels page: it ends in “#key=…”.": (
+        "Os links do painel não levam mais a chave depois de “?key=”. Abra o link atual do "
+        "painel da página de painéis: ele termina em “#key=…”."
+    ),
     # clinic admin pages
     "Receptionist": "Recepcionista",
     "Clinician": "Profissional de saúde",

@@ -41,7 +41,7 @@ def panel(request: HttpRequest) -> HttpResponse:
         "strings": {
             "offline": _("No connection. Trying again…"),
             "keyRefused": _(
-                "This panel key is no longer valid. Open the new link from the console."
+                "This panel key is no longer valid. Open the new link from the panels page."
             ),
             "waiting": _("Please wait to be called"),
         },
