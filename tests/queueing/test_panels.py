@@ -139,3 +139,22 @@ def test_an_admin_creates_a_panel_over_the_api_and_its_link_opens_it(clinic_a, j
     }
     assert twin.status_code == 400 and twin.json()["errors"][0]["attr"] == "name"
     assert bad.status_code == 400 and bad.json()["errors"][0]["attr"] == "desks"
+
+
+def test_the_migration_turns_the_clinics_single_key_into_its_default_panel(clinic_a):
+    from importlib import import_module
+
+    from django.apps import apps
+    from django.db import connection
+
+    from queueing.panel_access import panel_for_key
+
+    migration = import_module("queueing.migrations.0005_default_panel")
+    with clinic_a:
+        Panel.objects.all().delete()
+        with connection.schema_editor() as editor:
+            migration.default_panel_create(apps, editor)
+            migration.default_panel_create(apps, editor)  # run twice: still one
+        (panel,) = Panel.objects.all()
+        assert panel.is_default and not panel.desks.exists()
+        assert panel_for_key(key=clinic_a.panel_key) == panel

@@ -122,3 +122,12 @@ def test_a_new_panel_made_on_the_page_shows_its_link_once(clinic_a):
     assert "/panel/#key=" in made.content.decode()
     assert "/panel/#key=" not in later.content.decode()
     assert "Térreo" in later.content.decode()
+
+
+def test_the_pages_switch_to_english(clinic_a):
+    admin = _browser(clinic_a, "clinic_admin")
+    admin.cookies["django_language"] = "en"
+
+    text = admin.get("/manage/panels/").content.decode()
+
+    assert "Waiting-room panels" in text and "New key and link" in text
