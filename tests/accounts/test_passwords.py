@@ -263,3 +263,25 @@ def test_asking_for_links_in_a_loop_is_refused_after_five_a_minute(clinic_a, ema
     assert [a.status_code for a in answers] == [202] * 5 + [429]
     assert int(answers[-1]["Retry-After"]) > 0
     assert len(emails()) == 5
+
+
+def test_a_manager_resets_the_password_on_the_public_host(emails):
+    from django.conf import settings
+
+    from tenants.models import Chain
+    from tests.accounts.conftest import manager
+
+    gestora = manager(Chain.objects.get(slug="rede_sol"))
+    site = Client(HTTP_HOST=settings.BASE_DOMAIN)
+
+    sent = site.post("/password/forgot/", {"email": gestora.email})
+
+    assert sent.status_code == 200
+    (message,) = emails()
+    link = _link(message)
+    assert link.startswith(f"http://{settings.BASE_DOMAIN}/password/set/")
+    _set_password_by_link(settings.BASE_DOMAIN, link, NEW_PASSWORD)
+    signed_in = Client(HTTP_HOST=settings.BASE_DOMAIN).post(
+        "/login/", {"username": gestora.email, "password": NEW_PASSWORD}
+    )
+    assert signed_in.status_code == 302 and signed_in["Location"] == "/dashboard/"
