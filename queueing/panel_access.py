@@ -17,6 +17,7 @@ from django.core import signing
 from django.http import HttpRequest, HttpResponse
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django_tenants.models import TenantMixin
+from django_tenants.utils import get_tenant_model
 
 from queueing.models import Panel
 from queueing.selectors.queue import panel_by_key_hash
@@ -71,7 +72,9 @@ def panel_of_cookie(
         )
     except (signing.BadSignature, KeyError):
         return "stale", None
-    panel_id, _sep, fingerprint = str(value).partition(":")
+    panel_id, sep, fingerprint = str(value).partition(":")
+    if not sep:
+        return _legacy_cookie(clinic=clinic, value=str(value))
     if not (panel_id.isascii() and panel_id.isdigit()):
         return "stale", None
     panel = Panel.objects.filter(pk=int(panel_id)).first()
@@ -80,6 +83,21 @@ def panel_of_cookie(
     ):
         return "stale", None
     return "valid", panel
+
+
+def _legacy_cookie(*, clinic: TenantMixin, value: str) -> tuple[str, Panel | None]:
+    """A cookie from before panels (the clinic's one key): good for the default panel until its
+    first new key, so TVs kept working through the upgrade (the page renews it as a new one)."""
+    # The tenant model's one manager: queueing does not import tenants.Clinic. panel_key is a
+    # field of the concrete model, which the plugin does not see through get_tenant_model().
+    clinics = get_tenant_model()._default_manager.filter(pk=clinic.pk)
+    key = clinics.values_list("panel_key", flat=True).first() or ""  # type: ignore[misc]
+    legacy = salted_hmac(_COOKIE_SALT, f"{clinic.schema_name}:{key}").hexdigest()
+    panel = Panel.objects.filter(is_default=True).first()
+    current = key and panel is not None and panel.key_hash == panel_key_hash(key)
+    if current and constant_time_compare(value, legacy):
+        return "valid", panel
+    return "stale", None
 
 
 def panel_link(*, request: HttpRequest, key: str) -> str:

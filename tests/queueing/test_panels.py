@@ -158,3 +158,33 @@ def test_the_migration_turns_the_clinics_single_key_into_its_default_panel(clini
         (panel,) = Panel.objects.all()
         assert panel.is_default and not panel.desks.exists()
         assert panel_for_key(key=clinic_a.panel_key) == panel
+
+
+def test_a_tv_cookie_from_before_panels_keeps_working_until_the_default_key_changes(
+    clinic_a,
+):
+    from django.core import signing
+    from django.utils.crypto import salted_hmac
+
+    from tenants.services import clinic_panel_key_rotate
+
+    # A cookie as the single-panel release made it: a keyed hash of the clinic and its key
+    legacy = salted_hmac("clinico.panel-cookie", f"{clinic_a.schema_name}:{clinic_a.panel_key}")
+    signer = signing.get_cookie_signer(salt="clinico_panel" + "clinico.panel-cookie")
+    legacy_cookie = signer.sign(legacy.hexdigest())
+    host = clinic_hostname(clinic=clinic_a)
+    tv, another_old_tv = Client(HTTP_HOST=host), Client(HTTP_HOST=host)
+    tv.cookies["clinico_panel"] = legacy_cookie
+    another_old_tv.cookies["clinico_panel"] = legacy_cookie
+
+    before = tv.get("/api/v1/panel/")
+    page = tv.get("/panel/")  # renews the cookie as one naming the default panel
+    renewed = tv.cookies["clinico_panel"].value
+    still = tv.get("/api/v1/panel/")
+    clinic_panel_key_rotate(clinic=clinic_a)
+
+    assert before.status_code == 200 and before.json()["panel"]["name"] == "Painel principal"
+    assert page.status_code == 200 and renewed != legacy_cookie
+    assert still.status_code == 200
+    assert tv.get("/api/v1/panel/").status_code == 403  # the default panel's key changed
+    assert another_old_tv.get("/api/v1/panel/").status_code == 403
