@@ -45,7 +45,7 @@ run: demo
 	@echo ""
 	@echo "Clinico is running. API docs: http://centro.localhost:8000/api/docs/  http://localhost:8000/api/docs/"
 	@echo "Live streams (server-sent events): the events process on port $${CLINICO_EVENTS_PORT:-8001}; the pages connect to it."
-	@echo "Logs in .run/logs/. Stop with: make stop"
+	@echo "Logs in .run/logs/. E-mails (invitations, password links) are files in .run/mail/. Stop with: make stop"
 
 stop:
 	-bash deploy/stack.sh stop

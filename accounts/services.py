@@ -1,9 +1,11 @@
 """Writes of users, memberships, partner clients and sessions (refresh token rotation)."""
 
+import logging
 import secrets
 from collections.abc import Iterable
 from typing import cast
 
+from amqp.exceptions import AMQPError
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
@@ -11,6 +13,7 @@ from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
 from django_tenants.models import TenantMixin
+from kombu.exceptions import OperationalError as KombuOperationalError
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 
@@ -30,12 +33,15 @@ from accounts.models import (
     PartnerScope,
     User,
 )
+from accounts.passwords import password_link_user
 from accounts.tokens import (
     AUTH_TIME_CLAIM,
     BlacklistedTokenError,
     ScopedRefreshToken,
     user_token_issue,
 )
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -49,15 +55,88 @@ def user_create(
 
 
 @transaction.atomic
-def user_password_set(*, user: User, password: str) -> User:
-    """Give `user` a new password (Django's validators first); their tokens stop working."""
+def user_password_set(*, user: User, password: str, field: str = "password") -> User:
+    """Give `user` a new password (Django's validators first).
+
+    Every session and token signed in before ends: tokens carry a digest of the password hash
+    (CHECK_REVOKE_TOKEN) and sessions its HMAC, both checked on every request.
+    """
     try:
         validate_password(password, user)
     except ValidationError as error:
-        raise ValidationError({"password": error.messages}) from error
+        raise ValidationError({field: error.messages}) from error
     user.set_password(password)
     user.save(update_fields=["password"])
     return user
+
+
+def account_email_publish(
+    *, user: User, template: str, origin: str, clinic: TenantMixin | None = None
+) -> None:
+    """Send an account e-mail by a Celery task once the transaction commits.
+
+    `origin` is the scheme and host the link starts with (`https://centro.clinico.example`);
+    the task gets ids only. A broker outage is logged, not raised: the change stands, and the
+    e-mail can be asked for again (resend the invitation, "forgot my password").
+    """
+    # The task module imports accounts.mail, which this module must not import back at load.
+    from accounts.tasks import account_email_send_task
+
+    kwargs = {
+        "user_id": user.pk,
+        "template": template,
+        "origin": origin,
+        "clinic_id": clinic.pk if clinic is not None else None,
+    }
+
+    def publish() -> None:
+        try:
+            account_email_send_task.apply_async(kwargs=kwargs)
+        except (KombuOperationalError, AMQPError, OSError) as error:
+            logger.error(
+                "Account e-mail %s for user %s not queued: broker unreachable (%s).",
+                template,
+                user.pk,
+                type(error).__name__,
+            )
+
+    transaction.on_commit(publish)
+
+
+@transaction.atomic
+def user_password_change(*, user: User, current_password: str, new_password: str) -> User:
+    """A signed-in person's new password; the current one must be given."""
+    if not user.check_password(current_password):
+        raise ValidationError({"current_password": "The current password is wrong."})
+    return user_password_set(user=user, password=new_password, field="new_password")
+
+
+@transaction.atomic
+def password_reset_request(*, email: str, origin: str) -> None:
+    """E-mail a password link to the active account with this e-mail, if there is one.
+
+    Answers the same either way: the caller must not learn whether an e-mail has an account.
+    """
+    normalized = User.objects.normalize_email(email or "").strip().lower()
+    user = User.objects.filter(email=normalized, is_active=True).first()
+    if user is None:
+        logger.info("Password link asked for an e-mail without an active account.")
+        return
+    account_email_publish(user=user, template="password_reset", origin=origin)
+
+
+@transaction.atomic
+def password_reset_confirm(*, uidb64: str, token: str, password: str) -> User:
+    """Set the password of a password link's user; the link then stops working."""
+    user = password_link_user(uidb64=uidb64, token=token)
+    if user is None:
+        raise ValidationError(
+            {
+                "token": "This link is invalid or expired, or was already used. Ask for a new "
+                "one with “Forgot my password”."
+            }
+        )
+    return user_password_set(user=user, password=password)
 
 
 @transaction.atomic
@@ -92,9 +171,13 @@ def _active_admins_left_without(*, membership: ClinicMembership) -> bool:
 
 @transaction.atomic
 def staff_invite(
-    *, clinic: TenantMixin, email: str, role: str, full_name: str = ""
+    *, clinic: TenantMixin, email: str, role: str, full_name: str = "", origin: str | None = None
 ) -> ClinicMembership:
-    """Add someone to `clinic` with `role`: a new user without a password, or an existing one."""
+    """Add someone to `clinic` with `role`: a new user without a password, or an existing one.
+
+    With `origin` (the scheme and host links start with) they get an e-mail: a one-time link
+    to choose their password, or word that they can sign in with the one they have.
+    """
     normalized = User.objects.normalize_email(email).lower()
     user = User.objects.filter(email=normalized).first()
     if user is None:
@@ -104,7 +187,21 @@ def staff_invite(
         raise ValidationError(
             {"email": f"{normalized} is already a member of this clinic; change their role."}
         )
-    return clinic_membership_grant(user=user, clinic=clinic, role=role)
+    membership = clinic_membership_grant(user=user, clinic=clinic, role=role)
+    if origin is not None:
+        staff_invitation_send(membership=membership, origin=origin)
+    return membership
+
+
+def staff_invitation_send(*, membership: ClinicMembership, origin: str) -> None:
+    """E-mail the invitation of an active member (again): a password link, or a sign-in note."""
+    if not membership.is_active:
+        raise ValidationError(
+            {"non_field_errors": ["This person's access was removed; invite them again."]}
+        )
+    user = membership.user
+    template = "access_granted" if user.has_usable_password() else "invitation"
+    account_email_publish(user=user, template=template, origin=origin, clinic=membership.clinic)
 
 
 @transaction.atomic

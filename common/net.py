@@ -83,3 +83,8 @@ def client_address(request: HttpRequest) -> str:
         if not _trusted(seen, networks):
             break
     return str(address)
+
+
+def request_origin(request) -> str:
+    """The scheme and host (and port) a request came to: where links e-mailed from it point."""
+    return request.build_absolute_uri("/").rstrip("/")

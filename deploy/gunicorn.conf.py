@@ -22,3 +22,29 @@ access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s "%(
 # Clinico reads that header only from CLINICO_TRUSTED_PROXIES (common/net.py). The same peers,
 # and no others, may set the scheme headers (X-Forwarded-Proto) here. Empty: nobody.
 forwarded_allow_ips = os.environ.get("CLINICO_TRUSTED_PROXIES", "")
+
+# The one-time link of an invitation or a password reset carries its token in the path, as
+# Django's password views do (`/password/set/<uid>/<token>/`); the page moves it to the session
+# and redirects at once, and the access log writes the path with the token blanked.
+import re  # noqa: E402
+
+from gunicorn.glogging import Logger  # noqa: E402
+
+_PASSWORD_LINK = re.compile(r"^(/password/set/[^/]+/)[^/]+(/?)")
+
+
+class RedactingLogger(Logger):
+    """gunicorn's logger, with one-time password links' tokens left out of every access line."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        for name in ("U", "r"):
+            value = atoms.get(name)
+            if isinstance(value, str) and "/password/set/" in value:
+                method, _sep, rest = value.partition(" ") if name == "r" else ("", "", value)
+                rest = _PASSWORD_LINK.sub(r"\1<token>\2", rest)
+                atoms[name] = f"{method} {rest}" if name == "r" else rest
+        return atoms
+
+
+logger_class = RedactingLogger

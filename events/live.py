@@ -50,9 +50,13 @@ class StreamScope:
     schema_name: str
     kinds: frozenset[str] | None = None
     ticket_id: int | None = None
+    # A panel's desks: only events at these desks (a panel shows its own desks' calls).
+    desk_ids: frozenset[int] | None = None
 
     def wants(self, event: Event) -> bool:
         if self.kinds is not None and event.kind not in self.kinds:
+            return False
+        if self.desk_ids is not None and event.desk_id not in self.desk_ids:
             return False
         return self.ticket_id is None or event.ticket_id == self.ticket_id
 

@@ -11,6 +11,215 @@ from pathlib import Path
 PO = Path(__file__).parent / "pt_BR" / "LC_MESSAGES" / "django.po"
 
 PT_BR = {
+    "This panel key is no longer valid. Open the new link from the panels page.": (
+        "A chave deste painel não vale mais. Abra o novo link da página de painéis."
+    ),
+    "The link has no panel key. Open the link a clinic administrator makes on the panels page.": (
+        "O link não tem a chave do painel. Abra o link que um administrador da clínica cria na "
+        "página de painéis."
+    ),
+    "The panel key in this link is not valid for this clinic. Open the current panel link "
+    "from the panels page.": (
+        "A chave do painel neste link não é válida para esta clínica. Abra o link atual do "
+        "painel da página de painéis."
+    ),
+    "The clinic's panel key was changed. Open the new panel link from the panels page on this "
+    "screen.": (
+        "A chave deste painel foi trocada. Abra nesta tela o novo link do painel da página de "
+        "painéis."
+    ),
+    "Panel links no longer carry the key after “?key=”. Open the current panel link from the "
+    "panels page: it ends in “#key=…”.": (
+        "Os links do painel não levam mais a chave depois de “?key=”. Abra o link atual do "
+        "painel da página de painéis: ele termina em “#key=…”."
+    ),
+    # clinic admin pages
+    "Receptionist": "Recepcionista",
+    "Clinician": "Profissional de saúde",
+    "Clinic admin": "Administrador da clínica",
+    "Clinic administration": "Administração da clínica",
+    "Services, desks, staff, waiting-room panels and the clinic's settings.": (
+        "Serviços, guichês, equipe, painéis da sala de espera e configurações da clínica."
+    ),
+    "Only the clinic's administrators manage the clinic.": (
+        "Só os administradores da clínica podem administrá-la."
+    ),
+    "Services": "Serviços",
+    "Staff": "Equipe",
+    "Panels": "Painéis",
+    "Settings": "Configurações",
+    "Edit": "Editar",
+    "Save": "Salvar",
+    "Back": "Voltar",
+    "Delete": "Excluir",
+    "default": "padrão",
+    "Active": "Ativo",
+    "Ticket prefix": "Prefixo da senha",
+    "1 to 3 letters; tickets read R001, TRI012.": "1 a 3 letras; as senhas ficam R001, TRI012.",
+    "Target wait (minutes)": "Espera-alvo (minutos)",
+    "Display order": "Ordem de exibição",
+    "Lower numbers come first in lists.": "Números menores aparecem primeiro nas listas.",
+    "Target wait %(n)s min · order %(order)s": "Espera-alvo %(n)s min · ordem %(order)s",
+    "New service": "Novo serviço",
+    "Create service": "Criar serviço",
+    "Service created.": "Serviço criado.",
+    "Service saved.": "Serviço salvo.",
+    "Service %(name)s": "Serviço %(name)s",
+    "Desks and rooms": "Guichês e consultórios",
+    "No desk yet. Create one to call patients.": (
+        "Nenhum guichê ainda. Crie um para chamar pacientes."
+    ),
+    "New desk": "Novo guichê",
+    "Create desk": "Criar guichê",
+    "Services it calls": "Serviços que chama",
+    "Choose at least one service.": "Escolha pelo menos um serviço.",
+    "Desk created.": "Guichê criado.",
+    "Desk saved.": "Guichê salvo.",
+    "Role": "Função",
+    "Change role": "Mudar função",
+    "Resend invitation": "Reenviar convite",
+    "Deactivate": "Desativar",
+    "no access": "sem acesso",
+    "invitation pending": "convite pendente",
+    "Remove this person’s access to the clinic?": "Remover o acesso desta pessoa à clínica?",
+    "Invite someone": "Convidar alguém",
+    "They get an e-mail with a link to choose their password (valid for 3 days).": (
+        "A pessoa recebe um e-mail com um link para criar a senha (válido por 3 dias)."
+    ),
+    "Send invitation": "Enviar convite",
+    "Invitation sent to %(email)s.": "Convite enviado para %(email)s.",
+    "Invitation sent again to %(email)s.": "Convite reenviado para %(email)s.",
+    "Role of %(email)s changed.": "Função de %(email)s alterada.",
+    "%(email)s no longer has access to this clinic.": (
+        "%(email)s não tem mais acesso a esta clínica."
+    ),
+    "Choose a role.": "Escolha uma função.",
+    "Waiting-room panels": "Painéis da sala de espera",
+    "Shows": "Mostra",
+    "every desk": "todos os guichês",
+    "voice on": "voz ligada",
+    "New key and link": "Nova chave e link",
+    "Make a new key? The TV stops showing calls until the new link is opened on it.": (
+        "Criar uma nova chave? A TV deixa de mostrar as chamadas até o novo link ser aberto nela."
+    ),
+    "Delete this panel? Its TV stops showing calls.": (
+        "Excluir este painel? A TV dele deixa de mostrar as chamadas."
+    ),
+    "New panel": "Novo painel",
+    "Create panel": "Criar painel",
+    "Panel %(name)s": "Painel %(name)s",
+    "Link of the panel %(name)s": "Link do painel %(name)s",
+    "Open it on the TV; it needs no login. It is shown only now: for another, make a new key.": (
+        "Abra-o na TV; não precisa de login. Ele só aparece agora: para outro, crie uma nova chave."
+    ),
+    "Copied": "Copiado",
+    "Desks it shows": "Guichês que mostra",
+    "With no desk and no service chosen, the panel shows every desk.": (
+        "Sem guichê nem serviço escolhido, o painel mostra todos os guichês."
+    ),
+    "Also the desks serving these services": "Também os guichês que atendem estes serviços",
+    "Say each call aloud": "Falar cada chamada em voz alta",
+    "Speech rate": "Velocidade da fala",
+    "1 is normal speed; from 0.5 to 2.": "1 é a velocidade normal; de 0,5 a 2.",
+    "Panel created. Open its link on the TV.": "Painel criado. Abra o link dele na TV.",
+    "Panel saved.": "Painel salvo.",
+    "Panel deleted.": "Painel excluído.",
+    "New key made. The TV was signed out: open this link on it.": (
+        "Nova chave criada. A TV foi desconectada: abra este link nela."
+    ),
+    "Clinic settings": "Configurações da clínica",
+    "Clinic name": "Nome da clínica",
+    "The queue starts afresh at this local time each day.": (
+        "A fila recomeça todo dia neste horário local."
+    ),
+    "Save settings": "Salvar configurações",
+    "Settings saved. The daily reset follows the new time.": (
+        "Configurações salvas. O reinício diário segue o novo horário."
+    ),
+    "Clinic admin's e-mail": "E-mail do administrador da clínica",
+    "They get an e-mail with a link to choose a password.": (
+        "A pessoa recebe um e-mail com um link para criar a senha."
+    ),
+    # passwords
+    "Forgot my password": "Esqueci minha senha",
+    "Too many requests. Try again in a minute.": "Pedidos demais. Tente de novo em um minuto.",
+    "Type the e-mail you sign in with. We send a link to choose a new password.": (
+        "Digite o e-mail com que você entra. Enviamos um link para criar uma nova senha."
+    ),
+    "Send the link": "Enviar o link",
+    "Back to sign-in": "Voltar para a entrada",
+    "Check your e-mail": "Verifique seu e-mail",
+    "If this e-mail has an account, a link to choose a new password is on its way. It works "
+    "once, for 3 days.": (
+        "Se este e-mail tiver uma conta, um link para criar uma nova senha está a caminho. Ele "
+        "funciona uma vez, por 3 dias."
+    ),
+    "Nothing arrived in a few minutes? Look in the spam folder, or ask your clinic's "
+    "administrator.": (
+        "Não chegou nada em alguns minutos? Veja a pasta de spam ou fale com o administrador "
+        "da clínica."
+    ),
+    "Choose your password": "Crie sua senha",
+    "This link is invalid or expired, or was already used.": (
+        "Este link é inválido ou expirado, ou já foi usado."
+    ),
+    "Ask for a new link": "Pedir um novo link",
+    "For the account %(email)s.": "Para a conta %(email)s.",
+    "At least 8 characters, not only digits, not a common password and not like your e-mail "
+    "or name.": (
+        "Pelo menos 8 caracteres, não só números, não uma senha comum e não parecida com seu "
+        "e-mail ou nome."
+    ),
+    "New password": "Nova senha",
+    "New password again": "Nova senha de novo",
+    "Current password": "Senha atual",
+    "Save password": "Salvar senha",
+    "Change password": "Alterar senha",
+    "Your other sessions and apps signed in with this account are signed out.": (
+        "Suas outras sessões e aplicativos conectados com esta conta são desconectados."
+    ),
+    "Password saved": "Senha salva",
+    "Your password was changed. Other sessions were signed out.": (
+        "Sua senha foi alterada. As outras sessões foram desconectadas."
+    ),
+    "Continue": "Continuar",
+    "Your password is set. Sign in with your e-mail and the new password.": (
+        "Sua senha foi criada. Entre com seu e-mail e a nova senha."
+    ),
+    "The two passwords differ. Type the same one twice.": (
+        "As duas senhas são diferentes. Digite a mesma duas vezes."
+    ),
+    "The current password is wrong.": "A senha atual está errada.",
+    # e-mails
+    "Your access to %(clinic)s on Clinico": "Seu acesso a %(clinic)s no Clinico",
+    "Hello, %(name)s.": "Olá, %(name)s.",
+    "Hello.": "Olá.",
+    "You were invited to use Clinico at %(clinic)s.": (
+        "Você foi convidado a usar o Clinico em %(clinic)s."
+    ),
+    "You were invited to use Clinico.": "Você foi convidado a usar o Clinico.",
+    "Open this link to choose your password:": "Abra este link para criar sua senha:",
+    "The link works once and for %(days)s days. If it expired, use “Forgot my password” on the "
+    "sign-in page, or ask your clinic's administrator to send a new invitation.": (
+        "O link funciona uma vez, por %(days)s dias. Se expirou, use “Esqueci minha senha” na "
+        "página de entrada ou peça ao administrador da clínica um novo convite."
+    ),
+    "Then sign in at:": "Depois, entre em:",
+    "You now have access to %(clinic)s on Clinico. Sign in with your e-mail and the password "
+    "you already use:": (
+        "Agora você tem acesso a %(clinic)s no Clinico. Entre com seu e-mail e a senha que já usa:"
+    ),
+    "Choose a new Clinico password": "Crie uma nova senha do Clinico",
+    "Someone asked for a new password for your Clinico account. Open this link to choose it:": (
+        "Alguém pediu uma nova senha para sua conta do Clinico. Abra este link para criá-la:"
+    ),
+    "The link works once and for %(days)s days. Setting a new password signs you out everywhere.": (
+        "O link funciona uma vez, por %(days)s dias. Criar uma nova senha desconecta você de "
+        "todos os lugares."
+    ),
+    "If it was not you, ignore this e-mail: your password stays as it is.": (
+        "Se não foi você, ignore este e-mail: sua senha continua a mesma."
+    ),
     # sign-in and frame
     "E-mail": "E-mail",
     "Password": "Senha",
@@ -320,9 +529,7 @@ PT_BR = {
     "Touch the numbers below. Your ticket is printed right after.": (
         "Toque nos números abaixo. Sua senha é impressa em seguida."
     ),
-    "Continue": "Continuar",
     "What are you here for?": "Qual atendimento você procura?",
-    "Back": "Voltar",
     "Do you have the right to priority service?": "Você tem direito a atendimento prioritário?",
     "Touch the one that applies to you. People aged 60 or over get priority from their birth "
     "date.": (

@@ -25,6 +25,8 @@ class Service(models.Model):
         _("normal ticket after N priority calls"), null=True, blank=True
     )
     is_default = models.BooleanField(default=False)
+    # Where the service appears in lists (check-in, queue, admin pages): lower first, then name.
+    display_order = models.PositiveSmallIntegerField(_("display order"), default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     # A booked patient arriving from this many minutes before their time up to this many after
     # it is ranked at the booked time (docs/queue.md, "Appointments").
@@ -36,7 +38,7 @@ class Service(models.Model):
     )
 
     class Meta:
-        ordering = ["name"]
+        ordering = ["display_order", "name"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(prefix__regex=r"^[A-Z]{1,3}$"), name="service_prefix_letters"
@@ -132,6 +134,39 @@ class DeskBreak(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["started_at"], name="desk_break_started_at")]
+
+
+class Panel(models.Model):
+    """A waiting-room display: the calls of its desks (or of the desks serving its services).
+
+    Opened without a staff login by its own key, stored only as a SHA-256 digest; a panel that
+    names no desk and no service shows every desk. Each clinic has one default panel.
+    """
+
+    name = models.CharField(_("name"), max_length=80, unique=True)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    desks = models.ManyToManyField(Desk, related_name="panels", blank=True)
+    services = models.ManyToManyField(Service, related_name="panels", blank=True)
+    is_default = models.BooleanField(default=False)
+    # For the speaking panel: say each call aloud, at this speech rate (1.0 is normal).
+    voice_enabled = models.BooleanField(_("voice"), default=False)
+    voice_rate = models.DecimalField(_("voice rate"), max_digits=3, decimal_places=2, default=1)
+    key_rotated_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-is_default", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_panel"
+            ),
+            models.CheckConstraint(
+                condition=Q(voice_rate__gte=0.5, voice_rate__lte=2), name="panel_voice_rate_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class TicketCounter(models.Model):

@@ -1,24 +1,27 @@
-"""How the waiting-room TV proves it belongs to the clinic, without a staff login.
+"""How a waiting-room TV proves which of the clinic's panels it is, without a staff login.
 
-The TV shows the key once: the console's link carries it in the URL fragment (`/panel/#key=…`),
-which browsers never send, and the page posts it in a form body; the answer is a signed,
-HttpOnly, SameSite=Strict cookie for the clinic's host only. The panel's polls then carry the
+Each panel has its own key, stored only as a SHA-256 digest. The admin's link carries the key in
+the URL fragment (`/panel/#key=…`), which browsers never send, and the page posts it in a form
+body; the answer is a signed, HttpOnly, SameSite=Strict cookie for the clinic's host only that
+names the panel and a keyed hash of its current key digest. The panel's polls then carry the
 cookie, so the key appears in no request line and no access log. Other displays may send the
 key in the `X-Panel-Key` header instead.
 
-The cookie holds a keyed hash of the clinic and its current key, so rotating the key refuses
-every cookie made from the old one. The key is read from the database on each check rather
-than from the per-process host cache: a rotation takes effect on the next request everywhere.
+Rotating a panel's key changes its digest, which refuses every cookie made from the old one. The
+panel is read from the database on each check: a rotation takes effect on the next request in
+every process.
 """
-
-import secrets
 
 from django.conf import settings
 from django.core import signing
 from django.http import HttpRequest, HttpResponse
-from django.utils.crypto import salted_hmac
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django_tenants.models import TenantMixin
 from django_tenants.utils import get_tenant_model
+
+from queueing.models import Panel
+from queueing.selectors.queue import panel_by_key_hash
+from queueing.services.panels import panel_key_hash
 
 PANEL_COOKIE = "clinico_panel"
 PANEL_KEY_HEADER = "X-Panel-Key"
@@ -26,31 +29,25 @@ PANEL_PAGE_PATH = "/panel/"
 _COOKIE_SALT = "clinico.panel-cookie"
 
 
-def panel_key_current(*, clinic: TenantMixin) -> str:
-    """The clinic's panel key as stored now (another process may just have rotated it)."""
-    # The tenant model's one manager (`objects`): queueing does not import tenants.Clinic.
-    clinics = get_tenant_model()._default_manager.filter(pk=clinic.pk)
-    # panel_key is a field of the concrete tenant model (settings.TENANT_MODEL); the Django plugin
-    # resolves get_tenant_model() only to the abstract TenantMixin, which lacks it.
-    key = clinics.values_list("panel_key", flat=True)  # type: ignore[misc]
-    return key.first() or ""
+def panel_for_key(*, key: str) -> Panel | None:
+    """The current clinic's panel opened by `key`, or None."""
+    return panel_by_key_hash(key_hash=panel_key_hash(key)) if key else None
 
 
-def panel_key_matches(*, clinic: TenantMixin, key: str) -> bool:
-    current = panel_key_current(clinic=clinic)
-    return bool(key and current) and secrets.compare_digest(key.encode(), current.encode())
+def _fingerprint(*, clinic: TenantMixin, panel: Panel) -> str:
+    return salted_hmac(
+        _COOKIE_SALT, f"{clinic.schema_name}:{panel.pk}:{panel.key_hash}"
+    ).hexdigest()
 
 
-def _fingerprint(*, clinic: TenantMixin, key: str) -> str:
-    return salted_hmac(_COOKIE_SALT, f"{clinic.schema_name}:{key}").hexdigest()
-
-
-def panel_cookie_set(response: HttpResponse, *, request: HttpRequest, clinic: TenantMixin) -> None:
-    """Give this browser the clinic's panel cookie (host-only, HttpOnly, SameSite=Strict)."""
+def panel_cookie_set(
+    response: HttpResponse, *, request: HttpRequest, clinic: TenantMixin, panel: Panel
+) -> None:
+    """Give this browser `panel`'s cookie (host-only, HttpOnly, SameSite=Strict)."""
     max_age = settings.CLINICO_PANEL_COOKIE_MAX_AGE
     response.set_signed_cookie(
         PANEL_COOKIE,
-        _fingerprint(clinic=clinic, key=panel_key_current(clinic=clinic)),
+        f"{panel.pk}:{_fingerprint(clinic=clinic, panel=panel)}",
         salt=_COOKIE_SALT,
         max_age=int(max_age.total_seconds()),
         path="/",
@@ -60,10 +57,13 @@ def panel_cookie_set(response: HttpResponse, *, request: HttpRequest, clinic: Te
     )
 
 
-def panel_cookie_state(*, request: HttpRequest, clinic: TenantMixin) -> str | None:
-    """None without a panel cookie; "valid" for the clinic's current key; else "stale"."""
+def panel_of_cookie(
+    *, request: HttpRequest, clinic: TenantMixin
+) -> tuple[str | None, Panel | None]:
+    """(None, None) without a panel cookie; ("valid", panel) for a panel's current key; else
+    ("stale", None): the key was rotated or the panel deleted."""
     if PANEL_COOKIE not in request.COOKIES:
-        return None
+        return None, None
     try:
         value = request.get_signed_cookie(
             PANEL_COOKIE,
@@ -71,13 +71,33 @@ def panel_cookie_state(*, request: HttpRequest, clinic: TenantMixin) -> str | No
             max_age=settings.CLINICO_PANEL_COOKIE_MAX_AGE,
         )
     except (signing.BadSignature, KeyError):
-        return "stale"
-    current = panel_key_current(clinic=clinic)
-    expected = _fingerprint(clinic=clinic, key=current)
-    # Without a default the cookie's value is a str or an exception; the stubs don't overload.
-    if current and secrets.compare_digest(value.encode(), expected.encode()):  # type: ignore[union-attr]
-        return "valid"
-    return "stale"
+        return "stale", None
+    panel_id, sep, fingerprint = str(value).partition(":")
+    if not sep:
+        return _legacy_cookie(clinic=clinic, value=str(value))
+    if not (panel_id.isascii() and panel_id.isdigit()):
+        return "stale", None
+    panel = Panel.objects.filter(pk=int(panel_id)).first()
+    if panel is None or not constant_time_compare(
+        fingerprint, _fingerprint(clinic=clinic, panel=panel)
+    ):
+        return "stale", None
+    return "valid", panel
+
+
+def _legacy_cookie(*, clinic: TenantMixin, value: str) -> tuple[str, Panel | None]:
+    """A cookie from before panels (the clinic's one key): good for the default panel until its
+    first new key, so TVs kept working through the upgrade (the page renews it as a new one)."""
+    # The tenant model's one manager: queueing does not import tenants.Clinic. panel_key is a
+    # field of the concrete model, which the plugin does not see through get_tenant_model().
+    clinics = get_tenant_model()._default_manager.filter(pk=clinic.pk)
+    key = clinics.values_list("panel_key", flat=True).first() or ""  # type: ignore[misc]
+    legacy = salted_hmac(_COOKIE_SALT, f"{clinic.schema_name}:{key}").hexdigest()
+    panel = Panel.objects.filter(is_default=True).first()
+    current = key and panel is not None and panel.key_hash == panel_key_hash(key)
+    if current and constant_time_compare(value, legacy):
+        return "valid", panel
+    return "stale", None
 
 
 def panel_link(*, request: HttpRequest, key: str) -> str:

@@ -1,6 +1,17 @@
 """API routes of queueing on a clinic host, mounted under /api/v1/."""
 
-from queueing.api import checkins, desks, figures, panel, privacy, queue, setup, stats, tickets
+from queueing.api import (
+    checkins,
+    desks,
+    figures,
+    panel,
+    panels,
+    privacy,
+    queue,
+    setup,
+    stats,
+    tickets,
+)
 
 urlpatterns: list = [
     *checkins.urlpatterns,
@@ -10,6 +21,7 @@ urlpatterns: list = [
     *stats.urlpatterns,
     *tickets.urlpatterns,
     *panel.urlpatterns,
+    *panels.urlpatterns,
     *privacy.urlpatterns,
     *figures.urlpatterns,
 ]

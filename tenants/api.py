@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from accounts.permissions import ChainManagerAccess
 from common.api import django_validation_to_api, query_params_validate
+from common.net import request_origin
 from tenants.models import Chain, Clinic
 from tenants.schedules import reset_periodic_task_name
 from tenants.selectors import (
@@ -33,7 +34,7 @@ from tenants.selectors import (
     clinic_hostname,
     clinic_live_values,
 )
-from tenants.services import SLUG_RE, clinic_provision, clinic_update_settings
+from tenants.services import SLUG_RE, clinic_open, clinic_update_settings
 
 MAX_STATS_DAYS = 366
 STATS_PAGE_SIZE = 200
@@ -171,6 +172,13 @@ class ChainClinicsApi(APIView):
         reset_time = serializers.TimeField(
             default=datetime.time(0, 0), help_text="Local time of the daily reset, HH:MM."
         )
+        admin_email = serializers.EmailField(
+            required=False,
+            allow_blank=True,
+            help_text="The clinic's first clinic admin: invited by e-mail with a link to choose "
+            "a password.",
+        )
+        admin_name = serializers.CharField(max_length=150, required=False, allow_blank=True)
 
     @extend_schema(
         operation_id="chain_clinics_list",
@@ -186,7 +194,8 @@ class ChainClinicsApi(APIView):
     @extend_schema(
         operation_id="chain_clinics_provision",
         summary="Open a clinic in the chain",
-        description="Creates the clinic's schema, host, default service and daily reset task.",
+        description="Creates the clinic's schema, host, default service, default panel and "
+        "daily reset task; with `admin_email`, invites the clinic's first clinic admin.",
         request=ProvisionInputSerializer,
         responses={201: ClinicOutputSerializer},
         tags=["chains"],
@@ -196,7 +205,7 @@ class ChainClinicsApi(APIView):
         data = self.ProvisionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         try:
-            clinic = clinic_provision(chain=chain, **data.validated_data)
+            clinic = clinic_open(chain=chain, origin=request_origin(request), **data.validated_data)
         except DjangoValidationError as error:
             raise django_validation_to_api(error) from None
         return Response(ClinicOutputSerializer(clinic).data, status=status.HTTP_201_CREATED)

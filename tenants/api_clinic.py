@@ -1,4 +1,6 @@
-"""The clinic's own settings on its host, for its clinic admins: the panel's and totem's keys."""
+"""The clinic's own settings on its host, for its clinic admins: name, timezone, reset time, the
+totem's key and settings, and the default waiting-room panel's key (each panel's key:
+`panels/{id}/key/rotate/`)."""
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import OpenApiExample, extend_schema
@@ -10,21 +12,25 @@ from accounts.permissions import ADMIN, ClinicAccess
 from common.api import django_validation_to_api
 from queueing.panel_access import panel_link
 from queueing.totem_access import totem_link
-from tenants.models import TicketPaper, TotemNewPatients
+from tenants.api import HourMinuteField, validate_timezone
+from tenants.models import Clinic, TicketPaper, TotemNewPatients
 from tenants.services import (
     clinic_panel_key_rotate,
     clinic_totem_key_rotate,
     clinic_totem_settings_update,
+    clinic_update_settings,
 )
 
 
-class PanelKeyRotateApi(APIView):
-    """Replace the panel key: the TV (and any display) with the old key or cookie is refused."""
-
+class _ClinicAdminApi(APIView):
     allowed_roles = ADMIN
     manager_access = False
     partner_access = None
     permission_classes = [ClinicAccess]
+
+
+class PanelKeyRotateApi(_ClinicAdminApi):
+    """Replace the default panel's key: the TV (and any display) with the old key is refused."""
 
     class OutputSerializer(serializers.Serializer):
         class Meta:
@@ -51,12 +57,12 @@ class PanelKeyRotateApi(APIView):
                 response_only=True,
             )
         ],
-        description="Clinic admins only. The old key, and every panel cookie made from it, are "
-        "refused from the next request on: open the new link on the TV.",
+        description="Clinic admins only. The default panel's old key, and every panel cookie "
+        "made from it, are refused from the next request on: open the new link on the TV. "
+        "Other panels: `POST panels/{id}/key/rotate/`.",
     )
     def post(self, request):
-        clinic = clinic_panel_key_rotate(clinic=request.tenant, actor=request.user)
-        key = clinic.panel_key
+        key = clinic_panel_key_rotate(clinic=request.tenant, actor=request.user)
         body = {"key": key, "panel_url": panel_link(request=request, key=key)}
         answer = Response(self.OutputSerializer(body).data)
         answer["Cache-Control"] = "no-store"
@@ -165,3 +171,50 @@ class TotemSettingsApi(APIView):
         except DjangoValidationError as error:
             raise django_validation_to_api(error) from None
         return Response(TotemSettingsSerializer(_totem_settings(clinic)).data)
+
+
+class ClinicOwnSettingsApi(_ClinicAdminApi):
+    """This clinic's display name, timezone and daily reset time (clinic admins)."""
+
+    class OutputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ClinicOwnSettings"
+
+        slug = serializers.CharField(source="schema_name")
+        name = serializers.CharField()
+        timezone = serializers.CharField()
+        reset_time = HourMinuteField()
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "ClinicOwnSettingsUpdate"
+
+        name = serializers.CharField(max_length=120, required=False)
+        timezone = serializers.CharField(
+            max_length=64, validators=[validate_timezone], required=False
+        )
+        reset_time = serializers.TimeField(required=False, help_text="HH:MM, clinic-local.")
+
+    @extend_schema(
+        tags=["clinic"], operation_id="clinic_own_settings_get", responses={200: OutputSerializer}
+    )
+    def get(self, request):
+        clinic = Clinic.objects.get(pk=request.tenant.pk)
+        return Response(self.OutputSerializer(clinic).data)
+
+    @extend_schema(
+        tags=["clinic"],
+        operation_id="clinic_own_settings_update",
+        request=InputSerializer,
+        responses={200: OutputSerializer},
+        description="A new timezone or reset time moves the clinic's daily reset at once.",
+    )
+    def patch(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        clinic = Clinic.objects.get(pk=request.tenant.pk)
+        try:
+            clinic = clinic_update_settings(clinic=clinic, **data.validated_data)
+        except DjangoValidationError as error:
+            raise django_validation_to_api(error) from None
+        return Response(self.OutputSerializer(clinic).data)

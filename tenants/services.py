@@ -10,11 +10,14 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone as django_timezone
 
-from accounts.models import User
+from accounts.models import ClinicRole, User
+from accounts.services import staff_invite
 from appointments.services import appointments_close_days
 from common.tenancy import tenant_connection
 from queueing.clock import service_day_today
+from queueing.selectors.queue import panel_list
 from queueing.services.day_close import SUMMARY_KEYS, days_close
+from queueing.services.panels import panel_create_default, panel_key_rotate
 from queueing.services.setup import service_create_default
 from tenants.models import Chain, Clinic, ClinicDaySummary, Domain
 from tenants.schedules import clinic_reset_schedule_sync
@@ -109,11 +112,41 @@ def clinic_provision(
     tenant_connection.set_tenant(clinic)
     try:
         service_create_default()
+        # The TV link of a new clinic opens its default panel with the key made with the clinic.
+        panel_create_default(key=clinic.panel_key)
     finally:
         tenant_connection.set_schema_to_public()
 
     clinic_reset_schedule_sync(clinic=clinic)
     _host_cache_forget_on_commit(clinic)
+    return clinic
+
+
+@transaction.atomic
+def clinic_open(
+    *,
+    chain: Chain,
+    name: str,
+    slug: str,
+    timezone: str,
+    reset_time: datetime.time = datetime.time(0, 0),
+    admin_email: str = "",
+    admin_name: str = "",
+    origin: str | None = None,
+) -> Clinic:
+    """Provision a clinic and invite its first clinic admin, who gets an e-mail with a link
+    to choose a password (or to sign in, if they have one)."""
+    clinic = clinic_provision(
+        chain=chain, name=name, slug=slug, timezone=timezone, reset_time=reset_time
+    )
+    if admin_email:
+        staff_invite(
+            clinic=clinic,
+            email=admin_email,
+            role=ClinicRole.CLINIC_ADMIN,
+            full_name=admin_name,
+            origin=origin,
+        )
     return clinic
 
 
@@ -191,18 +224,25 @@ def clinic_days_close(*, clinic: Clinic) -> list[ClinicDaySummary]:
 
 
 @transaction.atomic
-def clinic_panel_key_rotate(*, clinic: Clinic, actor: User | None = None) -> Clinic:
-    """Give the clinic a new panel key: screens holding the old key or its cookie are refused."""
-    clinic = Clinic.objects.select_for_update().get(pk=clinic.pk)
-    clinic.panel_key = Clinic._meta.get_field("panel_key").get_default()
-    clinic.save(update_fields=["panel_key"])
+def clinic_panel_key_rotate(*, clinic: Clinic, actor: User | None = None) -> str:
+    """A new key for the clinic's default panel, returned once: its old TV link is refused.
+
+    The clinic's row forgets the key the default panel was made with (it no longer opens it).
+    """
+    with clinic:
+        panel = panel_list().filter(is_default=True).first()
+        if panel is None:
+            panel, key = panel_create_default()
+        else:
+            panel, key = panel_key_rotate(panel=panel)
+    Clinic.objects.filter(pk=clinic.pk).update(panel_key="")
     logger.info(
-        "Panel key of clinic %s rotated by user %s.",
+        "Default panel key of clinic %s rotated by user %s.",
         clinic.schema_name,
         getattr(actor, "pk", None),
     )
     _host_cache_forget_on_commit(clinic)
-    return clinic
+    return key
 
 
 @transaction.atomic

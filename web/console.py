@@ -8,7 +8,6 @@ from django.utils.translation import gettext as _
 from accounts.permissions import ADMIN, RECEPTION
 from appointments.models import AppointmentStatus
 from queueing.models import BreakReason, PriorityReason, TicketStatus
-from queueing.panel_access import panel_key_current, panel_link
 from queueing.selectors.queue import desk_list, service_list
 from queueing.services.checkins import DECLARABLE_PRIORITY_REASONS
 from queueing.totem_access import totem_link, totem_settings_current
@@ -108,10 +107,8 @@ def console(request: HttpRequest, role: str) -> HttpResponse:
         }
         for d in desk_list().filter(is_active=True)
     ]
-    panel_url = None
     totem = None
     if role in ADMIN:
-        panel_url = panel_link(request=request, key=panel_key_current(clinic=clinic))
         settings = totem_settings_current(clinic=clinic)
         totem = {
             "url": totem_link(request=request, key=settings["totem_key"]),
@@ -126,8 +123,8 @@ def console(request: HttpRequest, role: str) -> HttpResponse:
         "can_check_in": role in RECEPTION,
         "can_cancel": role in RECEPTION,
         "break_reasons": BreakReason.choices,
-        "panel_url": panel_url,
         "totem": totem,
+        "is_admin": role in ADMIN,
         "priority_reasons": [
             (value, label)
             for value, label in PriorityReason.choices

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from queueing.panel_access import panel_cookie_set, panel_cookie_state, panel_key_matches
+from queueing.panel_access import panel_cookie_set, panel_for_key, panel_of_cookie
 from web.access import clinic_here, clinic_of, page_language
 from web.streams import stream_url
 
@@ -29,20 +29,21 @@ def panel(request: HttpRequest) -> HttpResponse:
         return _panel_refused(request, "key_in_url", status=400)
     if request.method == "POST":
         key = request.POST.get("key", "").strip()
-        if not panel_key_matches(clinic=clinic, key=key):
+        panel = panel_for_key(key=key)
+        if panel is None:
             return _panel_refused(request, "invalid" if key else "missing")
         answer = HttpResponseRedirect(reverse("panel"), status=303)
-        panel_cookie_set(answer, request=request, clinic=clinic)
+        panel_cookie_set(answer, request=request, clinic=clinic, panel=panel)
         return answer
-    cookie = panel_cookie_state(request=request, clinic=clinic)
-    if cookie != "valid":
+    cookie, panel = panel_of_cookie(request=request, clinic=clinic)
+    if cookie != "valid" or panel is None:
         return _panel_refused(request, "changed" if cookie == "stale" else "missing")
-    config = {
+    config: dict[str, object] = {
         "events": stream_url(request, "/events/panel/"),
         "strings": {
             "offline": _("No connection. Trying again…"),
             "keyRefused": _(
-                "This panel key is no longer valid. Open the new link from the console."
+                "This panel key is no longer valid. Open the new link from the panels page."
             ),
             "waiting": _("Please wait to be called"),
             "closed": _("Closed"),
@@ -52,6 +53,13 @@ def panel(request: HttpRequest) -> HttpResponse:
             "voiceOff": _("Voice off"),
         },
     }
-    page = render(request, "pages/panel.html", {"clinic": clinic, "panel_config": config})
-    panel_cookie_set(page, request=request, clinic=clinic)  # a TV that runs for years
+    config["panel"] = {
+        "id": panel.pk,
+        "name": panel.name,
+        "voiceEnabled": panel.voice_enabled,
+        "voiceRate": float(panel.voice_rate),
+    }
+    context = {"clinic": clinic, "panel": panel, "panel_config": config}
+    page = render(request, "pages/panel.html", context)
+    panel_cookie_set(page, request=request, clinic=clinic, panel=panel)  # a TV that runs for years
     return page

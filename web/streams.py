@@ -22,11 +22,13 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.utils.translation import gettext as _
+from django_tenants.utils import schema_context
 
 from accounts.models import User
 from accounts.selectors import clinic_role_of
 from events.live import StreamScope, clinics_stream, event_stream
-from queueing.panel_access import PANEL_KEY_HEADER, panel_cookie_state, panel_key_matches
+from queueing.panel_access import PANEL_KEY_HEADER, panel_for_key, panel_of_cookie
+from queueing.selectors.queue import panel_desks
 from tenants.models import Clinic
 from tenants.selectors import chain_list_for_user
 from web.access import clinic_of
@@ -119,28 +121,37 @@ def _preflight(request: HttpRequest) -> HttpResponseBase | None:
 # --- the panel -------------------------------------------------------------------------------
 
 
-def _panel_allowed(request: HttpRequest, clinic: Clinic) -> bool:
-    header = request.headers.get(PANEL_KEY_HEADER)
-    if header is not None:
-        return panel_key_matches(clinic=clinic, key=header)
-    return panel_cookie_state(request=request, clinic=clinic) == "valid"
+def _panel_desk_ids(request: HttpRequest, clinic: Clinic) -> frozenset[int] | None:
+    """The desk ids of the panel this TV proves it is (by key header or cookie), else None."""
+    with schema_context(clinic.schema_name):
+        header = request.headers.get(PANEL_KEY_HEADER)
+        if header is not None:
+            panel = panel_for_key(key=header)
+        else:
+            state, panel = panel_of_cookie(request=request, clinic=clinic)
+            if state != "valid":
+                panel = None
+        if panel is None:
+            return None
+        return frozenset(panel_desks(panel=panel).values_list("pk", flat=True))
 
 
 async def panel_stream(request: HttpRequest) -> HttpResponseBase:
-    """The waiting-room panel's stream: calls and the changes that clear a desk."""
+    """The waiting-room panel's stream: its desks' calls and the changes that clear a desk."""
     early = _preflight(request)
     if early is not None:
         return early
     clinic = clinic_of(request)
     if clinic is None:
         return _error(404, "not_found", "Panels are on clinic hosts.")
-    if not await sync_to_async(_panel_allowed)(request, clinic):
+    desk_ids = await sync_to_async(_panel_desk_ids)(request, clinic)
+    if desk_ids is None:
         return _error(403, "panel_key_invalid", _("This panel key is no longer valid."))
 
     async def still_allowed() -> bool:
-        return await sync_to_async(_panel_allowed)(request, clinic)
+        return await sync_to_async(_panel_desk_ids)(request, clinic) is not None
 
-    scope = StreamScope(schema_name=clinic.schema_name, kinds=PANEL_KINDS)
+    scope = StreamScope(schema_name=clinic.schema_name, kinds=PANEL_KINDS, desk_ids=desk_ids)
     return sse_response(request, scope=scope, still_allowed=still_allowed)
 
 

@@ -14,9 +14,11 @@ from accounts.selectors import staff_list, staff_membership_get
 from accounts.services import (
     clinic_membership_deactivate,
     clinic_membership_role_change,
+    staff_invitation_send,
     staff_invite,
 )
 from common.api import django_validation_to_api
+from common.net import request_origin
 
 STAFF_TAG = ["staff"]
 
@@ -81,15 +83,19 @@ class StaffApi(_StaffAdminApi):
         responses={201: StaffOutputSerializer},
         examples=[examples.STAFF_INVITE, examples.STAFF_INVITED],
         description=(
-            "Adds a person to this clinic with a role. A new e-mail creates an account without "
-            "a password (an operator sets it); a former member is reactivated."
+            "Adds a person to this clinic with a role and e-mails them: a new e-mail gets an "
+            "account without a password and a one-time link to choose it (3 days); someone who "
+            "already has a password is told they can sign in here. A former member is "
+            "reactivated."
         ),
     )
     def post(self, request):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
-            membership = staff_invite(clinic=request.tenant, **serializer.validated_data)
+            membership = staff_invite(
+                clinic=request.tenant, origin=request_origin(request), **serializer.validated_data
+            )
         except DjangoValidationError as error:
             raise django_validation_to_api(error) from None
         return Response(StaffOutputSerializer(membership).data, status=status.HTTP_201_CREATED)
@@ -146,3 +152,26 @@ class StaffDeactivateApi(_StaffAdminApi):
         except DjangoValidationError as error:
             raise django_validation_to_api(error) from None
         return Response(StaffOutputSerializer(membership).data)
+
+
+class StaffInvitationApi(_StaffAdminApi):
+    """E-mail a staff member's invitation again (clinic admins)."""
+
+    @extend_schema(
+        tags=STAFF_TAG,
+        operation_id="staff_invitation_resend",
+        request=None,
+        responses={202: StaffOutputSerializer},
+        description=(
+            "A new one-time link to choose a password (earlier links keep working until one is "
+            "used or they expire), or, for someone who has a password, word that they can sign "
+            "in here. 400 for a deactivated member: invite them again."
+        ),
+    )
+    def post(self, request, membership_id: int):
+        membership = self._membership(request, membership_id)
+        try:
+            staff_invitation_send(membership=membership, origin=request_origin(request))
+        except DjangoValidationError as error:
+            raise django_validation_to_api(error) from None
+        return Response(StaffOutputSerializer(membership).data, status=status.HTTP_202_ACCEPTED)

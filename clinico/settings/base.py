@@ -148,6 +148,15 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# Invitation and "forgot my password" links work once, for this long (accounts/passwords.py).
+PASSWORD_RESET_TIMEOUT = env.int("CLINICO_PASSWORD_LINK_DAYS", default=3) * 24 * 3600
+
+# --- E-mail (sent by a Celery task: accounts/tasks.py) ------------------------------------------
+# Development: each message is a file under .run/mail/; production: SMTP (prod.py); tests: locmem.
+EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+EMAIL_FILE_PATH = env("CLINICO_EMAIL_FILE_PATH", default=str(BASE_DIR / ".run" / "mail"))
+DEFAULT_FROM_EMAIL = env("CLINICO_EMAIL_FROM", default="Clinico <nao-responda@localhost>")
+EMAIL_TIMEOUT = 10
 
 LANGUAGE_CODE = "pt-br"
 LANGUAGES = [("pt-br", "Português (Brasil)"), ("en", "English")]

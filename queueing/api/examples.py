@@ -295,6 +295,7 @@ SERVICE = {
     "interleave_after": 3,
     "appointment_early_minutes": 30,
     "appointment_late_minutes": 15,
+    "display_order": 2,
 }
 
 SERVICE_CREATE = [
@@ -336,6 +337,7 @@ PANEL = [
         "two desks",
         value={
             "service_day": "2026-03-02",
+            "panel": {"id": 1, "name": "Térreo", "voice_enabled": True, "voice_rate": 1.0},
             "desks": [
                 {
                     "desk_id": 1,

@@ -12,18 +12,14 @@ from rest_framework.views import APIView
 from accounts.permissions import ALL_STAFF, ClinicAccess
 from common.api import query_params_validate
 from queueing.api import examples
-from queueing.panel_access import (
-    PANEL_COOKIE,
-    PANEL_KEY_HEADER,
-    panel_cookie_state,
-    panel_key_matches,
-)
-from queueing.selectors.queue import PANEL_RECENT_CALLS, panel_state
+from queueing.panel_access import PANEL_COOKIE, PANEL_KEY_HEADER, panel_for_key, panel_of_cookie
+from queueing.selectors.queue import PANEL_RECENT_CALLS, panel_get, panel_state
 
 
 class PanelKeyOrStaff(BasePermission):
-    """The TV's panel cookie, the clinic's panel key in the X-Panel-Key header, or staff.
+    """The TV's panel cookie, a panel's key in the X-Panel-Key header, or staff.
 
+    The key or cookie names the panel (`request.panel`), whose desks the answer is limited to.
     A key in the query string is refused: it would be written to every access log line.
     """
 
@@ -39,24 +35,26 @@ class PanelKeyOrStaff(BasePermission):
             )
         if clinic is None:
             return False
+        request.panel = None
         key = request.headers.get(PANEL_KEY_HEADER)
         if key:
-            if panel_key_matches(clinic=clinic, key=key):
+            request.panel = panel_for_key(key=key)
+            if request.panel is not None:
                 return True
             raise PermissionDenied(
-                detail="This panel key is not valid for this clinic; a clinic admin finds the "
-                "current one in the console.",
+                detail="This panel key is not valid for this clinic; a clinic admin makes a new "
+                "link on the panels page.",
                 code="invalid_panel_key",
             )
-        cookie = panel_cookie_state(request=request, clinic=clinic)
+        cookie, request.panel = panel_of_cookie(request=request, clinic=clinic)
         if cookie == "valid":
             return True
         if ClinicAccess().has_permission(request, view):
             return True
         if cookie == "stale":
             raise PermissionDenied(
-                detail="The clinic's panel key was changed: open the new panel link from the "
-                "console on this screen.",
+                detail="This panel's key was changed: open the new panel link from the "
+                "panels page on this screen.",
                 code="panel_key_changed",
             )
         return False
@@ -65,6 +63,8 @@ class PanelKeyOrStaff(BasePermission):
 class PanelApi(APIView):
     """Each active desk's current ticket and today's latest calls, newest first.
 
+    A panel (opened by its key or cookie) sees only its own desks: those it names and those
+    serving the services it names. Staff see every desk, or one panel's with `?panel=<id>`.
     For the waiting-room TV, without a staff login: the panel page's cookie (set when the TV
     opens the console's panel link) or the clinic's panel key in the X-Panel-Key header; a
     rotated key refuses both at once (`POST panel/key/rotate/`). Nothing identifies a patient:
@@ -84,6 +84,13 @@ class PanelApi(APIView):
             max_value=50,
             default=PANEL_RECENT_CALLS,
             help_text=f"Latest calls to show (1–50, default {PANEL_RECENT_CALLS}).",
+        )
+        panel = serializers.IntegerField(
+            required=False,
+            min_value=1,
+            max_value=2**63 - 1,
+            help_text="Staff only: show what this panel shows. A TV's key or cookie names its "
+            "own panel, and this is ignored.",
         )
 
     class OutputSerializer(serializers.Serializer):
@@ -119,7 +126,19 @@ class PanelApi(APIView):
             called_at = serializers.DateTimeField()
             recall = serializers.BooleanField()
 
+        class PanelInfoSerializer(serializers.Serializer):
+            class Meta:
+                ref_name = "PanelInfo"
+
+            id = serializers.IntegerField()
+            name = serializers.CharField()
+            voice_enabled = serializers.BooleanField()
+            voice_rate = serializers.FloatField()
+
         service_day = serializers.DateField()
+        panel = PanelInfoSerializer(
+            allow_null=True, help_text="The panel shown; null for staff viewing every desk."
+        )
         desks = DeskSerializer(many=True)
         recent_calls = CallSerializer(many=True)
 
@@ -142,7 +161,15 @@ class PanelApi(APIView):
     )
     def get(self, request):
         query = query_params_validate(request=request, serializer_class=self.QuerySerializer)
-        answer = Response(self.OutputSerializer(panel_state(recent=query["limit"])).data)
+        panel = getattr(request, "panel", None)
+        if panel is None and "panel" in query:
+            panel = panel_get(panel_id=query["panel"])
+            if panel is None:
+                raise serializers.ValidationError(
+                    {"panel": "No panel of this clinic has this id."}, code="invalid"
+                )
+        state = {**panel_state(recent=query["limit"], panel=panel), "panel": panel}
+        answer = Response(self.OutputSerializer(state).data)
         answer["Cache-Control"] = "no-store"
         return answer
 

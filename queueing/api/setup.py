@@ -48,6 +48,7 @@ class ServiceOutputSerializer(serializers.Serializer):
     appointment_late_minutes = serializers.IntegerField(
         help_text="... and up to this many minutes late; later, the patient queues as a walk-in."
     )
+    display_order = serializers.IntegerField(help_text="Lists show lower numbers first.")
 
 
 class ServiceInputSerializer(serializers.Serializer):
@@ -80,6 +81,9 @@ class ServiceInputSerializer(serializers.Serializer):
         default=15,
         help_text="A booked patient arriving up to this many minutes late keeps the booked "
         "time; later, they queue as a walk-in.",
+    )
+    display_order = serializers.IntegerField(
+        min_value=0, max_value=999, default=0, help_text="Lists show lower numbers first."
     )
 
     def validate_prefix(self, value: str) -> str:

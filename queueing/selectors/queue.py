@@ -22,6 +22,7 @@ from queueing.clock import service_day_today
 from queueing.models import (
     OPEN_STATUSES,
     Desk,
+    Panel,
     Service,
     Ticket,
     TicketEvent,
@@ -90,7 +91,7 @@ class PanelState(TypedDict):
 
 
 def service_list() -> QuerySet[Service]:
-    return Service.objects.order_by("name")
+    return Service.objects.order_by("display_order", "name")
 
 
 def desk_list() -> QuerySet[Desk]:
@@ -211,13 +212,42 @@ def ticket_transferred_to(*, ticket: Ticket) -> Ticket | None:
     return Ticket.objects.filter(transferred_from=ticket).first()
 
 
-def panel_state(*, recent: int = PANEL_RECENT_CALLS) -> PanelState:
-    """The waiting-room display: each active desk's current ticket and today's latest calls.
+def panel_list() -> QuerySet[Panel]:
+    return Panel.objects.prefetch_related(
+        Prefetch("desks", queryset=Desk.objects.order_by("id")),
+        Prefetch("services", queryset=Service.objects.order_by("id")),
+    ).order_by("-is_default", "name")
 
-    Ticket codes, desk and service names only: nothing that identifies a patient.
+
+def panel_get(*, panel_id: int) -> Panel | None:
+    return panel_list().filter(pk=panel_id).first()
+
+
+def panel_by_key_hash(*, key_hash: str) -> Panel | None:
+    """The panel of the current clinic whose key has this digest."""
+    return Panel.objects.filter(key_hash=key_hash).first() if key_hash else None
+
+
+def panel_desks(*, panel: Panel | None) -> QuerySet[Desk]:
+    """The active desks `panel` shows: its desks and the desks serving its services (or all)."""
+    desks = Desk.objects.filter(is_active=True)
+    if panel is None:
+        return desks
+    desk_ids = list(panel.desks.values_list("pk", flat=True))
+    service_ids = list(panel.services.values_list("pk", flat=True))
+    if not desk_ids and not service_ids:
+        return desks
+    return desks.filter(Q(pk__in=desk_ids) | Q(services__in=service_ids)).distinct()
+
+
+def panel_state(*, recent: int = PANEL_RECENT_CALLS, panel: Panel | None = None) -> PanelState:
+    """The waiting-room display: each shown desk's current ticket and today's latest calls.
+
+    `panel` limits both to its desks (None: every desk, for staff). Ticket codes, desk and
+    service names only: nothing that identifies a patient.
     """
     today = service_day_today()
-    desks = list(Desk.objects.filter(is_active=True).order_by("name"))
+    desks = list(panel_desks(panel=panel).order_by("name"))
     held = {
         t.desk_id: t
         for t in Ticket.objects.filter(
@@ -232,6 +262,7 @@ def panel_state(*, recent: int = PANEL_RECENT_CALLS) -> PanelState:
         TicketEvent.objects.filter(
             kind__in=(TicketEventKind.CALLED, TicketEventKind.RECALLED),
             ticket__service_day=today,
+            **({"desk__in": desks} if panel is not None else {}),
         )
         .select_related("ticket", "desk")
         .order_by("-at", "-id")[:recent]

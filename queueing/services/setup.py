@@ -74,6 +74,7 @@ def service_create(
     interleave_after: int | None = None,
     appointment_early_minutes: int = 30,
     appointment_late_minutes: int = 15,
+    display_order: int = 0,
 ) -> Service:
     """A new service (line) of the clinic, numbered from 1 each day with its own prefix."""
     service = Service(
@@ -85,6 +86,7 @@ def service_create(
         interleave_after=interleave_after,
         appointment_early_minutes=appointment_early_minutes,
         appointment_late_minutes=appointment_late_minutes,
+        display_order=display_order,
     )
     _service_validate(service)
     service.save()
@@ -103,6 +105,7 @@ def service_update(
     interleave_after: int | None | Unset = _UNSET,
     appointment_early_minutes: int | Unset = _UNSET,
     appointment_late_minutes: int | Unset = _UNSET,
+    display_order: int | Unset = _UNSET,
 ) -> Service:
     """Change a service; tickets already issued keep their display codes."""
     service = Service.objects.select_for_update().get(pk=service.pk)
@@ -115,6 +118,7 @@ def service_update(
         "interleave_after": interleave_after,
         "appointment_early_minutes": appointment_early_minutes,
         "appointment_late_minutes": appointment_late_minutes,
+        "display_order": display_order,
     }
     for field_name, value in changes.items():
         if value is not _UNSET:

@@ -49,7 +49,7 @@
       clearFieldErrors(form);
       formError.hidden = true;
       const body = {};
-      for (const name of ["name", "slug", "timezone", "reset_time"]) {
+      for (const name of ["name", "slug", "timezone", "reset_time", "admin_email"]) {
         const value = form.elements[name].value.trim();
         if (value) body[name] = value;
       }

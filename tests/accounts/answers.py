@@ -11,6 +11,7 @@ import datetime
 from collections.abc import Callable
 
 from django.utils import timezone
+from django_celery_beat.models import PeriodicTask
 from django_tenants.utils import tenant_context
 
 from accounts.models import ClinicMembership, User
@@ -21,9 +22,10 @@ from integrations.models import WebhookDelivery, WebhookSubscription
 from integrations.services import webhook_subscription_create
 from patients.cpf import cpf_mask
 from patients.models import Patient
-from queueing.models import CheckIn, Desk, Service, Ticket
+from queueing.models import CheckIn, Desk, Panel, Service, Ticket
 from queueing.services.checkins import checkin_create, checkin_process
 from queueing.services.desk_breaks import desk_break_start
+from queueing.services.panels import panel_create, panel_key_hash
 from queueing.services.setup import desk_create, service_create
 from queueing.services.tickets import ticket_issue
 from queueing.services.workflow import ticket_call_next, ticket_finish, ticket_start
@@ -381,12 +383,13 @@ def panel_call(clinic, caller: Caller) -> Call:
 
 
 def panel_key_rotate_call(clinic, caller: Caller) -> Call:
-    old_key = Clinic.objects.get(pk=clinic.pk).panel_key
+    old_hash = Panel.objects.get(is_default=True).key_hash
 
     def check(response):
         body = _expect(response, 200)
-        new_key = Clinic.objects.get(pk=clinic.pk).panel_key
-        assert new_key != old_key and body["key"] == new_key, body
+        new_hash = Panel.objects.get(is_default=True).key_hash
+        assert new_hash != old_hash and panel_key_hash(body["key"]) == new_hash, body
+        assert body["panel_url"].endswith(f"/panel/#key={body['key']}"), body
 
     return Call("/api/v1/panel/key/rotate/", {}, check)
 
@@ -423,6 +426,123 @@ def totem_settings_change_call(clinic, caller: Caller) -> Call:
     return Call(
         "/api/v1/totem/settings/", {"new_patients": "reception", "ticket_paper_mm": 58}, check
     )
+
+
+def _panel(name: str = "Painel Matriz") -> Panel:
+    service = _service()
+    panel, _key = panel_create(name=name, desk_ids=[_desk(service).pk])
+    return panel
+
+
+def panels_list_call(clinic, caller: Caller) -> Call:
+    panel = _panel()
+
+    def check(response):
+        body = _expect(response, 200)
+        assert body[0]["is_default"] is True, body
+        (listed,) = [p for p in body if p["id"] == panel.pk]
+        assert listed["name"] == "Painel Matriz" and len(listed["desks"]) == 1, listed
+        assert "key" not in listed and "key_hash" not in listed, listed
+
+    return Call("/api/v1/panels/", {}, check)
+
+
+def panels_create_call(clinic, caller: Caller) -> Call:
+    desk = _desk(_service())
+
+    def check(response):
+        body = _expect(response, 201)
+        panel = Panel.objects.get(pk=body["id"])
+        assert (body["name"], body["desks"], body["voice_enabled"]) == ("Térreo", [desk.pk], True)
+        assert panel.key_hash == panel_key_hash(body["key"]), body
+
+    data = {"name": "Térreo", "desks": [desk.pk], "voice_enabled": True, "voice_rate": "1.25"}
+    return Call("/api/v1/panels/", data, check)
+
+
+def panel_read_call(clinic, caller: Caller) -> Call:
+    panel = _panel()
+
+    def check(response):
+        body = _expect(response, 200)
+        assert (body["id"], body["name"], body["is_default"]) == (panel.pk, panel.name, False)
+
+    return Call(f"/api/v1/panels/{panel.pk}/", {}, check)
+
+
+def panel_change_call(clinic, caller: Caller) -> Call:
+    panel = _panel()
+    service = _service("Consulta Matriz", "CM")
+
+    def check(response):
+        body = _expect(response, 200)
+        assert (body["name"], body["services"]) == ("Primeiro andar", [service.pk]), body
+        assert list(Panel.objects.get(pk=panel.pk).services.all()) == [service]
+
+    return Call(
+        f"/api/v1/panels/{panel.pk}/", {"name": "Primeiro andar", "services": [service.pk]}, check
+    )
+
+
+def panel_delete_call(clinic, caller: Caller) -> Call:
+    panel = _panel()
+
+    def check(response):
+        assert response.status_code == 204, response.content
+        assert not Panel.objects.filter(pk=panel.pk).exists()
+
+    return Call(f"/api/v1/panels/{panel.pk}/", {}, check)
+
+
+def panel_rotate_call(clinic, caller: Caller) -> Call:
+    panel = _panel()
+    old_hash = panel.key_hash
+
+    def check(response):
+        body = _expect(response, 200)
+        new_hash = Panel.objects.get(pk=panel.pk).key_hash
+        assert new_hash != old_hash and panel_key_hash(body["key"]) == new_hash, body
+
+    return Call(f"/api/v1/panels/{panel.pk}/key/rotate/", {}, check)
+
+
+def clinic_settings_call(clinic, caller: Caller) -> Call:
+    def check(response):
+        body = _expect(response, 200)
+        assert (body["slug"], body["name"]) == (clinic.schema_name, clinic.name), body
+        assert body["timezone"] == clinic.timezone, body
+
+    return Call("/api/v1/clinic/", {}, check)
+
+
+def clinic_settings_change_call(clinic, caller: Caller) -> Call:
+    def check(response):
+        body = _expect(response, 200)
+        assert body["reset_time"] == "03:30", body
+        assert Clinic.objects.get(pk=clinic.pk).reset_time == datetime.time(3, 30)
+        reset = PeriodicTask.objects.get(name=f"daily-reset:{clinic.schema_name}")
+        assert (reset.crontab.hour, reset.crontab.minute) == ("3", "30")
+
+    return Call("/api/v1/clinic/", {"reset_time": "03:30"}, check)
+
+
+def staff_invitation_call(clinic, caller: Caller) -> Call:
+    member = _member(clinic, "clinician")
+
+    def check(response):
+        body = _expect(response, 202)
+        assert (body["id"], body["email"]) == (member.pk, member.user.email), body
+
+    return Call(f"/api/v1/staff/{member.pk}/invitation/", {}, check)
+
+
+def password_change_call(clinic, caller: Caller) -> Call:
+    def check(response):
+        assert response.status_code == 204, response.content
+        assert User.objects.get(email=caller.email).check_password("n0va-Senha-Segura-77")
+
+    data = {"current_password": "s3nha-Forte-2026", "new_password": "n0va-Senha-Segura-77"}
+    return Call("/api/v1/auth/password/change/", data, check)
 
 
 def patient_export_call(clinic, caller: Caller) -> Call:
@@ -878,6 +998,16 @@ CASES = {
     ("POST", "/api/v1/staff/"): staff_invite_call,
     ("PATCH", "/api/v1/staff/1/"): staff_role_call,
     ("POST", "/api/v1/staff/1/deactivate/"): staff_deactivate_call,
+    ("POST", "/api/v1/staff/1/invitation/"): staff_invitation_call,
+    ("GET", "/api/v1/panels/"): panels_list_call,
+    ("POST", "/api/v1/panels/"): panels_create_call,
+    ("GET", "/api/v1/panels/1/"): panel_read_call,
+    ("PATCH", "/api/v1/panels/1/"): panel_change_call,
+    ("DELETE", "/api/v1/panels/1/"): panel_delete_call,
+    ("POST", "/api/v1/panels/1/key/rotate/"): panel_rotate_call,
+    ("GET", "/api/v1/clinic/"): clinic_settings_call,
+    ("PATCH", "/api/v1/clinic/"): clinic_settings_change_call,
+    ("POST", "/api/v1/auth/password/change/"): password_change_call,
     ("GET", "/api/v1/me/"): me_call,
     ("GET", "/api/v1/patients/1/export/"): patient_export_call,
     ("POST", "/api/v1/patients/1/anonymise/"): patient_anonymise_call,

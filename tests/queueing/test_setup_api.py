@@ -44,6 +44,7 @@ def test_an_admin_creates_an_interleaved_service_and_its_tickets_use_the_prefix(
         "interleave_after": 3,
         "appointment_early_minutes": 30,
         "appointment_late_minutes": 15,
+        "display_order": 0,
     }
     assert [s["prefix"] for s in listed.json()] == ["R", "TRI"]
     assert ticket.display_code == "TRI001"

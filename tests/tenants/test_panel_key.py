@@ -1,8 +1,11 @@
 """A clinic admin rotates the waiting-room panel's key; the old key and its cookie stop working."""
 
+import hashlib
+
 import pytest
 from django.test import Client
 
+from queueing.models import Panel
 from tenants.models import Clinic
 from tenants.selectors import clinic_hostname
 
@@ -29,7 +32,11 @@ def test_rotating_the_key_signs_the_old_tv_out_and_the_new_link_signs_it_in(clin
     assert new_key != old_key and len(new_key) >= 32
     host = clinic_hostname(clinic=clinic_a)
     assert answer.json()["panel_url"] == f"http://{host}/panel/#key={new_key}"
-    assert Clinic.objects.get(pk=clinic_a.pk).panel_key == new_key
+    # The clinic's row forgets the first key; the default panel keeps only the new key's digest
+    assert Clinic.objects.get(pk=clinic_a.pk).panel_key == ""
+    with clinic_a:
+        default = Panel.objects.get(is_default=True)
+    assert default.key_hash == hashlib.sha256(new_key.encode()).hexdigest()
     # The old TV is refused at once, though this process still caches the clinic's old row
     refused = tv.get("/api/v1/panel/")
     assert refused.status_code == 403
@@ -54,23 +61,24 @@ def test_only_a_clinic_admin_may_rotate_the_key(clinic_a, jwt_client, role):
     assert clinic_a.panel_key not in answer.content.decode()
 
 
-def test_the_console_shows_admins_the_current_link_with_the_key_in_the_fragment(
-    clinic_a, jwt_client
-):
+def test_no_page_shows_a_panel_key_after_it_was_made(clinic_a, jwt_client):
     from accounts.models import ClinicMembership, User
 
     admin = User.objects.create_user("ana-panel@sol.test", "pw-irrelevant-123")
     ClinicMembership.objects.create(user=admin, clinic=clinic_a, role="clinic_admin")
-    jwt_client(clinic_a, "clinic_admin").post("/api/v1/panel/key/rotate/")
-    console = Client(HTTP_HOST=clinic_hostname(clinic=clinic_a))
-    console.force_login(admin)
+    new_key = jwt_client(clinic_a, "clinic_admin").post("/api/v1/panel/key/rotate/").json()["key"]
+    browser = Client(HTTP_HOST=clinic_hostname(clinic=clinic_a))
+    browser.force_login(admin)
 
-    text = console.get("/").content.decode()
+    console = browser.get("/").content.decode()
+    panels = browser.get("/manage/panels/").content.decode()
 
-    new_key = Clinic.objects.get(pk=clinic_a.pk).panel_key
-    assert f"/panel/#key={new_key}" in text
-    assert clinic_a.panel_key not in text
-    assert "?key=" not in text
+    assert "/manage/panels/" in console  # the way to the panels
+    for text in (console, panels):
+        assert new_key not in text
+        assert clinic_a.panel_key not in text
+        assert "?key=" not in text
+    assert "Painel principal" in panels
 
 
 def test_the_api_documents_rotation_and_no_key_in_the_panels_url():
@@ -85,5 +93,6 @@ def test_the_api_documents_rotation_and_no_key_in_the_panels_url():
     assert {(p["in"], p["name"]) for p in panel["parameters"]} == {
         ("header", "X-Panel-Key"),
         ("query", "limit"),
+        ("query", "panel"),
     }
     assert [p for p in problems if "panel" in p.lower() or "api_clinic" in p] == []

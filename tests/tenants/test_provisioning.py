@@ -4,7 +4,8 @@ from django.db import connection
 from django_celery_beat.models import PeriodicTask
 from django_tenants.utils import schema_exists
 
-from queueing.models import Service
+from queueing.models import Panel, Service
+from queueing.panel_access import panel_for_key
 from tenants.models import Chain, Clinic, Domain
 from tenants.services import chain_create, clinic_provision
 
@@ -35,6 +36,10 @@ def test_provisioned_clinic_has_schema_domain_default_service_and_reset_schedule
     with clinic:
         service = Service.objects.get()
         assert (service.name, service.prefix, service.is_default) == ("Recepção", "R", True)
+        # and its default panel, opened by the key made with the clinic, showing every desk
+        panel = Panel.objects.get()
+        assert panel.is_default and not panel.desks.exists() and not panel.services.exists()
+        assert panel_for_key(key=clinic.panel_key) == panel
     reset = PeriodicTask.objects.get(name="daily-reset:norte")
     assert reset.crontab.timezone.key == "America/Manaus"
     assert reset.enabled

@@ -149,7 +149,11 @@ def celery_worker(django_db_setup):
     from tenants.routing import declared_queues
 
     log_path = ROOT / ".run" / f"web-test-worker-{os.getpid()}.log"
+    # The worker's e-mails (invitations, password links) land here as files, for tests to read.
+    mail_dir = ROOT / ".run" / f"web-test-mail-{os.getpid()}"
+    mail_dir.mkdir(parents=True, exist_ok=True)
     env = {
+        "CLINICO_EMAIL_FILE_PATH": str(mail_dir),
         "DJANGO_SETTINGS_MODULE": "clinico.settings.test",
         "DATABASE_URL": database_url(),
         # The broker this process publishes to (the integration tests may have moved it).
@@ -172,4 +176,30 @@ def celery_worker(django_db_setup):
         what="the Celery worker",
     ) as process:
         process.log_path = log_path
+        process.mail_dir = mail_dir
         yield process
+
+
+def email_link_wait(mail_dir: Path, to: str, *, after: float = 0.0, timeout: float = 30.0) -> str:
+    """The one-time link of the newest e-mail the worker wrote to `to` (after `after`)."""
+    import email
+    import re
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for path in sorted(mail_dir.glob("*.log"), key=lambda p: p.stat().st_mtime, reverse=True):
+            if path.stat().st_mtime < after:
+                continue
+            for raw in path.read_text().split("-" * 79):
+                if not raw.strip():
+                    continue
+                message = email.message_from_bytes(raw.strip().encode())
+                if message["To"] != to:
+                    continue
+                body = message.get_payload(decode=True).decode()
+                links = re.findall(r"https?://\S+/password/set/\S+/", body)
+                if links:
+                    return links[0]
+        time.sleep(0.2)
+    raise AssertionError(f"no e-mail with a link to {to} in {mail_dir}")

@@ -6,7 +6,6 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tenants.models import Clinic
 from tests.queueing import factories
 from tests.web.conftest import PASSWORD, console_ready, sign_in, staff_user
 
@@ -236,26 +235,18 @@ def test_no_show_transfer_and_cancel_from_the_console(page, clinic_a, clinic_url
     expect(page.locator("#queue")).not_to_contain_text("R003")
 
 
-def test_only_clinic_admins_see_the_panel_link(page, clinic_a, clinic_url, new_page):
+def test_only_clinic_admins_see_the_administration_links(page, clinic_a, clinic_url, new_page):
     staff_user(clinic_a, "clinic_admin", "ana@sol.test")
     staff_user(clinic_a, "receptionist", "rita@sol.test")
 
     sign_in(page, clinic_url(clinic_a, "/login/"), "ana@sol.test")
-    link = page.get_by_label("Link do painel")
-    expect(link).to_have_value(re.compile(rf"/panel/#key={re.escape(clinic_a.panel_key)}$"))
-
-    # A new key replaces the link (after the admin confirms)
-    page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name="Nova chave do painel").click()
-    expect(page.locator("#flash")).to_contain_text("Nova chave do painel criada")
-    new_key = Clinic.objects.get(pk=clinic_a.pk).panel_key
-    assert new_key != clinic_a.panel_key
-    expect(link).to_have_value(re.compile(rf"/panel/#key={re.escape(new_key)}$"))
-    expect(page.locator("#open-panel-link")).to_have_attribute(
-        "href", re.compile(rf"#key={re.escape(new_key)}$")
+    admin_links = page.get_by_role("navigation", name="Administração da clínica")
+    expect(admin_links.get_by_role("link", name="Painéis")).to_have_attribute(
+        "href", "/manage/panels/"
     )
+    expect(page.locator("body")).not_to_contain_text("#key=")
 
     other = new_page()
     sign_in(other, clinic_url(clinic_a, "/login/"), "rita@sol.test", PASSWORD)
     expect(other.get_by_role("heading", name="Fila de hoje")).to_be_visible()
-    expect(other.get_by_label("Link do painel")).to_have_count(0)
+    expect(other.get_by_role("navigation", name="Administração da clínica")).to_have_count(0)

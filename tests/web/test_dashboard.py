@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from tenants.live_figures import clinic_live_figures_refresh
 from tenants.models import ClinicDaySummary
 from tests.queueing import factories
-from tests.web.conftest import manager_user, sign_in, staff_user
+from tests.web.conftest import email_link_wait, manager_user, sign_in, staff_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -74,7 +74,13 @@ def test_clinic_staff_cannot_use_the_dashboard(page, clinic_a, public_url):
     expect(page).to_have_url(public_url("/login/?next=/dashboard/"))
 
 
-def test_manager_opens_a_new_clinic_from_the_dashboard(page, clinic_a, public_url):
+def test_manager_opens_a_new_clinic_from_the_dashboard_and_its_admin_is_invited(
+    page, new_page, clinic_a, public_url, celery_worker
+):
+    import re
+    import time
+
+    started = time.time() - 1
     manager_user(clinic_a.chain, "gabi@rede-sol.test")
     sign_in(page, public_url("/login/"), "gabi@rede-sol.test")
     try:
@@ -89,11 +95,26 @@ def test_manager_opens_a_new_clinic_from_the_dashboard(page, clinic_a, public_ur
 
         page.get_by_label("Endereço (slug)").fill("web_sol_acre")
         page.get_by_label("Fuso horário").select_option("America/Rio_Branco")
+        page.get_by_label("E-mail do administrador da clínica").fill("chefe@acre.test")
         page.get_by_role("button", name="Abrir clínica").click()
 
         expect(page.locator("#flash")).to_contain_text("web-sol-acre.localhost")
         expect(page.get_by_test_id("live-table")).to_contain_text("Clínica Sol Acre")
         expect(page.get_by_test_id("live-table")).to_contain_text("America/Rio_Branco")
+
+        # The clinic's first admin gets a link on the new clinic's host, chooses a password
+        # and manages the clinic
+        link = email_link_wait(celery_worker.mail_dir, "chefe@acre.test", after=started)
+        assert re.match(r"http://web-sol-acre\.localhost:\d+/password/set/", link), link
+        chefe = new_page(locale="pt-BR")
+        chefe.goto(link)
+        chefe.get_by_label("Nova senha", exact=True).fill("castanha-do-acre-2026")
+        chefe.get_by_label("Nova senha de novo").fill("castanha-do-acre-2026")
+        chefe.get_by_role("button", name="Salvar senha").click()
+        chefe.get_by_role("link", name="Entrar").click()
+        sign_in(chefe, chefe.url, "chefe@acre.test", "castanha-do-acre-2026")
+        chefe.get_by_role("link", name="Equipe").first.click()
+        expect(chefe.get_by_test_id("staff")).to_contain_text("Administrador da clínica")
     finally:
         if schema_exists("web_sol_acre"):
             with connection.cursor() as cursor:

@@ -171,3 +171,27 @@ def test_a_totem_check_in_and_the_status_page_leave_no_cpf_key_or_token_in_the_l
         assert CPF_LIKE.findall(text) == [], name
         assert key not in text, name
         assert token not in text and token.split(":", 1)[0] not in text, name
+
+
+def test_a_password_links_token_is_not_in_the_access_log(clinic_a, gunicorn_web):
+    from accounts.passwords import password_link_parts
+
+    port, web, web_log = gunicorn_web
+    user = staff_user(clinic_a, "receptionist", "nina@sol.test")
+    uidb64, token = password_link_parts(user=user)
+    host = {"Host": clinic_hostname(clinic=clinic_a)}
+
+    opened = requests.get(
+        f"http://127.0.0.1:{port}/password/set/{uidb64}/{token}/",
+        headers=host,
+        timeout=10,
+        allow_redirects=False,
+    )
+
+    assert opened.status_code == 302
+    assert opened.headers["Location"] == f"/password/set/{uidb64}/set-password/"
+    web.terminate()
+    web.wait(timeout=30)
+    log = web_log.read_text()
+    assert f'"GET /password/set/{uidb64}/<token>/ HTTP/1.1" 302' in log
+    assert token not in log

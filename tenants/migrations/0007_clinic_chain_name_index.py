@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('tenants', '0003_live_figures_and_break_time'),
+        ('tenants', '0006_clinicdaysummary_appointment_no_shows'),
     ]
 
     operations = [
