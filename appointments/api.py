@@ -186,6 +186,9 @@ class AppointmentListCreateApi(APIView):
         return "read" if self.request.method in SAFE_METHODS else "write"
 
     class FilterSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "AppointmentFilter"
+
         day = serializers.DateField(required=False, help_text="Service day; today by default.")
         service = IdField(required=False, help_text="Only this service's appointments.")
         status = serializers.ChoiceField(choices=AppointmentStatus.choices, required=False)
@@ -194,6 +197,9 @@ class AppointmentListCreateApi(APIView):
         )
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "AppointmentCreate"
+
         cpf = CPFField(help_text="With or without punctuation: 529.982.247-25 or 52998224725.")
         patient = PatientRegistrationSerializer(
             required=False,
@@ -321,6 +327,9 @@ class AppointmentCancelApi(APIView):
     permission_classes = [ClinicAccess]
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "AppointmentCancel"
+
         reason = serializers.CharField(max_length=200, required=False, allow_blank=True)
 
     @extend_schema(

@@ -30,7 +30,7 @@ from django.conf import settings
 from django.db import close_old_connections, connections
 from django_tenants.utils import schema_context
 
-from events.models import EVENTS_CHANNEL, Event
+from events.models import EVENTS_CHANNEL, FIGURES_REFRESHED, Event
 from events.selectors import event_last_id, event_list_after
 
 logger = logging.getLogger(__name__)
@@ -231,8 +231,14 @@ class EventHub:
         notes, connection.notifies[:] = list(connection.notifies), []
         for note in notes:
             self.notifications += 1
-            schema = note.payload.split(" ", 1)[0]
-            if schema in self._subscriptions:
+            schema, _sep, rest = note.payload.partition(" ")
+            if schema not in self._subscriptions:
+                continue
+            if rest == FIGURES_REFRESHED:
+                # No new event: the dashboards' streams say the clinic changed, others ignore it.
+                for subscription in list(self._subscriptions[schema]):
+                    subscription.deliver(schema, [])
+            else:
                 self._wake(schema)
 
     # --- reading a clinic's new events once for all its streams -----------------------------

@@ -10,6 +10,9 @@ from django.db import models
 
 # One channel for every clinic; the payload is "<schema> <last event id>" (see docs/events.md).
 EVENTS_CHANNEL = "clinico_events"
+# The payload "<schema> figures": the clinic's public live figures were just refreshed (no new
+# event; the chain dashboard reads its figures again).
+FIGURES_REFRESHED = "figures"
 
 
 class Event(models.Model):

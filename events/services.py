@@ -3,9 +3,10 @@
 import datetime
 from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 
-from events.models import Event
+from events.models import EVENTS_CHANNEL, FIGURES_REFRESHED, Event
 
 
 def event_record(
@@ -38,3 +39,11 @@ def events_purge(*, before: datetime.datetime) -> int:
     """Delete the current clinic's events older than `before` (the retention period); how many."""
     deleted, _ = Event.objects.filter(at__lt=before).delete()
     return deleted
+
+
+def figures_refreshed_notify(*, schema_name: str) -> None:
+    """Tell the streams that `schema_name`'s public live figures changed (sent on commit)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_notify(%s, %s)", [EVENTS_CHANNEL, f"{schema_name} {FIGURES_REFRESHED}"]
+        )

@@ -22,12 +22,13 @@ import logging
 
 from celery import current_app
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from common.tenancy import tenant_connection
 from events.activity.models import ClinicActivity
 from events.selectors import event_last_id
+from events.services import figures_refreshed_notify
 from queueing.clock import service_day_today
 from queueing.models import Desk
 from queueing.selectors.figures import day_figures_get
@@ -101,8 +102,9 @@ def clinic_live_figures_refresh(*, clinic: Clinic) -> dict:
     row = [clinic.pk]
     for name in _FIELDS:
         row.append(fields[name].get_db_prep_save(values[name], connection))
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(_UPSERT_SQL, row)
+        figures_refreshed_notify(schema_name=clinic.schema_name)
     return values
 
 

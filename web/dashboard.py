@@ -118,7 +118,9 @@ def _dashboard_chain(request: HttpRequest, chain: Chain, *, with_summaries: bool
             chain=chain, date_from=today - datetime.timedelta(days=SUMMARY_DAYS), date_to=today
         )
         .filter(clinic__in=[clinic.pk for clinic in page.clinics])
-        .values("clinic_id", "service_day", "served", "tickets", "wait_avg_s")
+        .values(
+            "clinic_id", "service_day", "served", "tickets", "wait_avg_s", "appointment_no_shows"
+        )
     )
     by_clinic = {(s["clinic_id"], s["service_day"]): s for s in summaries}
     days = sorted({day for _clinic, day in by_clinic}, reverse=True)

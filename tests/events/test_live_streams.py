@@ -196,16 +196,26 @@ def test_the_dashboard_stream_tells_a_manager_which_clinic_changed(events_server
 
 
 def test_a_panel_stream_ends_when_the_key_is_rotated(events_server, clinic_a):
-    from tenants.models import Clinic
+    from django_tenants.utils import schema_context
+
+    from queueing.models import Panel
+
+    def default_panel_hash(new_hash: str | None = None) -> str:
+        with schema_context(clinic_a.schema_name):
+            panel = Panel.objects.get(is_default=True)
+            old = panel.key_hash
+            if new_hash is not None:
+                Panel.objects.filter(pk=panel.pk).update(key_hash=new_hash)
+            return old
 
     stream = _panel_stream(events_server, clinic_a, clinic_a.panel_key)
     try:
         stream.next_of("stream.open")
-        rotated = Clinic.objects.filter(pk=clinic_a.pk)
-        committed(rotated.update, panel_key="rotated-key-for-this-test")
+        # A new key for the panel: the stream's key no longer opens it.
+        old_hash = committed(default_panel_hash, "0" * 64)
         refused = stream.next_of("stream.refused", timeout=8)
     finally:
-        committed(rotated.update, panel_key=clinic_a.panel_key)
+        committed(default_panel_hash, old_hash)
         stream.close()
     assert refused is not None and refused[1]["kind"] == "stream.refused"
 
