@@ -24,5 +24,6 @@ urlpatterns = [
     path("figures/csv/", figures.clinic_figures_csv, name="figures-page-csv"),
     path("events/panel/", streams.panel_stream, name="panel-stream"),
     path("events/console/", streams.console_stream, name="console-stream"),
+    path("events/status/<int:ticket_id>/", status.status_stream, name="ticket-status-stream"),
     path("", include("web.urls_auth")),
 ]
