@@ -188,5 +188,6 @@ def test_the_first_poll_leaves_a_cookie_a_live_stream_can_check(clinic_a, rf):
         with pytest.raises(StatusTokenInvalid):
             status_ticket_from_cookie(stream, ticket_id=other.pk)
     with clinic_a, pytest.raises(StatusTokenInvalid):
-        forged = rf.get(f"/events/status/{other.pk}/", HTTP_COOKIE=f"clinico_ticket_{other.pk}={token}")
+        forged_cookie = f"clinico_ticket_{other.pk}={token}"
+        forged = rf.get(f"/events/status/{other.pk}/", HTTP_COOKIE=forged_cookie)
         status_ticket_from_cookie(forged, ticket_id=other.pk)
