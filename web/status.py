@@ -187,7 +187,8 @@ async def status_stream(request: HttpRequest, ticket_id: int) -> HttpResponseBas
     except StatusTokenEnded:
         return stream_error(410, "ticket_ended", _("This ticket has ended."))
     except StatusTokenInvalid:
-        detail = _("Open the ticket's status link again: this browser holds no valid link to it.")
+        # Never shown (an EventSource reads no error body): the page polls and says it there.
+        detail = "Open the ticket's status link again: this browser holds no valid link to it."
         return stream_error(403, "status_cookie_invalid", detail)
     if current is None:  # anonymised or removed since
         return stream_error(410, "ticket_ended", _("This ticket has ended."))
