@@ -4,6 +4,8 @@ The page's first poll leaves the ticket's token in an HttpOnly cookie sent only 
 `/events/status/<ticket id>/`; the stream checks it and sends that ticket's events.
 """
 
+import time
+
 import pytest
 from django.core import signing
 from django.test import Client
@@ -134,6 +136,23 @@ def test_a_status_stream_of_an_ended_token_answers_gone(events_server, queue_a):
     stream = _stream(events_server, queue_a, path, {f"clinico_ticket_{mine.pk}": ended})
     assert stream.status_code == 410
     assert stream.response.json()["errors"][0]["code"] == "ticket_ended"
+
+
+def test_an_open_status_stream_ends_when_the_reset_ends_its_token(events_server, queue_a):
+    mine = _in(queue_a, lambda: f.waiting(f.reception()))
+    # a link whose day closes in two seconds (the test process's heartbeat is 1 s: the stream
+    # checks its cookie every fourth one)
+    ending = signing.Signer(salt="clinico.ticket-status").sign_object(
+        [queue_a.schema_name, mine.pk, int(time.time()) + 2]
+    )
+    path = f"/events/status/{mine.pk}/"
+    stream = _stream(events_server, queue_a, path, {f"clinico_ticket_{mine.pk}": ending})
+    try:
+        assert stream.next_of("stream.open") is not None
+        refused = stream.next_of("stream.refused", timeout=10)
+    finally:
+        stream.close()
+    assert refused is not None
 
 
 def test_the_web_process_does_not_serve_the_status_stream(clinic_a):

@@ -8,7 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from events.models import Event
-from queueing.services.workflow import ticket_call_next
+from queueing.services.workflow import ticket_call_next, ticket_finish, ticket_start
 from queueing.status_token import ticket_status_path
 from tests.processes import free_port
 from tests.queueing import factories
@@ -72,6 +72,17 @@ def test_the_status_page_shows_the_call_from_its_stream(
     assert call.id in phone.evaluate("window.clinico.liveState.received")
     assert phone.evaluate("window.clinico.liveState.mode") == "streaming"
     phone.screenshot(path=str(screenshots / "status-live-called-390.png"), full_page=True)
+
+    # When the visit is over
+    with clinic_a:
+        ticket_start(ticket_id=ticket.pk)
+        ticket_finish(ticket_id=ticket.pk)
+
+    # Then the page says so from the stream, and stops following the ticket
+    expect(phone.locator("#status-headline")).to_have_text(
+        "O atendimento desta senha terminou. Obrigado!", timeout=5_000
+    )
+    _wait_for_mode(phone, "stopped", timeout=5_000)
 
 
 def test_the_status_page_polls_while_its_stream_is_cut(
