@@ -8,7 +8,12 @@ import pytest
 from playwright.sync_api import expect
 
 from events.models import Event
-from queueing.services.workflow import ticket_call_next, ticket_finish, ticket_start
+from queueing.services.workflow import (
+    ticket_call_next,
+    ticket_finish,
+    ticket_start,
+    ticket_transfer,
+)
 from queueing.status_token import ticket_status_path
 from tests.processes import free_port
 from tests.queueing import factories
@@ -108,3 +113,34 @@ def test_the_status_page_polls_while_its_stream_is_cut(
 
     # Then the polls show the call
     expect(phone.locator("#status-headline")).to_have_text("Chamada para Guichê 1")
+
+
+def test_after_a_transfer_the_status_page_follows_the_new_ticket_on_its_stream(
+    new_page, clinic_a, clinic_url, events_process, slow_polls
+):
+    # Given a ticket in service at reception, its status page open on a phone
+    with clinic_a:
+        reception, triage = factories.reception(), factories.service("Triagem", "T")
+        ticket = factories.waiting(reception)
+        ticket_call_next(desk_id=factories.desk("Guichê 1", reception).pk)
+        ticket_start(ticket_id=ticket.pk)
+        triage_desk = factories.desk("Triagem 1", triage)
+        path = ticket_status_path(ticket=ticket)
+    phone = new_page(locale="pt-BR", viewport=PHONE)
+    phone.goto(clinic_url(clinic_a, path))
+    expect(phone.locator("#status-headline")).to_have_text("Em atendimento em Guichê 1")
+    _wait_for_mode(phone, "streaming")
+
+    # When the desk transfers it to triage
+    with clinic_a:
+        new = ticket_transfer(ticket_id=ticket.pk, service_id=triage.pk)
+
+    # Then the page shows the new ticket and opens its stream again, for that ticket
+    expect(phone.get_by_test_id("status-code")).to_have_text(new.display_code, timeout=5_000)
+    phone.wait_for_function("window.clinico.liveState.opens >= 2", timeout=10_000)
+    _wait_for_mode(phone, "streaming")
+
+    # and when triage calls the new ticket, the page shows it from the stream
+    with clinic_a:
+        ticket_call_next(desk_id=triage_desk.pk)
+    expect(phone.locator("#status-headline")).to_have_text("Chamada para Triagem 1", timeout=5_000)
