@@ -5,7 +5,7 @@ never send: the page's script posts it in the body of `POST /s/state/`. No reque
 log or Referer holds it. The page shows the code, position, estimated wait and the desk once
 called; never a name or a CPF.
 
-The page follows its ticket's live stream (`/events/status/<ticket id>/`, web/streams.py) and
+The page follows its ticket's live stream (`/events/status/<ticket id>/`, `status_stream`) and
 reads its state again on each of the ticket's events, and every `STREAMING_REFRESH_SECONDS`
 for its place in the queue, which others' calls change without an event of this ticket; while
 the stream is cut it polls every `POLL_SECONDS`, as it did before it had a stream.
