@@ -2,8 +2,9 @@
 
 Each stream checks the same credential as its page: the panel its panel cookie (or the
 `X-Panel-Key` header), the console a signed-in member of the clinic, the dashboard a signed-in
-chain manager. Pages find the stream at `/events/…` on their own host: behind a proxy that
-routes `/events/` to the events process, or on the events port of the same host in development
+chain manager (the patient's status page has its stream in web/status.py: its ticket's cookie).
+Pages find the stream at `/events/…` on their own host: behind a proxy that routes `/events/`
+to the events process, or on the events port of the same host in development
 (`CLINICO_EVENTS_PORT`); cookies are per host, not per port, so the page's cookie comes along,
 and the answer allows that origin (same host name, another port) with credentials.
 
@@ -50,13 +51,16 @@ PANEL_KINDS = frozenset(
 _DIGITS = re.compile(r"[0-9]{1,18}")
 
 
-def _error(status: int, code: str, detail: str, attr: str | None = None) -> JsonResponse:
+def stream_error(status: int, code: str, detail: str, attr: str | None = None) -> JsonResponse:
+    """A stream's refusal, in the project's error body."""
     body = {"type": "client_error", "errors": [{"code": code, "detail": detail, "attr": attr}]}
     return JsonResponse(body, status=status)
 
 
 def _not_served_here() -> JsonResponse:
-    return _error(404, "stream_not_served_here", "Live streams are served by the events process.")
+    return stream_error(
+        404, "stream_not_served_here", "Live streams are served by the events process."
+    )
 
 
 def _same_host_origin(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
@@ -77,7 +81,7 @@ def _last_event_id(request: HttpRequest) -> int | None | JsonResponse:
         return None
     if not _DIGITS.fullmatch(raw):
         detail = "Last-Event-ID must be an event id (digits)."
-        return _error(400, "invalid", detail, "last_event_id")
+        return stream_error(400, "invalid", detail, "last_event_id")
     return int(raw)
 
 
@@ -107,14 +111,14 @@ def sse_response(
     return _sse(request, event_stream(scope=scope, after_id=after, still_allowed=still_allowed))
 
 
-def _preflight(request: HttpRequest) -> HttpResponseBase | None:
+def stream_preflight(request: HttpRequest) -> HttpResponseBase | None:
     """The answer before any credential is read: not served here, CORS preflight, not a GET."""
     if not isinstance(request, ASGIRequest):
         return _not_served_here()
     if request.method == "OPTIONS":
         return _same_host_origin(request, HttpResponse(status=204))
     if request.method != "GET":
-        return _error(405, "method_not_allowed", "Streams answer GET only.")
+        return stream_error(405, "method_not_allowed", "Streams answer GET only.")
     return None
 
 
@@ -138,15 +142,15 @@ def _panel_desk_ids(request: HttpRequest, clinic: Clinic) -> frozenset[int] | No
 
 async def panel_stream(request: HttpRequest) -> HttpResponseBase:
     """The waiting-room panel's stream: its desks' calls and the changes that clear a desk."""
-    early = _preflight(request)
+    early = stream_preflight(request)
     if early is not None:
         return early
     clinic = clinic_of(request)
     if clinic is None:
-        return _error(404, "not_found", "Panels are on clinic hosts.")
+        return stream_error(404, "not_found", "Panels are on clinic hosts.")
     desk_ids = await sync_to_async(_panel_desk_ids)(request, clinic)
     if desk_ids is None:
-        return _error(403, "panel_key_invalid", _("This panel key is no longer valid."))
+        return stream_error(403, "panel_key_invalid", _("This panel key is no longer valid."))
 
     async def still_allowed() -> bool:
         return await sync_to_async(_panel_desk_ids)(request, clinic) is not None
@@ -166,17 +170,19 @@ def _session_alive(session: SessionBase) -> bool:
 
 async def console_stream(request: HttpRequest) -> HttpResponseBase:
     """The staff console's stream: every event of the clinic, for its signed-in members."""
-    early = _preflight(request)
+    early = stream_preflight(request)
     if early is not None:
         return early
     clinic = clinic_of(request)
     if clinic is None:
-        return _error(404, "not_found", "The console is on clinic hosts.")
+        return stream_error(404, "not_found", "The console is on clinic hosts.")
     user = await request.auser()
     if not isinstance(user, User):
-        return _error(401, "not_authenticated", _("Sign in to follow the queue."))
+        return stream_error(401, "not_authenticated", _("Sign in to follow the queue."))
     if await sync_to_async(clinic_role_of)(user=user, clinic=clinic) is None:
-        return _error(403, "permission_denied", _("Your account has no access to this clinic."))
+        return stream_error(
+            403, "permission_denied", _("Your account has no access to this clinic.")
+        )
     session = request.session
 
     def allowed() -> bool:
@@ -203,15 +209,15 @@ def _managed_schemas(user: User) -> list[str]:
 
 async def dashboard_stream(request: HttpRequest) -> HttpResponseBase:
     """The chain dashboard's stream: which of the manager's clinics just changed."""
-    early = _preflight(request)
+    early = stream_preflight(request)
     if early is not None:
         return early
     user = await request.auser()
     if not isinstance(user, User):
-        return _error(401, "not_authenticated", _("Sign in to follow the dashboard."))
+        return stream_error(401, "not_authenticated", _("Sign in to follow the dashboard."))
     schemas = await sync_to_async(_managed_schemas)(user)
     if not schemas:
-        return _error(403, "permission_denied", _("Your account does not manage any chain."))
+        return stream_error(403, "permission_denied", _("Your account does not manage any chain."))
     session = request.session
 
     def allowed() -> bool:

@@ -48,5 +48,6 @@ urlpatterns = [
     path("events/panel/", streams.panel_stream, name="panel-stream"),
     path("events/console/", streams.console_stream, name="console-stream"),
     path("manage/", include(manage)),
+    path("events/status/<int:ticket_id>/", status.status_stream, name="ticket-status-stream"),
     path("", include("web.urls_auth")),
 ]

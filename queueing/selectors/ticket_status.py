@@ -38,6 +38,15 @@ def _current(ticket: Ticket) -> Ticket:
     return ticket
 
 
+def ticket_current_id(*, ticket_id: int) -> int | None:
+    """The ticket a status link's ticket has become (following transfers); None if there is none.
+
+    A status page's live stream follows this ticket: a transfer's new ticket has its own events.
+    """
+    ticket = Ticket.objects.filter(pk=ticket_id).only("pk", "status").first()
+    return None if ticket is None else _current(ticket).pk
+
+
 def ticket_public_status(*, ticket_id: int) -> TicketPublicStatus | None:
     """The patient-facing state of a ticket (following transfers); None if there is none.
 

@@ -75,6 +75,9 @@ window.clinico = (function () {
   // handles one streamed event (a page usually refreshes). When the stream is cut, refused or
   // not served, the page polls every `pollMs` and opens the stream again after a growing pause,
   // with `?last_event_id=` so that the events it missed come first (read from the outbox).
+  // It returns `refresh()` (one refresh now), `reopen()` (open the stream again at once, e.g.
+  // for a page whose stream URL follows something that changed) and `stop()` (no more stream
+  // nor polls: the page has nothing left to follow).
   // window.clinico.liveState tells tests and curious people what the page is doing.
   const liveState = { mode: "starting", lastEventId: null, received: [], opens: 0 };
   function live({ url, refresh, onEvent, pollMs }) {
@@ -83,6 +86,8 @@ window.clinico = (function () {
     let retryMs = 1000;
     let refreshing = null;
     let again = false;
+    let stopped = false;
+    let retryTimer = null;
 
     // One refresh at a time; events that arrive meanwhile ask for one more afterwards.
     async function refreshOnce() {
@@ -95,7 +100,7 @@ window.clinico = (function () {
 
     function poll() {
       clearTimeout(pollTimer);
-      if (liveState.mode === "streaming") return;
+      if (stopped || liveState.mode === "streaming") return;
       refreshOnce().finally(() => {
         if (liveState.mode !== "streaming") pollTimer = setTimeout(poll, pollMs);
       });
@@ -114,13 +119,16 @@ window.clinico = (function () {
       clearTimeout(watchdog);
       if (source) source.close();
       source = null;
+      if (stopped) return;
       if (liveState.mode !== "polling") { liveState.mode = "polling"; poll(); }
       if (!url || !window.EventSource) return;
-      setTimeout(connect, retryMs);
+      clearTimeout(retryTimer);
+      retryTimer = setTimeout(connect, retryMs);
       retryMs = Math.min(retryMs * 2, 30000);
     }
 
     function connect() {
+      if (stopped) return;
       const resume = liveState.lastEventId === null
         ? "" : `${url.includes("?") ? "&" : "?"}last_event_id=${liveState.lastEventId}`;
       source = new EventSource(url + resume, { withCredentials: true });
@@ -156,7 +164,23 @@ window.clinico = (function () {
       liveState.mode = "polling";
       poll();
     }
-    return { refresh: refreshOnce };
+    function stop() {
+      stopped = true;
+      [pollTimer, watchdog, retryTimer].forEach(clearTimeout);
+      if (source) source.close();
+      source = null;
+      liveState.mode = "stopped";
+    }
+
+    function reopen() {
+      if (stopped || !url || !window.EventSource) return;
+      clearTimeout(watchdog);
+      clearTimeout(retryTimer);
+      if (source) source.close();
+      connect();
+    }
+
+    return { refresh: refreshOnce, reopen, stop };
   }
 
   return Object.freeze({

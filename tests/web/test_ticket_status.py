@@ -174,13 +174,20 @@ def test_the_first_poll_leaves_a_cookie_a_live_stream_can_check(clinic_a, rf):
 
     cookie = answer.cookies[f"clinico_ticket_{ticket.pk}"]
     assert cookie.value == token
-    assert (cookie["path"], cookie["httponly"], cookie["samesite"]) == ("/s/", True, "Strict")
-    stream = rf.get("/s/stream/", HTTP_COOKIE=f"clinico_ticket_{ticket.pk}={token}")
+    # sent only to this ticket's stream: the poll has its token in the body
+    assert (cookie["path"], cookie["httponly"], cookie["samesite"]) == (
+        f"/events/status/{ticket.pk}/",
+        True,
+        "Strict",
+    )
+    assert answer.json()["link_ticket_id"] == ticket.pk
+    stream = rf.get(cookie["path"], HTTP_COOKIE=f"clinico_ticket_{ticket.pk}={token}")
     with clinic_a:
         assert status_ticket_from_cookie(stream, ticket_id=ticket.pk) == ticket.pk
         # the cookie of one ticket does not open another's stream
         with pytest.raises(StatusTokenInvalid):
             status_ticket_from_cookie(stream, ticket_id=other.pk)
     with clinic_a, pytest.raises(StatusTokenInvalid):
-        forged = rf.get("/s/stream/", HTTP_COOKIE=f"clinico_ticket_{other.pk}={token}")
+        forged_cookie = f"clinico_ticket_{other.pk}={token}"
+        forged = rf.get(f"/events/status/{other.pk}/", HTTP_COOKIE=forged_cookie)
         status_ticket_from_cookie(forged, ticket_id=other.pk)
