@@ -22,6 +22,8 @@ from integrations.services import (
     webhook_subscription_create,
     webhook_subscription_update,
     webhooks_due_clinics,
+    webhooks_queued_mark,
+    webhooks_run,
 )
 from tests.integrations.conftest import every_kind_happens, record
 from tests.queueing import factories
@@ -307,3 +309,15 @@ def test_a_provisioned_clinic_has_the_webhook_tables_and_the_public_index_is_sha
         (clinic_a.schema_name, "integrations_webhooknotice"),
         ("public", "integrations_schedule_webhookschedule"),
     }
+
+
+def test_a_burst_of_events_publishes_one_task_until_that_task_starts(clinic_a, receiver):
+    with clinic_a:
+        webhook_subscription_create(url=receiver.url, kinds=ALL)
+    first = webhooks_queued_mark(schemas=["clinic_a", "clinic_b"])
+    again = webhooks_queued_mark(schemas=["clinic_a"])
+    with clinic_a:
+        webhooks_run()  # the task starts: events from now on publish another
+    after_the_task = webhooks_queued_mark(schemas=["clinic_a"])
+
+    assert (first, again, after_the_task) == ({"clinic_a"}, set(), {"clinic_a"})
