@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django_tenants.utils import get_tenant_model
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from accounts.models import PartnerClient
@@ -490,7 +491,7 @@ def _clinic_pk() -> int:
     Not `connection.tenant.pk`: a worker caches tenants for CELERY_TASK_TENANT_CACHE_SECONDS,
     and a clinic dropped and provisioned again under its slug meanwhile has another id.
     """
-    clinics = WebhookSchedule._meta.get_field("clinic").related_model._default_manager
+    clinics = get_tenant_model()._default_manager
     return clinics.values_list("pk", flat=True).get(schema_name=tenant_connection.schema_name)
 
 
