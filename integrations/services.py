@@ -555,6 +555,21 @@ def webhooks_queued_unmark(*, schema: str) -> None:
     WebhookSchedule.objects.filter(clinic__schema_name=schema).update(queued_at=None)
 
 
+def webhook_log_purge(*, limit: int = 500) -> int:
+    """Delete up to `limit` of the oldest deliveries past the log's retention; how many."""
+    before = timezone.now() - datetime.timedelta(days=settings.CLINICO_WEBHOOK_LOG_RETENTION_DAYS)
+    old = list(
+        WebhookDelivery.objects.filter(created_at__lt=before)
+        .exclude(status=DeliveryStatus.PENDING)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    if not old:
+        return 0
+    WebhookDelivery.objects.filter(pk__in=old).delete()
+    return len(old)
+
+
 def webhooks_run() -> dict:
     """The clinic task's work: deliveries for new events, send what is due, then reschedule."""
     # Before reading the stream: an event committed from here on publishes another task.
@@ -563,6 +578,7 @@ def webhooks_run() -> dict:
     ).update(queued_at=None)
     created = webhook_deliveries_create()
     attempted, out_of_time = webhook_deliveries_send_due()
+    webhook_log_purge()
     now = timezone.now()
     next_due = now if out_of_time else webhooks_next_due()
     with transaction.atomic():

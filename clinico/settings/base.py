@@ -319,6 +319,8 @@ CLINICO_WEBHOOK_RETRY_MAX_SECONDS = env.float("CLINICO_WEBHOOK_RETRY_MAX_SECONDS
 CLINICO_WEBHOOK_RETRY_WINDOW_SECONDS = env.float(
     "CLINICO_WEBHOOK_RETRY_WINDOW_SECONDS", default=26 * 3600
 )
+# Delivered and failed deliveries (the delivery log) are kept this many days.
+CLINICO_WEBHOOK_LOG_RETENTION_DAYS = env.int("CLINICO_WEBHOOK_LOG_RETENTION_DAYS", default=30)
 # One request waits this long for the receiver's answer.
 CLINICO_WEBHOOK_TIMEOUT_SECONDS = env.float("CLINICO_WEBHOOK_TIMEOUT_SECONDS", default=10)
 # After a rotation the old secret keeps signing (a second signature) this long by default.

@@ -17,6 +17,7 @@ from integrations.schedule.models import WebhookSchedule
 from integrations.services import (
     webhook_deliveries_create,
     webhook_deliveries_send_due,
+    webhook_log_purge,
     webhook_redeliver,
     webhook_secret_rotate,
     webhook_subscription_create,
@@ -321,3 +322,21 @@ def test_a_burst_of_events_publishes_one_task_until_that_task_starts(clinic_a, r
     after_the_task = webhooks_queued_mark(schemas=["clinic_a"])
 
     assert (first, again, after_the_task) == ({"clinic_a"}, set(), {"clinic_a"})
+
+
+@override_settings(CLINICO_WEBHOOK_LOG_RETENTION_DAYS=30)
+def test_the_delivery_log_keeps_30_days_and_never_drops_a_pending_delivery(clinic_a, receiver):
+    with clinic_a:
+        webhook_subscription_create(url=receiver.url, kinds=ALL)
+        record("ticket.called", ticket_id=1)
+        record("ticket.called", ticket_id=2)
+        deliver()
+        old, pending = WebhookDelivery.objects.order_by("event_id")
+        long_ago = timezone.now() - datetime.timedelta(days=31)
+        WebhookDelivery.objects.filter(pk__in=[old.pk, pending.pk]).update(created_at=long_ago)
+        WebhookDelivery.objects.filter(pk=pending.pk).update(status="pending")
+        purged = webhook_log_purge()
+        left = list(WebhookDelivery.objects.values_list("pk", flat=True))
+
+    assert purged == 1
+    assert left == [pending.pk]
