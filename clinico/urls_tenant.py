@@ -4,7 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
 from accounts.sign_in import sign_in_page_limited
-from integrations.admin import clinic_admin_site
+from integrations.admin import clinic_admin_site, clinic_host_admin_enabled
 
 urlpatterns = [
     path("api/v1/", include("accounts.urls")),
@@ -16,8 +16,12 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(urlconf="clinico.urls_tenant"), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
-    # Platform operators' admin of this clinic's own tables (webhook delivery log).
-    path("admin/login/", sign_in_page_limited(clinic_admin_site.login)),
+    # Platform operators' admin of this clinic's own tables (webhook delivery log); 404 unless
+    # CLINICO_CLINIC_HOST_ADMIN is on.
+    path(
+        "admin/login/",
+        clinic_host_admin_enabled(sign_in_page_limited(clinic_admin_site.login)),
+    ),
     path("admin/", clinic_admin_site.urls),
     path("", include("web.urls_tenant")),
 ]

@@ -1,11 +1,18 @@
 """The delivery log in Django admin, on each clinic's host (`/admin/`, platform operators).
 
 Webhook tables live in the clinic's schema, so they are shown by an admin site of the clinic
-host rather than by the public host's, which has no clinic schema to read them from.
+host rather than by the public host's, which has no clinic schema to read them from. Clinic
+hosts serve no admin unless CLINICO_CLINIC_HOST_ADMIN is on (development settings; in
+production an opt-in): off, every URL of this site answers 404, login page included.
 """
 
+import functools
+
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.http import Http404
+from django.urls import URLPattern, URLResolver
 
 from accounts.sign_in import AdminSignInForm
 from integrations.models import (
@@ -22,6 +29,32 @@ class ClinicAdminSite(admin.AdminSite):
     site_title = "Clinico clinic admin"
     index_title = "This clinic's integrations"
     login_form = AdminSignInForm
+
+    def get_urls(self) -> list:
+        urls = super().get_urls()
+        _guard(urls)
+        return urls
+
+
+def clinic_host_admin_enabled(view):
+    """`view`, answering 404 while CLINICO_CLINIC_HOST_ADMIN is off."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        if not settings.CLINICO_CLINIC_HOST_ADMIN:
+            raise Http404
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _guard(patterns) -> None:
+    """Every view of `patterns` (and of the URLconfs they include) behind the setting."""
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            _guard(pattern.url_patterns)
+        elif isinstance(pattern, URLPattern):
+            pattern.callback = clinic_host_admin_enabled(pattern.callback)
 
 
 clinic_admin_site = ClinicAdminSite(name="clinic_admin")

@@ -83,13 +83,13 @@ def webhooks_listen(*, should_stop: Callable[[], bool] = lambda: False) -> None:
             continue
         # A clinic whose task is queued and not started yet gets no other: that one reads
         # every event committed before it starts.
-        unmarked = set(webhooks_queued_mark(clinic_ids=[clinic.pk for clinic in known]))
+        unmarked = webhooks_queued_mark(schemas=[clinic.schema_name for clinic in known])
         for clinic in known:
-            if clinic.pk not in unmarked:
+            if clinic.schema_name not in unmarked:
                 continue
             with clinic:  # the task's schema header and queue; no query
                 published = webhooks_kick()
             if not published:  # the broker is down: the sweeper will publish it
-                webhooks_queued_unmark(clinic_id=clinic.pk)
+                webhooks_queued_unmark(schema=clinic.schema_name)
         tenant_connection.set_schema_to_public()
     listener.close()

@@ -96,6 +96,8 @@ class WebhookDelivery(models.Model):
                 name="webhook_delivery_ticket_order",
                 condition=Q(status="pending"),
             ),
+            # The log's retention deletes the oldest rows first.
+            models.Index(fields=["created_at"], name="webhook_delivery_created"),
         ]
 
     def __str__(self) -> str:

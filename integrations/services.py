@@ -20,6 +20,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Exists, Min, OuterRef, Q, QuerySet
 from django.utils import timezone
+from django_tenants.utils import get_tenant_model
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from accounts.models import PartnerClient
@@ -490,7 +491,7 @@ def _clinic_pk() -> int:
     Not `connection.tenant.pk`: a worker caches tenants for CELERY_TASK_TENANT_CACHE_SECONDS,
     and a clinic dropped and provisioned again under its slug meanwhile has another id.
     """
-    clinics = WebhookSchedule._meta.get_field("clinic").related_model._default_manager
+    clinics = get_tenant_model()._default_manager
     return clinics.values_list("pk", flat=True).get(schema_name=tenant_connection.schema_name)
 
 
@@ -499,19 +500,26 @@ def webhooks_next_due() -> datetime.datetime | None:
     return _sendable().aggregate(first=Min("next_attempt_at"))["first"]
 
 
-def webhook_schedule_refresh(*, due_at: datetime.datetime | None = None) -> None:
+def webhook_schedule_refresh(
+    *, due_at: datetime.datetime | None = None, due_known: bool = False
+) -> None:
     """The current clinic's row of the public index, as its subscriptions and deliveries are.
 
+    `due_at` with `due_known`: the next due time the caller has just computed (None: none).
     No active subscription: no row, so the sweeper never looks at the clinic for its events.
     """
     cursors = WebhookSubscription.objects.filter(is_active=True).aggregate(low=Min("cursor"))
+    clinic_id = _clinic_pk()
     if cursors["low"] is None:
-        WebhookSchedule.objects.filter(clinic_id=_clinic_pk()).delete()
+        WebhookSchedule.objects.filter(clinic_id=clinic_id).delete()
         return
-    WebhookSchedule.objects.update_or_create(
-        clinic_id=_clinic_pk(),
-        defaults={"event_cursor": cursors["low"], "due_at": due_at or webhooks_next_due()},
-    )
+    values = {
+        "event_cursor": cursors["low"],
+        "due_at": due_at if due_known else webhooks_next_due(),
+    }
+    # Not update_or_create: it would also write `queued_at`, which the listener owns.
+    if not WebhookSchedule.objects.filter(clinic_id=clinic_id).update(**values):
+        WebhookSchedule.objects.get_or_create(clinic_id=clinic_id, defaults=values)
 
 
 def webhooks_kick(*, countdown: float | None = None) -> bool:
@@ -528,23 +536,38 @@ def webhooks_kick(*, countdown: float | None = None) -> bool:
     return True
 
 
-def webhooks_queued_mark(*, clinic_ids: list[int]) -> list[int]:
-    """Of `clinic_ids`, those with no task queued (or one queued too long ago), now marked."""
+def webhooks_queued_mark(*, schemas: list[str]) -> set[str]:
+    """Of the clinics `schemas`, those with no task queued (or queued too long ago), now marked."""
     now = timezone.now()
     fresh = now - QUEUED_MARK_LIFETIME
     with transaction.atomic():
-        marked = list(
-            WebhookSchedule.objects.filter(clinic_id__in=clinic_ids)
+        marked = dict(
+            WebhookSchedule.objects.filter(clinic__schema_name__in=schemas)
             .filter(Q(queued_at__isnull=True) | Q(queued_at__lt=fresh))
-            .select_for_update(skip_locked=True)
-            .values_list("clinic_id", flat=True)
+            .select_for_update(skip_locked=True, of=("self",))
+            .values_list("clinic_id", "clinic__schema_name")
         )
-        WebhookSchedule.objects.filter(clinic_id__in=marked).update(queued_at=now)
-    return marked
+        WebhookSchedule.objects.filter(clinic_id__in=list(marked)).update(queued_at=now)
+    return set(marked.values())
 
 
-def webhooks_queued_unmark(*, clinic_id: int) -> None:
-    WebhookSchedule.objects.filter(clinic_id=clinic_id).update(queued_at=None)
+def webhooks_queued_unmark(*, schema: str) -> None:
+    WebhookSchedule.objects.filter(clinic__schema_name=schema).update(queued_at=None)
+
+
+def webhook_log_purge(*, limit: int = 500) -> int:
+    """Delete up to `limit` of the oldest deliveries past the log's retention; how many."""
+    before = timezone.now() - datetime.timedelta(days=settings.CLINICO_WEBHOOK_LOG_RETENTION_DAYS)
+    old = list(
+        WebhookDelivery.objects.filter(created_at__lt=before)
+        .exclude(status=DeliveryStatus.PENDING)
+        .order_by("created_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    if not old:
+        return 0
+    WebhookDelivery.objects.filter(pk__in=old).delete()
+    return len(old)
 
 
 def webhooks_run() -> dict:
@@ -555,10 +578,11 @@ def webhooks_run() -> dict:
     ).update(queued_at=None)
     created = webhook_deliveries_create()
     attempted, out_of_time = webhook_deliveries_send_due()
+    webhook_log_purge()
     now = timezone.now()
-    with transaction.atomic():
-        webhook_schedule_refresh(due_at=now if out_of_time else None)
     next_due = now if out_of_time else webhooks_next_due()
+    with transaction.atomic():
+        webhook_schedule_refresh(due_at=next_due, due_known=True)
     if next_due is not None:
         wait = max(0.0, (next_due - now).total_seconds())
         if wait <= 2 * settings.CLINICO_WEBHOOK_SWEEP_SECONDS:

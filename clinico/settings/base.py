@@ -373,6 +373,8 @@ CLINICO_WEBHOOK_RETRY_MAX_SECONDS = env.float("CLINICO_WEBHOOK_RETRY_MAX_SECONDS
 CLINICO_WEBHOOK_RETRY_WINDOW_SECONDS = env.float(
     "CLINICO_WEBHOOK_RETRY_WINDOW_SECONDS", default=26 * 3600
 )
+# Delivered and failed deliveries (the delivery log) are kept this many days.
+CLINICO_WEBHOOK_LOG_RETENTION_DAYS = env.int("CLINICO_WEBHOOK_LOG_RETENTION_DAYS", default=30)
 # One request waits this long for the receiver's answer.
 CLINICO_WEBHOOK_TIMEOUT_SECONDS = env.float("CLINICO_WEBHOOK_TIMEOUT_SECONDS", default=10)
 # After a rotation the old secret keeps signing (a second signature) this long by default.
@@ -381,6 +383,9 @@ CLINICO_WEBHOOK_SECRET_OVERLAP = datetime.timedelta(hours=24)
 CLINICO_WEBHOOK_REPLAY_WINDOW_SECONDS = 300
 # The sweeper (beat, platform queue) looks for clinics with webhook work due this often.
 CLINICO_WEBHOOK_SWEEP_SECONDS = env.int("CLINICO_WEBHOOK_SWEEP_SECONDS", default=15)
+# Clinic hosts serve the Django admin of the clinic's own tables (the webhook delivery log) to
+# platform operators only where this is on; off, /admin/ on a clinic host answers 404.
+CLINICO_CLINIC_HOST_ADMIN = env.bool("CLINICO_CLINIC_HOST_ADMIN", default=False)
 # Only HTTPS URLs, except http://127.0.0.1 where this is on (dev and test settings).
 CLINICO_WEBHOOK_ALLOW_LOOPBACK_HTTP = False
 if CLINICO_WEBHOOK_RETRY_WINDOW_SECONDS < 24 * 3600 and not env.bool(

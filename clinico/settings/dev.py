@@ -10,3 +10,4 @@ CLINICO_EVENTS_PAGE_PORT = env.int(
     "CLINICO_EVENTS_PAGE_PORT", default=env.int("CLINICO_EVENTS_PORT", default=8001)
 )
 CLINICO_WEBHOOK_ALLOW_LOOPBACK_HTTP = True  # receivers on http://127.0.0.1 (tests, demos)
+CLINICO_CLINIC_HOST_ADMIN = env.bool("CLINICO_CLINIC_HOST_ADMIN", default=True)

@@ -1,7 +1,7 @@
 """The delivery log in the clinic host's Django admin, and the payloads in the OpenAPI document."""
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from integrations.kinds import SUBSCRIBABLE_KINDS
@@ -30,6 +30,15 @@ def _delivered(subscription) -> WebhookDelivery:
     )
 
 
+def test_clinic_hosts_serve_no_admin_unless_it_is_turned_on(clinic_a):
+    browser = Client(HTTP_HOST=clinic_hostname(clinic=clinic_a))
+    browser.force_login(person("operator", is_staff=True, is_superuser=True))
+
+    assert browser.get("/admin/login/").status_code == 404
+    assert browser.get("/admin/integrations/webhookdelivery/").status_code == 404
+
+
+@override_settings(CLINICO_CLINIC_HOST_ADMIN=True)
 def test_an_operator_reads_the_delivery_log_and_redelivers_in_the_clinic_s_admin(clinic_a):
     browser = Client(HTTP_HOST=clinic_hostname(clinic=clinic_a))
     browser.force_login(person("operator", is_staff=True, is_superuser=True))
@@ -53,6 +62,7 @@ def test_an_operator_reads_the_delivery_log_and_redelivers_in_the_clinic_s_admin
     assert delivery.status == "pending"
 
 
+@override_settings(CLINICO_CLINIC_HOST_ADMIN=True)
 def test_staff_without_operator_rights_are_sent_to_the_admin_sign_in(clinic_a):
     browser = Client(HTTP_HOST=clinic_hostname(clinic=clinic_a))
     browser.force_login(person("admin-of-clinic"))

@@ -17,11 +17,14 @@ from integrations.schedule.models import WebhookSchedule
 from integrations.services import (
     webhook_deliveries_create,
     webhook_deliveries_send_due,
+    webhook_log_purge,
     webhook_redeliver,
     webhook_secret_rotate,
     webhook_subscription_create,
     webhook_subscription_update,
     webhooks_due_clinics,
+    webhooks_queued_mark,
+    webhooks_run,
 )
 from tests.integrations.conftest import every_kind_happens, record
 from tests.queueing import factories
@@ -307,3 +310,33 @@ def test_a_provisioned_clinic_has_the_webhook_tables_and_the_public_index_is_sha
         (clinic_a.schema_name, "integrations_webhooknotice"),
         ("public", "integrations_schedule_webhookschedule"),
     }
+
+
+def test_a_burst_of_events_publishes_one_task_until_that_task_starts(clinic_a, receiver):
+    with clinic_a:
+        webhook_subscription_create(url=receiver.url, kinds=ALL)
+    first = webhooks_queued_mark(schemas=["clinic_a", "clinic_b"])
+    again = webhooks_queued_mark(schemas=["clinic_a"])
+    with clinic_a:
+        webhooks_run()  # the task starts: events from now on publish another
+    after_the_task = webhooks_queued_mark(schemas=["clinic_a"])
+
+    assert (first, again, after_the_task) == ({"clinic_a"}, set(), {"clinic_a"})
+
+
+@override_settings(CLINICO_WEBHOOK_LOG_RETENTION_DAYS=30)
+def test_the_delivery_log_keeps_30_days_and_never_drops_a_pending_delivery(clinic_a, receiver):
+    with clinic_a:
+        webhook_subscription_create(url=receiver.url, kinds=ALL)
+        record("ticket.called", ticket_id=1)
+        record("ticket.called", ticket_id=2)
+        deliver()
+        old, pending = WebhookDelivery.objects.order_by("event_id")
+        long_ago = timezone.now() - datetime.timedelta(days=31)
+        WebhookDelivery.objects.filter(pk__in=[old.pk, pending.pk]).update(created_at=long_ago)
+        WebhookDelivery.objects.filter(pk=pending.pk).update(status="pending")
+        purged = webhook_log_purge()
+        left = list(WebhookDelivery.objects.values_list("pk", flat=True))
+
+    assert purged == 1
+    assert left == [pending.pk]
