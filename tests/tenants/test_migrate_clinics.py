@@ -109,7 +109,7 @@ def test_check_reports_pending_migrations_with_a_failing_exit(own_clinics, tmp_p
 
 @pytest.mark.timeout(900)  # three migrate_clinics runs; minutes on a loaded machine
 def test_a_failing_clinic_is_reported_the_others_migrate_and_a_rerun_resumes(
-    own_clinics, tmp_path, capsys
+    clinic_a, own_clinics, tmp_path, capsys
 ):
     everywhere = [
         "public",
