@@ -94,6 +94,29 @@ def test_a_clinic_missing_one_migration_record_or_the_table_is_pending(clinic_a,
     ]
 
 
+def test_pending_clinics_are_found_by_batches_on_parallel_connections(own_clinics, monkeypatch):
+    import tenants.schema_migrations
+
+    monkeypatch.setattr(tenants.schema_migrations, "PENDING_BATCH", 1)
+    app, name = migration_graph_nodes()[-1].split(".", 1)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            'DELETE FROM "mig_two".django_migrations WHERE app = %s AND name = %s '
+            "RETURNING applied",
+            [app, name],
+        )
+        applied = cursor.fetchone()[0]
+    try:
+        assert schemas_pending(schemas=own_clinics, jobs=3) == ["mig_two"]
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                'INSERT INTO "mig_two".django_migrations (app, name, applied) VALUES (%s, %s, %s)',
+                [app, name, applied],
+            )
+    assert schemas_pending(schemas=own_clinics, jobs=3) == []
+
+
 @pytest.mark.django_db
 def test_with_nothing_pending_migrate_clinics_migrates_no_clinic(clinic_a, capsys):
     call_command("migrate_clinics", jobs=2, verbosity=1)
