@@ -296,7 +296,6 @@ class Progress:
         self.done += 1
         if result.error:
             self.failed += 1
-            self.write(f"clinic {result.schema} FAILED: {result.error}")
         now = time.monotonic()
         if now - self.last >= self.every or self.done == self.total:
             self.last = now
