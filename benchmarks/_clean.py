@@ -6,6 +6,7 @@ demo chain. Each is dropped in its own transaction (schema, reset schedule, doma
 day summaries), so an interruption leaves whole clinics only. The bench logins stay, with no
 membership left: a user cannot be deleted from the public schema while clinic tables (patients'
 record changes) point at users, since Django looks for those rows in the public schema.
+It also drops the databases benchmarks/scale.py keeps (`--keep`) or leaves behind when killed.
 Run: .venv/bin/python benchmarks/_clean.py
 """
 
@@ -60,6 +61,22 @@ def main() -> None:
         f"dropped {dropped} bench clinics and their schemas in {time.perf_counter() - started:.1f}"
         f" s, and {chains_deleted} bench chain(s)"
     )
+    _scale_databases_drop()
+
+
+def _scale_databases_drop() -> None:
+    """The databases of benchmarks/scale.py (never the one this process is connected to)."""
+    scale_db = os.environ.get("CLINICO_SCALE_DB", "clinico_scale")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT datname FROM pg_database WHERE datname IN (%s, %s) AND datname <> "
+            "current_database()",
+            [scale_db, f"{scale_db}_small"],
+        )
+        names = [row[0] for row in cursor.fetchall()]
+        for name in names:
+            cursor.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+            print(f"dropped the database {name} of benchmarks/scale.py")
 
 
 if __name__ == "__main__":

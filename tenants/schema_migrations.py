@@ -13,6 +13,7 @@ migrated and a second run picks up only what is still pending.
 import multiprocessing
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.db import connection, connections, transaction
@@ -47,11 +48,36 @@ def migration_graph_nodes() -> list[str]:
     return sorted(f"{app}.{name}" for app, name in loader.graph.nodes)
 
 
-def schemas_pending(*, schemas: Iterable[str], nodes: list[str] | None = None) -> list[str]:
+def _complete_in_batch(batch: list[str], nodes: list[str], *, own_connection: bool) -> set[str]:
+    """The schemas of `batch` that recorded every migration of `nodes` (one query)."""
+    parts = [
+        f"SELECT %(s{i})s AS s, count(DISTINCT m.app || '.' || m.name) AS n "
+        f"FROM {connection.ops.quote_name(name)}.django_migrations m "
+        "WHERE m.app || '.' || m.name = ANY(%(nodes)s)"
+        for i, name in enumerate(batch)
+    ]
+    params: dict = {f"s{i}": name for i, name in enumerate(batch)}
+    params.update(nodes=nodes, count=len(set(nodes)))
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT s FROM (" + " UNION ALL ".join(parts) + ") t WHERE n >= %(count)s",
+                params,
+            )
+            return {row[0] for row in cursor.fetchall()}
+    finally:
+        if own_connection:  # a pool thread's connection, opened for this batch
+            connection.close()
+
+
+def schemas_pending(
+    *, schemas: Iterable[str], nodes: list[str] | None = None, jobs: int = 1
+) -> list[str]:
     """The schemas among `schemas` missing a migration of the graph (or django_migrations).
 
     One catalog query finds which schemas have a django_migrations table; then each batch of
-    PENDING_BATCH schemas is one query counting the graph's migrations recorded in each.
+    PENDING_BATCH schemas is one query counting the graph's migrations recorded in each, `jobs`
+    batches at once on connections of their own.
     """
     names = list(dict.fromkeys(schemas))
     if not names:
@@ -68,23 +94,21 @@ def schemas_pending(*, schemas: Iterable[str], nodes: list[str] | None = None) -
             [names],
         )
         recorded = {row[0] for row in cursor.fetchall()}
-        complete: set[str] = set()
-        with_table = [name for name in names if name in recorded]
-        for start in range(0, len(with_table), PENDING_BATCH):
-            batch = with_table[start : start + PENDING_BATCH]
-            parts = [
-                f"SELECT %(s{i})s AS s, count(DISTINCT m.app || '.' || m.name) AS n "
-                f"FROM {connection.ops.quote_name(name)}.django_migrations m "
-                "WHERE m.app || '.' || m.name = ANY(%(nodes)s)"
-                for i, name in enumerate(batch)
-            ]
-            params: dict = {f"s{i}": name for i, name in enumerate(batch)}
-            params.update(nodes=nodes, count=len(set(nodes)))
-            cursor.execute(
-                "SELECT s FROM (" + " UNION ALL ".join(parts) + ") t WHERE n >= %(count)s",
-                params,
-            )
-            complete.update(row[0] for row in cursor.fetchall())
+    with_table = [name for name in names if name in recorded]
+    batches = [
+        with_table[start : start + PENDING_BATCH]
+        for start in range(0, len(with_table), PENDING_BATCH)
+    ]
+    complete: set[str] = set()
+    if jobs <= 1 or len(batches) <= 1:
+        for batch in batches:
+            complete |= _complete_in_batch(batch, nodes, own_connection=False)
+    else:
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            for found in pool.map(
+                lambda batch: _complete_in_batch(batch, nodes, own_connection=True), batches
+            ):
+                complete |= found
     return [name for name in names if name not in complete]
 
 
@@ -272,7 +296,6 @@ class Progress:
         self.done += 1
         if result.error:
             self.failed += 1
-            self.write(f"clinic {result.schema} FAILED: {result.error}")
         now = time.monotonic()
         if now - self.last >= self.every or self.done == self.total:
             self.last = now

@@ -17,12 +17,13 @@ from django_celery_beat.models import PeriodicTask
 from rest_framework.test import APIClient
 
 from accounts.models import ClinicMembership, User
+from benchmarks._probe_migration import PROBE_COLUMN, probe_migration
 from patients.models import Patient
 from queueing.models import Service, Ticket, TicketEvent
 from tenants.models import Chain, Clinic, ClinicDaySummary
 from tenants.selectors import clinic_hostname
 from tenants.services import chain_create, clinic_provision
-from tenants.transfer import clinic_drop
+from tenants.transfer import clinic_drop, clinic_import
 from tests.checkin_factories import cpf_from_number
 from tests.database import database_url
 
@@ -123,6 +124,36 @@ def test_a_dropped_clinic_comes_back_from_its_archive_with_staff_and_queue(
         call_command("clinic_import", str(archive), verbosity=0)
     call_command("clinic_import", str(archive), replace=True, verbosity=0)
     assert _queue_codes(_signed_in(Clinic.objects.get(schema_name=SLUG))) == codes
+
+
+def test_an_archive_of_older_code_is_migrated_on_import(clinic_with_queue, tmp_path):
+    clinic, _, _, codes = clinic_with_queue
+    archive = tmp_path / "exp_sol.clinic"
+    call_command("clinic_export", SLUG, str(archive), verbosity=0)
+    clinic_drop(clinic=clinic)
+    with probe_migration(folder=tmp_path / "code"):  # this code has one migration more
+        imported = clinic_import(path=archive)
+        assert imported.migrations_applied == 1
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM information_schema.columns WHERE table_schema = %s "
+                "AND table_name = 'queueing_service' AND column_name = %s",
+                [SLUG, PROBE_COLUMN],
+            )
+            assert cursor.fetchone()[0] == 1
+    assert _queue_codes(_signed_in(imported.clinic)) == codes
+
+
+def test_an_archive_of_newer_code_is_refused(clinic_with_queue, tmp_path):
+    archive = tmp_path / "exp_sol.clinic"
+    with probe_migration(folder=tmp_path / "code"):
+        from tenants.schema_migrations import schemas_migrate
+
+        assert schemas_migrate(schemas=[SLUG])[0].applied == 1
+        call_command("clinic_export", SLUG, str(archive), verbosity=0)
+    with pytest.raises(CommandError, match="migrations this code does not know"):
+        call_command("clinic_import", str(archive), replace=True, verbosity=0)
+    assert Clinic.objects.filter(schema_name=SLUG).exists()  # nothing was dropped
 
 
 def test_an_archive_that_is_not_one_is_refused(tmp_path, db):

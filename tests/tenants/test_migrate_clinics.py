@@ -1,6 +1,7 @@
 """migrate_clinics at scale: clinics already migrated are skipped without introspection, pending
 ones are migrated in parallel, and one clinic's failure leaves the others migrated."""
 
+import psycopg2
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -20,6 +21,7 @@ from tenants.schedules import reset_periodic_task_name
 from tenants.schema import template_schema_name
 from tenants.schema_migrations import migration_graph_nodes, schemas_pending
 from tenants.services import chain_create, clinic_provision
+from tests.database import database_url
 
 OWN_CLINICS = ("mig_one", "mig_two", "mig_three")
 
@@ -92,6 +94,29 @@ def test_a_clinic_missing_one_migration_record_or_the_table_is_pending(clinic_a,
     ]
 
 
+def test_pending_clinics_are_found_by_batches_on_parallel_connections(own_clinics, monkeypatch):
+    import tenants.schema_migrations
+
+    monkeypatch.setattr(tenants.schema_migrations, "PENDING_BATCH", 1)
+    app, name = migration_graph_nodes()[-1].split(".", 1)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            'DELETE FROM "mig_two".django_migrations WHERE app = %s AND name = %s '
+            "RETURNING applied",
+            [app, name],
+        )
+        applied = cursor.fetchone()[0]
+    try:
+        assert schemas_pending(schemas=own_clinics, jobs=3) == ["mig_two"]
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                'INSERT INTO "mig_two".django_migrations (app, name, applied) VALUES (%s, %s, %s)',
+                [app, name, applied],
+            )
+    assert schemas_pending(schemas=own_clinics, jobs=3) == []
+
+
 @pytest.mark.django_db
 def test_with_nothing_pending_migrate_clinics_migrates_no_clinic(clinic_a, capsys):
     call_command("migrate_clinics", jobs=2, verbosity=1)
@@ -108,57 +133,63 @@ def test_check_reports_pending_migrations_with_a_failing_exit(own_clinics, tmp_p
 
 
 @pytest.mark.timeout(900)  # three migrate_clinics runs; minutes on a loaded machine
-def test_a_failing_clinic_is_reported_the_others_migrate_and_a_rerun_resumes(
-    own_clinics, tmp_path, capsys
+def test_failing_clinics_are_reported_the_others_migrate_and_a_rerun_resumes(
+    clinic_a, own_clinics, tmp_path, capsys
 ):
     everywhere = [
         "public",
         template_schema_name(),
         *Clinic.objects.values_list("schema_name", flat=True),
     ]
-    if True:  # the fixture keeps the database unblocked and the writes committed
-        # mig_two already has a column of that name: the new migration fails there.
-        with connection.cursor() as cursor:
-            cursor.execute(f'ALTER TABLE "mig_two".queueing_service ADD COLUMN {PROBE_COLUMN} text')
-        try:
-            with probe_migration(folder=tmp_path):
-                with pytest.raises(CommandError) as exc:
-                    call_command("migrate_clinics", jobs=2, verbosity=1)
-                assert "1 of " in str(exc.value) and "mig_two:" in str(exc.value)
-                assert PROBE_COLUMN in str(exc.value)
-                out = capsys.readouterr().out
-                assert "clinics (100%)" in out and "1 failed" in out
+    # mig_two already has a column of that name: the new migration fails there. mig_three is
+    # read by a long transaction: with --lock-timeout its ALTER gives up instead of queueing.
+    with connection.cursor() as cursor:
+        cursor.execute(f'ALTER TABLE "mig_two".queueing_service ADD COLUMN {PROBE_COLUMN} text')
+    reader = psycopg2.connect(database_url())
+    try:
+        with reader.cursor() as cursor:
+            cursor.execute('SELECT count(*) FROM "mig_three".queueing_service')
+        with probe_migration(folder=tmp_path):
+            with pytest.raises(CommandError) as exc:
+                call_command("migrate_clinics", jobs=2, lock_timeout=500, verbosity=1)
+            assert "2 of " in str(exc.value)
+            assert f'mig_two: ProgrammingError: column "{PROBE_COLUMN}"' in str(exc.value)
+            assert "mig_three: OperationalError: canceling statement due to lock timeout" in str(
+                exc.value
+            )
+            out = capsys.readouterr().out
+            assert "clinics (100%)" in out and "2 failed" in out
 
-                for schema in ("mig_one", "mig_three", template_schema_name(), "clinic_a"):
-                    assert _recorded(schema, PROBE_APP, PROBE_NAME), schema
-                    assert _has_probe_column_and_index(schema), schema
-                assert not _recorded("mig_two", PROBE_APP, PROBE_NAME)
-                assert schemas_pending(schemas=everywhere) == ["mig_two"]
+            for schema in ("mig_one", template_schema_name(), "clinic_a"):
+                assert _recorded(schema, PROBE_APP, PROBE_NAME), schema
+                assert _has_probe_column_and_index(schema), schema
+            assert not _recorded("mig_two", PROBE_APP, PROBE_NAME)
+            assert not _has_probe_column_and_index("mig_three")
+            assert sorted(schemas_pending(schemas=everywhere)) == ["mig_three", "mig_two"]
 
-                # The cause fixed, a second run migrates only what is still pending.
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        f'ALTER TABLE "mig_two".queueing_service DROP COLUMN {PROBE_COLUMN}'
-                    )
-                call_command("migrate_clinics", jobs=2, verbosity=1)
-                out = capsys.readouterr().out
-                assert "1 of " in out and "1 clinics migrated" in out
-                assert _has_probe_column_and_index("mig_two")
-                assert schemas_pending(schemas=everywhere) == []
+            # The causes gone, a second run migrates only what is still pending.
+            reader.rollback()
+            with connection.cursor() as cursor:
+                cursor.execute(f'ALTER TABLE "mig_two".queueing_service DROP COLUMN {PROBE_COLUMN}')
+            call_command("migrate_clinics", jobs=2, verbosity=1)
+            out = capsys.readouterr().out
+            assert ", 2 of " in out and "2 clinics migrated" in out
+            assert _has_probe_column_and_index("mig_two")
+            assert _has_probe_column_and_index("mig_three")
+            assert schemas_pending(schemas=everywhere) == []
 
-                # Clinics provisioned now are cloned from the migrated template.
-                chain = Chain.objects.get(slug="rede_mig")
-                clinic_provision(
-                    chain=chain, name="Nova", slug="mig_new", timezone="America/Sao_Paulo"
-                )
-                assert _has_probe_column_and_index("mig_new")
-        finally:
-            connection.set_schema_to_public()
-            new = Clinic.objects.filter(schema_name="mig_new").first()
-            if new is not None:
-                PeriodicTask.objects.filter(
-                    name=reset_periodic_task_name(schema_name="mig_new")
-                ).delete()
-                new.delete(force_drop=True)
-            probe_migration_undo(schemas=everywhere)
+            # Clinics provisioned now are cloned from the migrated template.
+            chain = Chain.objects.get(slug="rede_mig")
+            clinic_provision(chain=chain, name="Nova", slug="mig_new", timezone="America/Sao_Paulo")
+            assert _has_probe_column_and_index("mig_new")
+    finally:
+        reader.close()
+        connection.set_schema_to_public()
+        new = Clinic.objects.filter(schema_name="mig_new").first()
+        if new is not None:
+            PeriodicTask.objects.filter(
+                name=reset_periodic_task_name(schema_name="mig_new")
+            ).delete()
+            new.delete(force_drop=True)
+        probe_migration_undo(schemas=everywhere)
     assert schemas_pending(schemas=everywhere) == []

@@ -64,7 +64,7 @@ class Command(BaseCommand):
         if public and not options["check"]:
             call_command("migrate_schemas", shared=True, interactive=False, verbosity=verbosity)
         clinics = self._clinic_schemas(exclude=["public", template])
-        pending = schemas_pending(schemas=clinics, nodes=nodes)
+        pending = schemas_pending(schemas=clinics, nodes=nodes, jobs=max(1, options["jobs"]))
         if verbosity:
             self.stdout.write(
                 f"Pending: public {'yes' if public else 'no'}, template "
