@@ -18,7 +18,7 @@ created again at the start; never the demo database), in stages:
 4. The loops other modules replace, when their helpers are present: statements of one check-in
    sweep (benchmarks/_scale_sweep.py, `sweep_statements(clinics=N)`) and the chain dashboard's
    figures for a 200-clinic and a 5-clinic chain (benchmarks/_scale_dashboard.py,
-   `dashboard_ms(chain=Chain) -> float`); null when absent.
+   `dashboard_ms(clinics=N) -> float`, on chains of its own); null when absent.
 
 With fewer clinics (`--clinics` or CLINICO_SCALE_CLINICS, for trial runs) the `_10000` and
 `_2000` figures are at the counts printed as `clinics` and `migrate_new_clinics`.
@@ -271,7 +271,7 @@ def main() -> None:
 
     from benchmarks._bench import median
     from benchmarks._probe_migration import probe_migration, probe_migration_undo
-    from tenants.models import Chain, Clinic
+    from tenants.models import Clinic
     from tenants.schema import template_schema_name
     from tenants.services import chain_create
 
@@ -356,10 +356,8 @@ def main() -> None:
         dashboard = _optional(
             "_scale_dashboard",
             lambda m: {
-                "dashboard_200_ms": round(
-                    m.dashboard_ms(chain=Chain.objects.get(slug="scale_200")), 1
-                ),
-                "dashboard_5_ms": round(m.dashboard_ms(chain=Chain.objects.get(slug="scale_5")), 1),
+                "dashboard_200_ms": round(m.dashboard_ms(clinics=200), 1),
+                "dashboard_5_ms": round(m.dashboard_ms(clinics=5), 1),
             },
         )
         figures["dashboard_200_ms"] = dashboard.get("dashboard_200_ms")
