@@ -66,7 +66,7 @@ def test_without_the_cookie_the_page_asks_for_the_key_and_shows_no_calls(clinic_
     assert page.status_code == 403
     assert "não tem a chave do painel" in text
     assert 'method="post"' in text and 'name="key"' in text
-    assert "panel_connect.js" in text
+    assert 'key_connect.js" data-screen="panel"' in text
     assert called_ticket.display_code not in text
     assert poll.status_code in (401, 403)
     assert called_ticket.display_code not in poll.content.decode()
