@@ -2,17 +2,18 @@
 
 import datetime
 import json
+import threading
 import zoneinfo
 from dataclasses import dataclass
 from typing import Any
 
+from cachetools import TTLCache
 from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from common.lru import LruTtlCache
 from tenants.models import Chain, Clinic, ClinicDaySummary, ClinicLiveFigures, Domain
 
 CHAIN_PAGE_SIZE = 25
@@ -26,35 +27,46 @@ HOST_CACHE_SECONDS = 10.0
 UNKNOWN_HOST_CACHE_SECONDS = 3.0
 HOST_CACHE_MAX_CLINICS = 20_000
 HOST_CACHE_MAX_UNKNOWN = 2_000
-_KNOWN_HOSTS: LruTtlCache[str, Clinic] = LruTtlCache(max_entries=HOST_CACHE_MAX_CLINICS)
-_UNKNOWN_HOSTS: LruTtlCache[str, None] = LruTtlCache(max_entries=HOST_CACHE_MAX_UNKNOWN)
+# cachetools' caches are not thread-safe; web processes serve requests on several threads.
+_HOSTS_LOCK = threading.Lock()
+_KNOWN_HOSTS: TTLCache[str, Clinic] = TTLCache(
+    maxsize=HOST_CACHE_MAX_CLINICS, ttl=HOST_CACHE_SECONDS
+)
+_UNKNOWN_HOSTS: TTLCache[str, bool] = TTLCache(
+    maxsize=HOST_CACHE_MAX_UNKNOWN, ttl=UNKNOWN_HOST_CACHE_SECONDS
+)
 
 
 def clinic_for_host(*, hostname: str) -> Clinic | None:
     """The clinic served at `hostname`, or None; cached for a few seconds per process."""
-    clinic = _KNOWN_HOSTS.get(hostname)
-    if isinstance(clinic, Clinic):
+    with _HOSTS_LOCK:
+        clinic = _KNOWN_HOSTS.get(hostname)
+        unknown = hostname in _UNKNOWN_HOSTS
+    if clinic is not None:
         return clinic
-    if hostname in _UNKNOWN_HOSTS:
+    if unknown:
         return None
     domain = Domain.objects.select_related("tenant").filter(domain=hostname).first()
-    if domain is None:
-        _UNKNOWN_HOSTS.set(hostname, None, ttl=UNKNOWN_HOST_CACHE_SECONDS)
-        return None
-    _KNOWN_HOSTS.set(hostname, domain.tenant, ttl=HOST_CACHE_SECONDS)
+    with _HOSTS_LOCK:
+        if domain is None:
+            _UNKNOWN_HOSTS[hostname] = True
+            return None
+        _KNOWN_HOSTS[hostname] = domain.tenant
     return domain.tenant
 
 
 def clinic_host_cache_forget(*, hostname: str) -> None:
     """Drop one host from this process's cache (its clinic changed or was just opened)."""
-    _KNOWN_HOSTS.discard(hostname)
-    _UNKNOWN_HOSTS.discard(hostname)
+    with _HOSTS_LOCK:
+        _KNOWN_HOSTS.pop(hostname, None)
+        _UNKNOWN_HOSTS.pop(hostname, None)
 
 
 def clinic_host_cache_clear() -> None:
     """Empty this process's host cache (tests; a clinic's change forgets its own host only)."""
-    _KNOWN_HOSTS.clear()
-    _UNKNOWN_HOSTS.clear()
+    with _HOSTS_LOCK:
+        _KNOWN_HOSTS.clear()
+        _UNKNOWN_HOSTS.clear()
 
 
 def clinic_hostname(*, clinic: Clinic) -> str:

@@ -1,12 +1,12 @@
 """The host cache of a process: bounded, never emptied by unknown hosts, brief on misses."""
 
 import pytest
+from cachetools import TTLCache
 from django.conf import settings
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from common.lru import LruTtlCache
 from tenants import selectors
 from tenants.selectors import clinic_for_host, clinic_host_cache_clear, clinic_hostname
 from tenants.services import clinic_update_settings
@@ -35,31 +35,11 @@ def _domain_queries(hostname: str) -> int:
     return len(captured.captured_queries)
 
 
-def test_a_full_cache_drops_its_least_recently_used_entry_only():
-    cache: LruTtlCache[str, int] = LruTtlCache(max_entries=3)
-    for key, value in (("a", 1), ("b", 2), ("c", 3)):
-        cache.set(key, value, ttl=60)
-    assert cache.get("a") == 1  # "a" is now the most recently used
-    cache.set("d", 4, ttl=60)
-    assert ("a" in cache, "b" in cache, "c" in cache, "d" in cache) == (True, False, True, True)
-    assert len(cache) == 3
-
-
-def test_an_entry_expires_after_its_time():
-    clock = Clock()
-    cache: LruTtlCache[str, int] = LruTtlCache(max_entries=3, clock=clock)
-    cache.set("a", 1, ttl=3)
-    clock.now += 2.9
-    assert cache.get("a") == 1
-    clock.now += 0.2
-    assert cache.get("a", None) is None
-
-
 def test_a_flood_of_unknown_hosts_never_evicts_a_known_clinic(clinic_a, clean_cache):
     host = clinic_hostname(clinic=clinic_a)
     assert clinic_for_host(hostname=host) == clinic_a
     for n in range(selectors.HOST_CACHE_MAX_UNKNOWN * 2):
-        selectors._UNKNOWN_HOSTS.set(f"random{n}.{settings.BASE_DOMAIN}", None, ttl=60)
+        selectors._UNKNOWN_HOSTS[f"random{n}.{settings.BASE_DOMAIN}"] = True
     assert len(selectors._UNKNOWN_HOSTS) == selectors.HOST_CACHE_MAX_UNKNOWN
     assert _domain_queries(host) == 0  # still served from the cache
 
@@ -68,7 +48,11 @@ def test_unknown_hosts_are_remembered_briefly_then_looked_up_again(
     clinic_a, clean_cache, monkeypatch
 ):
     clock = Clock()
-    monkeypatch.setattr(selectors, "_UNKNOWN_HOSTS", LruTtlCache(max_entries=10, clock=clock))
+    monkeypatch.setattr(
+        selectors,
+        "_UNKNOWN_HOSTS",
+        TTLCache(maxsize=10, ttl=selectors.UNKNOWN_HOST_CACHE_SECONDS, timer=clock),
+    )
     host = f"nowhere.{settings.BASE_DOMAIN}"
     assert (_domain_queries(host), _domain_queries(host)) == (1, 0)
     clock.now += selectors.UNKNOWN_HOST_CACHE_SECONDS + 0.1
