@@ -59,11 +59,6 @@ def console_texts() -> dict:
         "called": _("Ticket %(code)s called to %(desk)s."),
         "sessionExpired": _("Your session ended. Sign in again."),
         "updatedAt": _("Updated at %(time)s"),
-        "copied": _("Link copied."),
-        "rotateConfirm": _(
-            "Make a new panel key? The TV stops showing calls until the new link is opened on it."
-        ),
-        "panelKeyRotated": _("New panel key made. Open the new link on the TV."),
         "breakReasons": {value: str(label) for value, label in BreakReason.choices},
         "onBreak": _("Closed for a break (%(reason)s) since %(time)s. End the break to call."),
         "breakStarted": _("%(desk)s is closed: %(reason)s."),

@@ -1,4 +1,4 @@
-// Staff console: the live queue, the desk's current ticket and the panel link; check-in by CPF
+// Staff console: the live queue and the desk's current ticket; check-in by CPF
 // is console_checkin.js, loaded before this file.
 // Talks to the JSON API with the session cookie and Django's CSRF header.
 "use strict";
@@ -332,39 +332,6 @@
     await refreshQueue();
     if (!$("call-next").disabled) $("call-next").focus();
   });
-
-  // ---- panel link ----------------------------------------------------------------------------
-
-  const copyButton = $("copy-panel-link");
-  if (copyButton) {
-    copyButton.addEventListener("click", async () => {
-      const input = $("panel-link");
-      input.select();
-      try {
-        await navigator.clipboard.writeText(input.value);
-      } catch (error) {
-        document.execCommand("copy");
-      }
-      flash(T.copied, "success");
-    });
-  }
-
-  const rotateButton = $("rotate-panel-key");
-  if (rotateButton) {
-    rotateButton.addEventListener("click", async () => {
-      if (!window.confirm(T.rotateConfirm)) return;
-      rotateButton.disabled = true;
-      const answer = await api("POST", "/api/v1/panel/key/rotate/");
-      rotateButton.disabled = false;
-      if (!answer.ok) {
-        flash(errorText(answer), "error");
-        return;
-      }
-      $("panel-link").value = answer.data.panel_url;
-      $("open-panel-link").href = answer.data.panel_url;
-      flash(T.panelKeyRotated, "success");
-    });
-  }
 
   renderDesk();
   // The clinic's live stream says when the queue changed (any desk, any check-in); polling
