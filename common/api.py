@@ -1,5 +1,7 @@
 """Helpers the apps' REST APIs share: service errors as 400s, query parameters validated."""
 
+import datetime
+
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 
@@ -41,3 +43,14 @@ def django_validation_to_api(error: DjangoValidationError) -> serializers.Valida
     if hasattr(error, "error_dict"):
         return serializers.ValidationError(error.message_dict)
     return serializers.ValidationError({"non_field_errors": error.messages})
+
+
+def date_range_checked(
+    *, date_from: datetime.date, date_to: datetime.date, max_days: int
+) -> dict[str, datetime.date]:
+    """`{"date_from", "date_to"}` of a `from`/`to` query, or a 400 naming `from`."""
+    if date_from > date_to:
+        raise serializers.ValidationError({"from": "`from` must not be after `to`."})
+    if (date_to - date_from).days >= max_days:
+        raise serializers.ValidationError({"from": f"Ask for at most {max_days} days at a time."})
+    return {"date_from": date_from, "date_to": date_to}

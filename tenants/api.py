@@ -18,7 +18,7 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from accounts.permissions import ChainManagerAccess
-from common.api import django_validation_to_api, query_params_validate
+from common.api import date_range_checked, django_validation_to_api, query_params_validate
 from common.net import request_origin
 from tenants.models import Chain, Clinic
 from tenants.schedules import reset_periodic_task_name
@@ -275,13 +275,7 @@ class ChainStatsApi(APIView):
             date_to = attrs.get("date_to") or timezone.localdate() - datetime.timedelta(days=1)
             week = min(datetime.timedelta(days=6), date_to - datetime.date.min)
             date_from = attrs.get("date_from") or date_to - week
-            if date_from > date_to:
-                raise serializers.ValidationError({"from": "`from` must not be after `to`."})
-            if (date_to - date_from).days >= MAX_STATS_DAYS:
-                raise serializers.ValidationError(
-                    {"from": f"Ask for at most {MAX_STATS_DAYS} days at a time."}
-                )
-            return {"date_from": date_from, "date_to": date_to}
+            return date_range_checked(date_from=date_from, date_to=date_to, max_days=MAX_STATS_DAYS)
 
     class OutputSerializer(serializers.Serializer):
         class Meta:

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import ADMIN, ClinicAccess
-from common.api import query_params_validate
+from common.api import date_range_checked, query_params_validate
 from queueing.clock import service_day_today
 from queueing.selectors.report import (
     MAX_REPORT_DAYS,
@@ -40,13 +40,7 @@ class FiguresFilterSerializer(serializers.Serializer):
     def validate(self, attrs):
         date_from = attrs.get("date_from") or attrs.get("date_to") or service_day_today()
         date_to = attrs.get("date_to") or max(date_from, attrs.get("date_from") or date_from)
-        if date_from > date_to:
-            raise serializers.ValidationError({"from": "`from` must not be after `to`."})
-        if (date_to - date_from).days >= MAX_REPORT_DAYS:
-            raise serializers.ValidationError(
-                {"from": f"Ask for at most {MAX_REPORT_DAYS} days at a time."}
-            )
-        return {"date_from": date_from, "date_to": date_to}
+        return date_range_checked(date_from=date_from, date_to=date_to, max_days=MAX_REPORT_DAYS)
 
 
 class FiguresOutputSerializer(serializers.Serializer):
