@@ -51,10 +51,13 @@ case "${1:-start}" in
       --bind "127.0.0.1:$PORT" --workers "${CLINICO_WEB_WORKERS:-4}" \
       --threads "${CLINICO_WEB_THREADS:-2}" --worker-class gthread --access-logfile - --timeout 60
     # Server-sent events: an open stream costs a coroutine here, not a gunicorn thread. Each
-    # worker process holds one LISTEN connection to PostgreSQL (docs/events.md).
+    # worker process holds a fixed number of PostgreSQL connections, whatever its streams: one
+    # LISTEN, CLINICO_EVENTS_DB_POOL for reads, CLINICO_EVENTS_OPENING_SLOTS for streams being
+    # opened (docs/events.md). Past --limit-concurrency uvicorn answers 503 before Django.
     start_one events "$VENV/bin/uvicorn" clinico.asgi:application \
       --host 127.0.0.1 --port "$CLINICO_EVENTS_PORT" \
-      --workers "${CLINICO_EVENTS_WORKERS:-1}" --no-access-log --timeout-graceful-shutdown 5
+      --workers "${CLINICO_EVENTS_WORKERS:-1}" --no-access-log --timeout-graceful-shutdown 5 \
+      --limit-concurrency "${CLINICO_EVENTS_LIMIT_CONCURRENCY:-10500}" --backlog 4096
     # Web and worker share this machine's CPUs: in a burst the receptionist's request is answered
     # first (the worker runs at nice 5) and the ticket follows milliseconds later. Where they run
     # on separate CPUs, set CLINICO_WORKER_NICE=0.

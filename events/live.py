@@ -19,18 +19,17 @@ import asyncio
 import contextlib
 import json
 import logging
-import threading
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 
 import psycopg2
 import psycopg2.extensions
 from django.conf import settings
-from django.db import close_old_connections, connections
 from django_tenants.utils import schema_context
 
 from events.models import EVENTS_CHANNEL, FIGURES_REFRESHED, Event
+from events.pool import pooled
 from events.selectors import event_last_id, event_list_after
 
 logger = logging.getLogger(__name__)
@@ -62,44 +61,22 @@ class StreamScope:
 
 
 def _read_after(schema_name: str, after_id: int, ticket_id: int | None = None) -> list[Event]:
-    """The clinic's events after `after_id` (a thread of the pool: its own connection)."""
-    close_old_connections()
     with schema_context(schema_name):
         return event_list_after(after_id=after_id, limit=READ_BATCH, ticket_id=ticket_id)
 
 
 def _last_id(schema_name: str) -> int:
-    close_old_connections()
     with schema_context(schema_name):
         return event_last_id()
 
 
-# Reads run in a pool of their own, never on the thread Django's sync middleware uses: a
-# stream's read never waits behind a page's request, and each pool thread keeps its own
-# database connection (at most READ_THREADS connections per process).
-READ_THREADS = 4
-_read_pool = ThreadPoolExecutor(max_workers=READ_THREADS, thread_name_prefix="events-read")
-
-
 async def read_after(schema_name: str, after_id: int, ticket_id: int | None = None) -> list[Event]:
-    loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_read_pool, _read_after, schema_name, after_id, ticket_id)
+    """The clinic's events after `after_id`, read on the process's pool (events/pool.py)."""
+    return await pooled(_read_after, schema_name, after_id, ticket_id)
 
 
 async def last_id(schema_name: str) -> int:
-    return await asyncio.get_running_loop().run_in_executor(_read_pool, _last_id, schema_name)
-
-
-def read_pool_connections_close() -> None:
-    """Close the read threads' database connections (a test that ran the hub in-process)."""
-    barrier = threading.Barrier(READ_THREADS)
-
-    def close() -> None:
-        barrier.wait(timeout=5)  # one task per thread: each waits until all have started
-        connections.close_all()
-
-    for future in [_read_pool.submit(close) for _ in range(READ_THREADS)]:
-        future.result(timeout=10)
+    return await pooled(_last_id, schema_name)
 
 
 def _listen_dsn() -> dict[str, object]:
@@ -311,24 +288,83 @@ def heartbeat_seconds() -> float:
     return float(settings.CLINICO_EVENTS_HEARTBEAT_SECONDS)
 
 
+def recheck_seconds() -> float:
+    return float(settings.CLINICO_EVENTS_RECHECK_SECONDS)
+
+
+# A stream's credential check: synchronous (it may read the database), run on the read pool.
+StillAllowed = Callable[[], bool]
+
+
+class Refused:
+    """What `_live` yields, last, when a stream's credential no longer holds."""
+
+
+REFUSED = Refused()
+
+
+async def _live(
+    subscription: Subscription,
+    *,
+    heartbeat: float,
+    still_allowed: StillAllowed | None,
+) -> AsyncIterator[tuple[str, list[Event]] | Refused | None]:
+    """What a stream's subscription brings, as it comes: a batch `(schema, events)`; None when a
+    heartbeat is due (nothing came for `heartbeat` seconds); REFUSED, last, once the credential
+    no longer holds. The credential is checked again every CLINICO_EVENTS_RECHECK_SECONDS by the
+    clock, however busy the clinic: a rotated panel key or a signed-out session ends its
+    stream within that time.
+    """
+    now = time.monotonic()
+    next_beat, next_check = now + heartbeat, now + recheck_seconds()
+    while True:
+        due = min(next_beat, next_check) if still_allowed is not None else next_beat
+        try:
+            batch = await asyncio.wait_for(subscription.queue.get(), max(due - now, 0))
+        except TimeoutError:
+            batch = None
+        now = time.monotonic()
+        if still_allowed is not None and now >= next_check:
+            if not await pooled(still_allowed):
+                yield REFUSED
+                return
+            next_check = now + recheck_seconds()
+        if batch is not None:
+            next_beat = now + heartbeat
+            yield batch
+        elif now >= next_beat:
+            next_beat = now + heartbeat
+            yield None
+
+
+def _released(release: Callable[[], None] | None) -> None:
+    if release is not None:
+        release()
+
+
 async def event_stream(
     *,
     scope: StreamScope,
     after_id: int | None,
-    still_allowed: Callable[[], Awaitable[bool]] | None = None,
+    still_allowed: StillAllowed | None = None,
     heartbeat_s: float | None = None,
+    release: Callable[[], None] | None = None,
 ) -> AsyncIterator[str]:
     """Server-sent events of one clinic's stream: the missed ones after `after_id`, then live.
 
     Opens with a `stream.open` message carrying the newest id (the page's resumption point),
-    sends `stream.heartbeat` every heartbeat so proxies keep the connection and the page knows
-    it is alive, checks `still_allowed`
-    every fourth heartbeat (a rotated panel key, a revoked membership) and ends with
-    `stream.refused` when it no longer holds.
+    sends `stream.heartbeat` when nothing else was sent for a heartbeat, so proxies keep the
+    connection and the page knows it is alive, re-checks `still_allowed` on a timer (a rotated
+    panel key, a revoked membership, an ended session) and ends with `stream.refused` when it no
+    longer holds. `release` is called when the stream ends (its place in the process's limits).
     """
     hub = hub_get()
     heartbeat = heartbeat_s or heartbeat_seconds()
-    subscription = await hub.subscribe([scope.schema_name])
+    try:
+        subscription = await hub.subscribe([scope.schema_name])
+    except BaseException:
+        _released(release)
+        raise
     try:
         yield f"retry: {settings.CLINICO_EVENTS_RETRY_MS}\n\n"
         newest = await last_id(scope.schema_name)
@@ -346,17 +382,14 @@ async def event_stream(
             caught_up = len(missed) < READ_BATCH
         opened = {"kind": "stream.open", "last_id": last, "heartbeat_s": heartbeat}
         yield sse_message(data=opened, event_id=last)
-        beats = 0
-        while True:
-            try:
-                _schema, events = await asyncio.wait_for(subscription.queue.get(), heartbeat)
-            except TimeoutError:
-                beats += 1
-                if still_allowed is not None and beats % 4 == 0 and not await still_allowed():
-                    yield sse_message(data={"kind": "stream.refused"})
-                    return
+        async for item in _live(subscription, heartbeat=heartbeat, still_allowed=still_allowed):
+            if isinstance(item, Refused):
+                yield sse_message(data={"kind": "stream.refused"})
+                return
+            if item is None:
                 yield HEARTBEAT
                 continue
+            _schema, events = item
             for event in events:
                 if event.id <= last:
                     continue
@@ -365,13 +398,15 @@ async def event_stream(
                     yield sse_message(data=event_payload(event), event_id=event.id)
     finally:
         hub.unsubscribe(subscription)
+        _released(release)
 
 
 async def clinics_stream(
     *,
     schemas: list[str],
-    still_allowed: Callable[[], Awaitable[bool]] | None = None,
+    still_allowed: StillAllowed | None = None,
     heartbeat_s: float | None = None,
+    release: Callable[[], None] | None = None,
 ) -> AsyncIterator[str]:
     """Server-sent events for several clinics (the chain dashboard): which clinic changed.
 
@@ -380,25 +415,27 @@ async def clinics_stream(
     """
     hub = hub_get()
     heartbeat = heartbeat_s or heartbeat_seconds()
-    subscription = await hub.subscribe(schemas)
+    try:
+        subscription = await hub.subscribe(schemas)
+    except BaseException:
+        _released(release)
+        raise
     try:
         yield f"retry: {settings.CLINICO_EVENTS_RETRY_MS}\n\n"
         opened = {"kind": "stream.open", "clinics": len(schemas), "heartbeat_s": heartbeat}
         yield sse_message(data=opened)
-        beats = 0
-        while True:
-            try:
-                schema, events = await asyncio.wait_for(subscription.queue.get(), heartbeat)
-            except TimeoutError:
-                beats += 1
-                if still_allowed is not None and beats % 4 == 0 and not await still_allowed():
-                    yield sse_message(data={"kind": "stream.refused"})
-                    return
+        async for item in _live(subscription, heartbeat=heartbeat, still_allowed=still_allowed):
+            if isinstance(item, Refused):
+                yield sse_message(data={"kind": "stream.refused"})
+                return
+            if item is None:
                 yield HEARTBEAT
                 continue
+            schema, events = item
             kinds = sorted({event.kind for event in events})
             yield sse_message(
                 data={"kind": "clinic.changed", "clinic": schema, "kinds": kinds},
             )
     finally:
         hub.unsubscribe(subscription)
+        _released(release)

@@ -193,8 +193,9 @@ async def status_stream(request: HttpRequest, ticket_id: int) -> HttpResponseBas
     if current is None:  # anonymised or removed since
         return stream_error(410, "ticket_ended", _("This ticket has ended."))
 
-    async def still_allowed() -> bool:  # until the clinic's reset ends the token
-        return await sync_to_async(_cookie_still_valid)(request, clinic, ticket_id)
+    def still_allowed() -> bool:  # until the clinic's reset ends the token
+        return _cookie_still_valid(request, clinic, ticket_id)
 
     scope = StreamScope(schema_name=clinic.schema_name, ticket_id=current)
-    return sse_response(request, scope=scope, still_allowed=still_allowed)
+    credential = f"ticket:{clinic.schema_name}:{ticket_id}"
+    return sse_response(request, scope=scope, credential=credential, still_allowed=still_allowed)

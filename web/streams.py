@@ -13,21 +13,25 @@ as long as the page stays open, and the pages fall back to polling.
 """
 
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
+from importlib import import_module
 from urllib.parse import urlsplit
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.contrib.sessions.backends.base import SessionBase
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
+from django.utils.crypto import constant_time_compare
 from django.utils.translation import gettext as _
 from django_tenants.utils import schema_context
 
 from accounts.models import User
 from accounts.selectors import clinic_role_of
-from events.live import StreamScope, clinics_stream, event_stream
+from common.net import client_address
+from events.admission import retry_after_seconds, stream_slots
+from events.live import StillAllowed, StreamScope, clinics_stream, event_stream
 from queueing.panel_access import PANEL_KEY_HEADER, panel_for_key, panel_of_cookie
 from queueing.selectors.queue import panel_desks
 from tenants.models import Clinic
@@ -85,30 +89,81 @@ def _last_event_id(request: HttpRequest) -> int | None | JsonResponse:
     return int(raw)
 
 
-def _sse(request: HttpRequest, stream: AsyncIterator[str]) -> HttpResponseBase:
+class _Stream:
+    """A stream's messages, and its place in the process's limits until it ends.
+
+    The place is given back when the messages end (the client went, the credential ended) or,
+    for an answer never sent, when Django closes the response.
+    """
+
+    def __init__(self, messages: AsyncIterator[str], release: Callable[[], None]):
+        self._messages = messages
+        self.close = release
+
+    def __aiter__(self) -> AsyncIterator[str]:
+        return self._messages
+
+
+def _sse(request: HttpRequest, stream: _Stream) -> HttpResponseBase:
     response = StreamingHttpResponse(stream, content_type="text/event-stream; charset=utf-8")
     response["Cache-Control"] = "no-cache, no-transform"
     response["X-Accel-Buffering"] = "no"  # nginx: pass each event on at once
     return _same_host_origin(request, response)
 
 
+def _too_many(status: int, code: str) -> JsonResponse:
+    if status == 503:
+        detail = _("Too many screens are connecting at once; this one will try again shortly.")
+    else:
+        detail = _("Too many live screens are open with this access; close one and try again.")
+    refusal = stream_error(status, code, detail)
+    refusal["Retry-After"] = str(retry_after_seconds())
+    return refusal
+
+
+def stream_opened(
+    request: HttpRequest,
+    *,
+    credential: str,
+    open_messages: Callable[[Callable[[], None]], AsyncIterator[str]],
+) -> HttpResponseBase:
+    """The stream `open_messages(release)` makes, if `credential` and the client's address
+    may hold one more; else 429 (this credential or address holds too many) or 503 (this
+    process holds as many as it may), both with Retry-After."""
+    address = client_address(request)
+    refusal = stream_slots.refusal(credential=credential, address=address)
+    if refusal is not None:
+        return _too_many(*refusal)
+    release = stream_slots.take(credential=credential, address=address)
+    return _sse(request, _Stream(open_messages(release), release))
+
+
 def sse_response(
     request: HttpRequest,
     *,
     scope: StreamScope,
-    still_allowed: Callable[[], Awaitable[bool]] | None = None,
+    credential: str,
+    still_allowed: StillAllowed | None = None,
 ) -> HttpResponseBase:
     """The stream of `scope` as the answer to `request`, resuming after its Last-Event-ID.
 
     For stream views of other page families (the patient's status page: a StreamScope with the
     clinic's schema and `ticket_id`), once they have checked their own credential.
+    `credential` names it for the per-credential limit; `still_allowed` is synchronous and runs
+    on the events process's read pool, at most every CLINICO_EVENTS_RECHECK_SECONDS.
     """
     if not isinstance(request, ASGIRequest):
         return _not_served_here()
     after = _last_event_id(request)
     if isinstance(after, JsonResponse):
         return after
-    return _sse(request, event_stream(scope=scope, after_id=after, still_allowed=still_allowed))
+
+    def open_messages(release: Callable[[], None]) -> AsyncIterator[str]:
+        return event_stream(
+            scope=scope, after_id=after, still_allowed=still_allowed, release=release
+        )
+
+    return stream_opened(request, credential=credential, open_messages=open_messages)
 
 
 def stream_preflight(request: HttpRequest) -> HttpResponseBase | None:
@@ -125,8 +180,8 @@ def stream_preflight(request: HttpRequest) -> HttpResponseBase | None:
 # --- the panel -------------------------------------------------------------------------------
 
 
-def _panel_desk_ids(request: HttpRequest, clinic: Clinic) -> frozenset[int] | None:
-    """The desk ids of the panel this TV proves it is (by key header or cookie), else None."""
+def _panel_desk_ids(request: HttpRequest, clinic: Clinic) -> tuple[int, frozenset[int]] | None:
+    """The panel this TV proves it is (by key header or cookie) and its desk ids, else None."""
     with schema_context(clinic.schema_name):
         header = request.headers.get(PANEL_KEY_HEADER)
         if header is not None:
@@ -137,7 +192,7 @@ def _panel_desk_ids(request: HttpRequest, clinic: Clinic) -> frozenset[int] | No
                 panel = None
         if panel is None:
             return None
-        return frozenset(panel_desks(panel=panel).values_list("pk", flat=True))
+        return panel.pk, frozenset(panel_desks(panel=panel).values_list("pk", flat=True))
 
 
 async def panel_stream(request: HttpRequest) -> HttpResponseBase:
@@ -148,24 +203,36 @@ async def panel_stream(request: HttpRequest) -> HttpResponseBase:
     clinic = clinic_of(request)
     if clinic is None:
         return stream_error(404, "not_found", "Panels are on clinic hosts.")
-    desk_ids = await sync_to_async(_panel_desk_ids)(request, clinic)
-    if desk_ids is None:
+    panel = await sync_to_async(_panel_desk_ids)(request, clinic)
+    if panel is None:
         return stream_error(403, "panel_key_invalid", _("This panel key is no longer valid."))
+    panel_id, desk_ids = panel
 
-    async def still_allowed() -> bool:
-        return await sync_to_async(_panel_desk_ids)(request, clinic) is not None
+    def still_allowed() -> bool:
+        return _panel_desk_ids(request, clinic) is not None
 
     scope = StreamScope(schema_name=clinic.schema_name, kinds=PANEL_KINDS, desk_ids=desk_ids)
-    return sse_response(request, scope=scope, still_allowed=still_allowed)
+    credential = f"panel:{clinic.schema_name}:{panel_id}"
+    return sse_response(request, scope=scope, credential=credential, still_allowed=still_allowed)
 
 
 # --- the staff console -----------------------------------------------------------------------
 
 
-def _session_alive(session: SessionBase) -> bool:
-    """The session this stream opened with still exists (signing out deletes it)."""
-    key = session.session_key
-    return key is not None and session.exists(key)
+def _session_still_valid(session_key: str | None, user_pk: int) -> bool:
+    """The session this stream opened with is still this user's, unexpired, with the password
+    it was signed in with, and the user is active: signing out, an idle or expired session, a
+    new password or a deactivated account each end the stream."""
+    if session_key is None:
+        return False
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=session_key)
+    data = store.load()  # an expired or deleted session loads empty
+    if str(data.get(SESSION_KEY)) != str(user_pk):
+        return False
+    user = User.objects.filter(pk=user_pk, is_active=True).first()
+    if user is None:
+        return False
+    return constant_time_compare(data.get(HASH_SESSION_KEY, ""), user.get_session_auth_hash())
 
 
 async def console_stream(request: HttpRequest) -> HttpResponseBase:
@@ -183,16 +250,19 @@ async def console_stream(request: HttpRequest) -> HttpResponseBase:
         return stream_error(
             403, "permission_denied", _("Your account has no access to this clinic.")
         )
-    session = request.session
+    session_key = request.session.session_key
 
-    def allowed() -> bool:
-        return _session_alive(session) and clinic_role_of(user=user, clinic=clinic) is not None
-
-    async def still_allowed() -> bool:
-        return await sync_to_async(allowed)()
+    def still_allowed() -> bool:
+        return (
+            _session_still_valid(session_key, user.pk)
+            and clinic_role_of(user=user, clinic=clinic) is not None
+        )
 
     return sse_response(
-        request, scope=StreamScope(schema_name=clinic.schema_name), still_allowed=still_allowed
+        request,
+        scope=StreamScope(schema_name=clinic.schema_name),
+        credential=f"user:{user.pk}",
+        still_allowed=still_allowed,
     )
 
 
@@ -218,15 +288,15 @@ async def dashboard_stream(request: HttpRequest) -> HttpResponseBase:
     schemas = await sync_to_async(_managed_schemas)(user)
     if not schemas:
         return stream_error(403, "permission_denied", _("Your account does not manage any chain."))
-    session = request.session
+    session_key = request.session.session_key
 
-    def allowed() -> bool:
-        return _session_alive(session) and bool(_managed_schemas(user))
+    def still_allowed() -> bool:
+        return _session_still_valid(session_key, user.pk) and bool(_managed_schemas(user))
 
-    async def still_allowed() -> bool:
-        return await sync_to_async(allowed)()
+    def open_messages(release: Callable[[], None]) -> AsyncIterator[str]:
+        return clinics_stream(schemas=schemas, still_allowed=still_allowed, release=release)
 
-    return _sse(request, clinics_stream(schemas=schemas, still_allowed=still_allowed))
+    return stream_opened(request, credential=f"user:{user.pk}", open_messages=open_messages)
 
 
 def stream_url(request: HttpRequest, path: str) -> str:

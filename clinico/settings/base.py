@@ -129,6 +129,12 @@ DATABASES["default"]["ENGINE"] = "clinico.postgresql"  # django-tenants backend,
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].update(database_pooling_settings(env))
+# Each process kind names its connections (pg_stat_activity.application_name), so an operator
+# sees who holds them: the events process sets clinico-events (clinico/asgi.py).
+if env("CLINICO_DB_APPLICATION_NAME", default=""):
+    DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = env(
+        "CLINICO_DB_APPLICATION_NAME"
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {
@@ -338,6 +344,22 @@ CLINICO_TOTEM_CHECKINS_PER_MINUTE = env.int("CLINICO_TOTEM_CHECKINS_PER_MINUTE",
 CLINICO_EVENTS_HEARTBEAT_SECONDS = env.float("CLINICO_EVENTS_HEARTBEAT_SECONDS", default=15.0)
 # How long a browser waits before it opens a cut stream again (the SSE `retry:` field).
 CLINICO_EVENTS_RETRY_MS = env.int("CLINICO_EVENTS_RETRY_MS", default=3000)
+# Connections of the events process (docs/events.md): the LISTEN one, this many for the streams'
+# reads (a thread each), and at most CLINICO_EVENTS_OPENING_SLOTS for streams being opened.
+CLINICO_EVENTS_DB_POOL = env.int("CLINICO_EVENTS_DB_POOL", default=4)
+CLINICO_EVENTS_OPENING_SLOTS = env.int("CLINICO_EVENTS_OPENING_SLOTS", default=8)
+# A request that finds no opening slot within this long answers 503 with Retry-After.
+CLINICO_EVENTS_OPENING_WAIT_SECONDS = env.float("CLINICO_EVENTS_OPENING_WAIT_SECONDS", default=10.0)
+CLINICO_EVENTS_RETRY_AFTER_SECONDS = env.int("CLINICO_EVENTS_RETRY_AFTER_SECONDS", default=5)
+# Open streams: per process (503), per credential (a panel, a user, a ticket's link) and per
+# client address (429). A clinic's waiting room shares one address for its TVs and the phones on
+# its Wi-Fi; the per-address limit is for a flood, not a busy clinic.
+CLINICO_EVENTS_MAX_STREAMS = env.int("CLINICO_EVENTS_MAX_STREAMS", default=10000)
+CLINICO_EVENTS_STREAMS_PER_CREDENTIAL = env.int("CLINICO_EVENTS_STREAMS_PER_CREDENTIAL", default=20)
+CLINICO_EVENTS_STREAMS_PER_ADDRESS = env.int("CLINICO_EVENTS_STREAMS_PER_ADDRESS", default=1000)
+# A stream's credential (panel key, session, membership, status link) is checked again this often
+# by the clock, however busy its clinic.
+CLINICO_EVENTS_RECHECK_SECONDS = env.float("CLINICO_EVENTS_RECHECK_SECONDS", default=60.0)
 # Where pages open their streams. Unset: /events/... on the page's own origin, which a proxy routes
 # to the events process (production). A port: the same host on that port, where the events
 # process listens beside the web process (development: CLINICO_EVENTS_PORT).

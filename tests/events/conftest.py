@@ -10,10 +10,13 @@ from pathlib import Path
 
 import pytest
 import requests
+from django.conf import settings
 from django.db import connections
+from django.test import Client
 
 from tests.database import database_url
 from tests.processes import ROOT, answers_health, free_port, process_running
+from tests.queueing import factories as f
 
 
 def uvicorn_command(port: int) -> list[str]:
@@ -22,6 +25,7 @@ def uvicorn_command(port: int) -> list[str]:
         "clinico.asgi:application",
         "--host", "127.0.0.1", "--port", str(port),
         "--no-access-log", "--timeout-graceful-shutdown", "2",
+        "--limit-concurrency", "10500", "--backlog", "4096",
     ]  # fmt: skip
 
 
@@ -30,6 +34,7 @@ def events_env() -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "clinico.settings.test",
         "DATABASE_URL": database_url(),
         "CLINICO_EVENTS_HEARTBEAT_SECONDS": "1",
+        "CLINICO_EVENTS_RECHECK_SECONDS": "2",
     }
 
 
@@ -121,3 +126,36 @@ def committed(fn, *args, **kwargs):
     if "error" in outcome:
         raise outcome["error"]
     return outcome.get("value")
+
+
+def _in(clinic, fn, *args, **kwargs):
+    """`fn` committed in the clinic's schema."""
+
+    def run():
+        with clinic:
+            return fn(*args, **kwargs)
+
+    return committed(run)
+
+
+@pytest.fixture
+def staff(clinic_a):
+    """Staff users committed for the events process to see; deleted after the test."""
+    from accounts.models import User
+
+    made = []
+
+    def make(clinic, role):
+        user = committed(f.staff, clinic, role)
+        made.append(user.pk)
+        return user
+
+    yield make
+    # In a clinic's schema: the delete sets null the clinic tables' references to them.
+    _in(clinic_a, lambda: User.objects.filter(pk__in=made).delete())
+
+
+def session_cookie(user, host: str) -> dict[str, str]:
+    browser = Client(HTTP_HOST=host)
+    committed(browser.force_login, user)
+    return {settings.SESSION_COOKIE_NAME: browser.cookies[settings.SESSION_COOKIE_NAME].value}

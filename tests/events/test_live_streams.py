@@ -13,7 +13,7 @@ from queueing.models import Desk, Service, Ticket, TicketCounter, TicketEvent
 from queueing.services import workflow
 from tenants.models import Chain
 from tenants.selectors import clinic_hostname
-from tests.events.conftest import EventStreamClient, committed
+from tests.events.conftest import EventStreamClient, _in, committed, session_cookie
 from tests.queueing import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -36,44 +36,11 @@ def queue_a(clinic_a):
     committed(_queue_clean, clinic_a)
 
 
-def _in(clinic, fn, *args, **kwargs):
-    """`fn` committed in the clinic's schema."""
-
-    def run():
-        with clinic:
-            return fn(*args, **kwargs)
-
-    return committed(run)
-
-
-@pytest.fixture
-def staff(clinic_a):
-    """Staff users committed for the events process to see; deleted after the test."""
-    from accounts.models import User
-
-    made = []
-
-    def make(clinic, role):
-        user = committed(f.staff, clinic, role)
-        made.append(user.pk)
-        return user
-
-    yield make
-    # In a clinic's schema: the delete sets null the clinic tables' references to them.
-    _in(clinic_a, lambda: User.objects.filter(pk__in=made).delete())
-
-
 def _panel_stream(server, clinic, key: str, **headers) -> EventStreamClient:
     return EventStreamClient(
         f"{server.url}/events/panel/",
         headers={"Host": clinic_hostname(clinic=clinic), "X-Panel-Key": key, **headers},
     )
-
-
-def _session_cookie(user, host: str) -> dict[str, str]:
-    browser = Client(HTTP_HOST=host)
-    committed(browser.force_login, user)
-    return {settings.SESSION_COOKIE_NAME: browser.cookies[settings.SESSION_COOKIE_NAME].value}
 
 
 def test_a_panel_stream_shows_a_call_the_moment_the_desk_commits_it(events_server, queue_a):
@@ -157,10 +124,8 @@ def test_the_console_stream_needs_a_member_of_this_clinic(events_server, clinic_
     host = clinic_hostname(clinic=clinic_a)
     url = f"{events_server.url}/events/console/"
     anonymous = EventStreamClient(url, headers={"Host": host})
-    refused = EventStreamClient(
-        url, headers={"Host": host}, cookies=_session_cookie(outsider, host)
-    )
-    allowed = EventStreamClient(url, headers={"Host": host}, cookies=_session_cookie(member, host))
+    refused = EventStreamClient(url, headers={"Host": host}, cookies=session_cookie(outsider, host))
+    allowed = EventStreamClient(url, headers={"Host": host}, cookies=session_cookie(member, host))
     try:
         opened = allowed.next_of("stream.open")
     finally:
@@ -178,9 +143,9 @@ def test_the_dashboard_stream_tells_a_manager_which_clinic_changed(events_server
     host = settings.BASE_DOMAIN
     url = f"{events_server.url}/events/dashboard/"
     refused = EventStreamClient(
-        url, headers={"Host": host}, cookies=_session_cookie(staff_only, host)
+        url, headers={"Host": host}, cookies=session_cookie(staff_only, host)
     )
-    stream = EventStreamClient(url, headers={"Host": host}, cookies=_session_cookie(manager, host))
+    stream = EventStreamClient(url, headers={"Host": host}, cookies=session_cookie(manager, host))
     try:
         stream.next_of("stream.open")
         _in(clinic_a, event_record, kind="probe.dashboard", data={})

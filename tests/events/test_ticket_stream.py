@@ -9,6 +9,7 @@ import json
 import pytest
 
 from events import live
+from events.pool import pool_connections_close
 from events.selectors import event_last_id
 from events.services import event_record
 from tests.events.conftest import committed
@@ -25,7 +26,7 @@ def hub(monkeypatch):
     monkeypatch.setattr(live, "_hub", fresh)
     yield fresh
     fresh._drop_connection()
-    live.read_pool_connections_close()
+    pool_connections_close()
 
 
 def _data(chunk: str) -> dict | None:

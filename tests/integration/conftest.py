@@ -214,3 +214,31 @@ def webhook_listener(broker, django_db_setup, django_db_blocker):
         what="webhook listener",
     ) as process:
         yield process
+
+
+@pytest.fixture(scope="module")
+def web(broker, django_db_setup):
+    """A gunicorn process (2 workers × 4 threads) on the test database and broker: its URL."""
+    from tests.processes import answers_health, free_port, process_running
+
+    url = f"http://127.0.0.1:{free_port()}"
+    env = {
+        "DJANGO_SETTINGS_MODULE": "clinico.settings.test",
+        "DATABASE_URL": database_url(),
+        "CELERY_BROKER_URL": broker.url,
+        "CLINICO_SHARD_QUEUES": str(settings.CLINICO_SHARD_QUEUES),
+    }
+    command = [
+        str(Path(sys.executable).with_name("gunicorn")), "clinico.wsgi:application",
+        "--bind", url.removeprefix("http://"),
+        "--workers", "2", "--worker-class", "gthread", "--threads", "4",
+        "--log-level", "warning",
+    ]  # fmt: skip
+    with process_running(
+        command,
+        env=env,
+        log_path=RUN_DIR / f"web-{os.getpid()}.log",
+        ready=lambda: answers_health(url),
+        what="gunicorn",
+    ):
+        yield url

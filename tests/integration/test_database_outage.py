@@ -7,56 +7,24 @@ step by step, so what each request meets does not depend on timing.
 """
 
 import contextlib
-import os
 import re
-import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import psycopg2
 import pytest
 import requests
-from django.conf import settings
 from django.db import connection
 
 from queueing.models import CheckIn, Ticket
 from tenants.selectors import clinic_hostname
 from tests.checkin_factories import cpf_from_number, new_patient_body, staff_user
-from tests.database import database_url
-from tests.integration.conftest import RUN_DIR, all_queue_names, wait_until_processed
-from tests.processes import answers_health, free_port, process_running
+from tests.integration.conftest import all_queue_names, wait_until_processed
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-GUNICORN = Path(sys.executable).with_name("gunicorn")
 BURST = 20
-
-
-@pytest.fixture(scope="module")
-def web(broker, django_db_setup):
-    """A gunicorn process (2 workers × 4 threads) on the test database and broker: its URL."""
-    url = f"http://127.0.0.1:{free_port()}"
-    env = {
-        "DJANGO_SETTINGS_MODULE": "clinico.settings.test",
-        "DATABASE_URL": database_url(),
-        "CELERY_BROKER_URL": broker.url,
-        "CLINICO_SHARD_QUEUES": str(settings.CLINICO_SHARD_QUEUES),
-    }
-    command = [
-        str(GUNICORN), "clinico.wsgi:application", "--bind", url.removeprefix("http://"),
-        "--workers", "2", "--worker-class", "gthread", "--threads", "4",
-        "--log-level", "warning",
-    ]  # fmt: skip
-    with process_running(
-        command,
-        env=env,
-        log_path=RUN_DIR / f"web-{os.getpid()}.log",
-        ready=lambda: answers_health(url),
-        what="gunicorn",
-    ):
-        yield url
 
 
 class DatabaseGate:

@@ -1,0 +1,154 @@
+"""Who may open a stream, and how many at once: the events process's limits before PostgreSQL's.
+
+Two limits keep a burst of screens (every TV of a region booting at 7:00, phones reconnecting
+after a network cut) from reaching the database's connection limit:
+
+- `OpeningGate`, around the ASGI application: at most `CLINICO_EVENTS_OPENING_SLOTS` requests
+  are inside Django at once. Opening a stream reads its credential (the session, the panel key,
+  the membership) on the request's own thread and connection; when the stream's answer starts,
+  that connection is closed and the slot freed, and the stream reads only through the pool
+  (events/pool.py). Requests that find no slot within `CLINICO_EVENTS_OPENING_WAIT_SECONDS`
+  answer 503 with `Retry-After`; the pages' scripts and browsers' EventSource try again.
+- `StreamSlots`: open streams per process (`CLINICO_EVENTS_MAX_STREAMS`: 503 with
+  `Retry-After`), per credential (a panel, a session, a ticket's status link:
+  `CLINICO_EVENTS_STREAMS_PER_CREDENTIAL`) and per client address
+  (`CLINICO_EVENTS_STREAMS_PER_ADDRESS`): 429 with `Retry-After`.
+"""
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import connections
+from django.utils.translation import gettext as _
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[..., Awaitable[None]]
+
+# Answers that never touch the database pass without a slot: a health check must answer
+# while a burst of streams waits.
+UNGATED_PATHS = frozenset({"/healthz"})
+
+
+def retry_after_seconds() -> int:
+    return int(settings.CLINICO_EVENTS_RETRY_AFTER_SECONDS)
+
+
+def _busy_body() -> bytes:
+    detail = _("Too many screens are connecting at once; this one will try again shortly.")
+    body = {"type": "server_error", "errors": [{"code": "events_busy", "detail": detail}]}
+    return json.dumps(body).encode()
+
+
+def _is_event_stream(message: Message) -> bool:
+    for name, value in message.get("headers", ()):
+        if name.lower() == b"content-type":
+            return value.startswith(b"text/event-stream")
+    return False
+
+
+class OpeningGate:
+    """At most `slots` requests inside the application at once; a stream leaves at its start."""
+
+    def __init__(self, app: ASGIApp, *, slots: int | None = None, wait_s: float | None = None):
+        self.app = app
+        self.slots = slots or int(settings.CLINICO_EVENTS_OPENING_SLOTS)
+        self.wait_s = wait_s if wait_s is not None else settings.CLINICO_EVENTS_OPENING_WAIT_SECONDS
+        self._semaphore: asyncio.Semaphore | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("path") in UNGATED_PATHS:
+            await self.app(scope, receive, send)
+            return
+        if self._semaphore is None:  # made on the server's event loop
+            self._semaphore = asyncio.Semaphore(self.slots)
+        semaphore = self._semaphore
+        try:
+            await asyncio.wait_for(semaphore.acquire(), self.wait_s)
+        except TimeoutError:
+            await _answer_busy(send)
+            return
+        held = True
+
+        def release() -> None:
+            nonlocal held
+            if held:
+                held = False
+                semaphore.release()
+
+        async def send_through(message: Message) -> None:
+            if message["type"] == "http.response.start" and _is_event_stream(message):
+                # The stream has opened: the connection its opening used (this request's
+                # thread's) goes back now, not when the stream ends hours later.
+                await sync_to_async(connections.close_all)()
+                release()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_through)
+        finally:
+            release()
+
+
+async def _answer_busy(send: Send) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"retry-after", str(retry_after_seconds()).encode()),
+                (b"cache-control", b"no-store"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": _busy_body()})
+
+
+class StreamSlots:
+    """Open streams of this process: in all, per credential and per client address."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.by_credential: Counter[str] = Counter()
+        self.by_address: Counter[str] = Counter()
+
+    def refusal(self, *, credential: str, address: str) -> tuple[int, str] | None:
+        """(status, code) when one more stream of `credential` from `address` is too many."""
+        if self.total >= int(settings.CLINICO_EVENTS_MAX_STREAMS):
+            return 503, "events_busy"
+        if self.by_credential[credential] >= int(settings.CLINICO_EVENTS_STREAMS_PER_CREDENTIAL):
+            return 429, "too_many_streams"
+        if self.by_address[address] >= int(settings.CLINICO_EVENTS_STREAMS_PER_ADDRESS):
+            return 429, "too_many_streams"
+        return None
+
+    def take(self, *, credential: str, address: str) -> Callable[[], None]:
+        """Count one stream; the function returned (idempotent) gives its place back."""
+        self.total += 1
+        self.by_credential[credential] += 1
+        self.by_address[address] += 1
+        given_back = False
+
+        def give_back() -> None:
+            nonlocal given_back
+            if given_back:
+                return
+            given_back = True
+            self.total -= 1
+            for counter, key in ((self.by_credential, credential), (self.by_address, address)):
+                counter[key] -= 1
+                if counter[key] <= 0:
+                    del counter[key]
+
+        return give_back
+
+
+stream_slots = StreamSlots()
