@@ -88,6 +88,7 @@ export CLINICO_SCALE_CLINICS ?= 2000
 
 bench: demo
 	CLINICO_PATIENT_LOOKUPS_PER_MINUTE=$${CLINICO_PATIENT_LOOKUPS_PER_MINUTE:-1000000} \
+	  CLINICO_EVENTS_STREAMS_PER_ADDRESS=$${CLINICO_EVENTS_STREAMS_PER_ADDRESS:-100000} \
 	  bash deploy/stack.sh start
 	@failed=""; for b in benchmarks/[!_]*.py; do echo "== $$b"; $(PY) $$b || failed="$$failed $$b"; done; \
 	  if [ -n "$$failed" ]; then echo "failed:$$failed"; exit 1; fi

@@ -95,6 +95,7 @@ class PanelStreams:
         self.deliveries: dict[tuple[str, int], list[tuple[int, float]]] = defaultdict(list)
         self.panels_of: dict[str, list[int]] = defaultdict(list)
         self.wrong_clinic = 0
+        self.busy_answers = 0
         self.tasks = []
 
     def open(self, panels: list[tuple[str, str, str]]) -> None:
@@ -105,7 +106,7 @@ class PanelStreams:
                 self._stream(index, schema, host, key), self.loop
             )
             self.tasks.append(future)
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 60 + len(panels) / 20
         while self.opened < len(panels):
             if self.failures or time.monotonic() > deadline:
                 raise SystemExit(
@@ -114,17 +115,29 @@ class PanelStreams:
             time.sleep(0.05)
 
     async def _stream(self, index: int, schema: str, host: str, key: str) -> None:
-        reader, writer = await asyncio.open_connection(*self.address)
-        with self.lock:
-            self.requests += 1
-        writer.write(
-            (
-                "GET /events/panel/ HTTP/1.1\r\n"
-                f"Host: {host}\r\nX-Panel-Key: {key}\r\nAccept: text/event-stream\r\n\r\n"
-            ).encode()
-        )
-        await writer.drain()
-        status = await reader.readline()
+        while True:
+            reader, writer = await asyncio.open_connection(*self.address)
+            with self.lock:
+                self.requests += 1
+            writer.write(
+                (
+                    "GET /events/panel/ HTTP/1.1\r\n"
+                    f"Host: {host}\r\nX-Panel-Key: {key}\r\nAccept: text/event-stream\r\n\r\n"
+                ).encode()
+            )
+            await writer.drain()
+            status = await reader.readline()
+            if b" 503 " not in status:
+                break
+            # The events process is busy opening others: come back when it says, as pages do.
+            retry_after = 1.0
+            while (line := await reader.readline()) not in (b"\r\n", b""):
+                if line.lower().startswith(b"retry-after:"):
+                    retry_after = float(line.split(b":", 1)[1].strip() or 1)
+            writer.close()
+            with self.lock:
+                self.busy_answers += 1
+            await asyncio.sleep(retry_after)
         if b" 200 " not in status:
             self.failures.append(f"{host}: {status!r}")
             return
@@ -175,6 +188,53 @@ class PanelStreams:
         self.loop.call_soon_threadsafe(self.loop.stop)
 
 
+class EventsConnections:
+    """The events process's PostgreSQL connections (named clinico-events…), sampled all along."""
+
+    SQL = (
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND application_name LIKE 'clinico-events%%'"
+    )
+
+    def __init__(self):
+        import psycopg2
+
+        db = connection.settings_dict
+        self.admin = psycopg2.connect(
+            host=db["HOST"], port=db["PORT"], user=db["USER"], password=db["PASSWORD"] or None,
+            dbname=db["NAME"], application_name="bench-push-sampler",
+        )  # fmt: skip
+        self.admin.autocommit = True
+        self.samples: list[int] = []
+        self.running = True
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def count(self) -> int:
+        with self.admin.cursor() as cursor:
+            cursor.execute(self.SQL)
+            return cursor.fetchone()[0]
+
+    def _run(self) -> None:
+        while self.running:
+            self.samples.append(self.count())
+            time.sleep(0.1)
+
+    def stop(self) -> int:
+        self.running = False
+        self.thread.join(timeout=5)
+        after = self.count()
+        self.admin.close()
+        return after
+
+
+def documented_bound() -> int:
+    """docs/events.md: one LISTEN connection, the read pool and the opening slots."""
+    from django.conf import settings
+
+    return 1 + settings.CLINICO_EVENTS_DB_POOL + settings.CLINICO_EVENTS_OPENING_SLOTS
+
+
 def setup_clinics(args) -> list[dict]:
     clinics = bench_clinics_activate(
         [
@@ -223,6 +283,8 @@ def main() -> None:
     args = parser.parse_args()
 
     streams = PanelStreams(args.events_url)
+    sampled = EventsConnections()
+    connections_after = None
     try:
         prepared = setup_clinics(args)
         client = KeepAliveClient(args.base_url)
@@ -237,7 +299,10 @@ def main() -> None:
         streams.open(panels)
         print(
             f"{len(panels)} panel streams open across {len(prepared)} clinics in "
-            f"{time.monotonic() - opened_at:.2f} s"
+            f"{time.monotonic() - opened_at:.2f} s ({streams.busy_answers} answers 503 "
+            f"'come back', each followed as pages do); events process's PostgreSQL "
+            f"connections so far: at most {max(sampled.samples, default=0)} "
+            f"(documented bound {documented_bound()})"
         )
 
         # Idle: nothing happens; count what the panels send.
@@ -317,6 +382,8 @@ def main() -> None:
                 latencies += [(received - at.timestamp()) * 1000 for _i, received in got]
     finally:
         streams.close()
+        time.sleep(1)  # the events process notices the streams have gone
+        connections_after = sampled.stop()
         connection.set_schema_to_public()
         bench_clinics_deactivate()
 
@@ -342,6 +409,10 @@ def main() -> None:
         "floor_get_median_ms": round(median(floor), 2),
         "floor_path": FLOOR_PATH,
         "batches": rounds,
+        "events_db_connections_max": max(sampled.samples, default=0),
+        "events_db_connections_bound": documented_bound(),
+        "events_db_connections_after": connections_after,
+        "busy_answers": streams.busy_answers,
     }
     print(
         f"\n{len(called)} calls, {len(latencies)} deliveries to {len(panels)} panels "
@@ -350,7 +421,9 @@ def main() -> None:
         f"(target p95 <= 500 ms) | floor GET {FLOOR_PATH} p50 {floor_ms['p50']} ms, "
         f"p95 {floor_ms['p95']} ms ({floor_ms['n']} requests, {rounds + 1} batches around "
         f"{rounds} batches of calls) | idle: {idle_per_min:.0f} requests/min vs "
-        f"{polling_per_min:.0f}/min polling"
+        f"{polling_per_min:.0f}/min polling | events process's PostgreSQL connections: at most "
+        f"{figures['events_db_connections_max']} with {len(panels)} streams (documented bound "
+        f"{documented_bound()}), {connections_after} after they closed"
     )
     print(json.dumps(figures))
 
