@@ -83,6 +83,8 @@ format: venv
 # belong to the `bench` chain and are left inactive when a benchmark ends; bench-clean drops them.
 # The stack it starts lets benchmarks/lookup.py look patients up faster than a person may; a
 # `make run` stack already running keeps its own limit (lookup.py then says so and fails).
+# Likewise push.py holds thousands of streams from one address, past a clinic's
+# CLINICO_EVENTS_STREAMS_PER_ADDRESS (a `make run` stack answers 429 past 1,000).
 # benchmarks/scale.py provisions 10,000 clinics when run alone (about half an hour); here 2,000.
 export CLINICO_SCALE_CLINICS ?= 2000
 
