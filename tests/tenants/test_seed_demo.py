@@ -32,3 +32,24 @@ def test_seed_demo_in_development_creates_the_demo_clinics_and_logins(settings):
         "centro",
         "manaus",
     }
+
+
+def test_the_demo_banner_gives_a_tv_panel_link_and_a_totem_link_that_open(settings):
+    import re
+
+    from django.test import Client
+
+    settings.DEBUG = True
+    out = io.StringIO()
+
+    call_command("seed_demo", stdout=out)
+
+    text = out.getvalue()
+    panel = re.search(r"TV panel +http://(centro\.localhost):8000/panel/#key=(\S+)", text)
+    totem = re.search(r"totem +http://(centro\.localhost):8000/totem/#key=(\S+)", text)
+    assert panel and totem, text
+    browser = Client(HTTP_HOST=panel.group(1))
+    # The pages post the fragment's key once and keep a cookie: the same posts as the pages'.
+    assert browser.get("/api/v1/panel/", HTTP_X_PANEL_KEY=panel.group(2)).status_code == 200
+    centro = Clinic.objects.get(schema_name="centro")
+    assert totem.group(2) == centro.totem_key

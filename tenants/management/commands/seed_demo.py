@@ -8,7 +8,9 @@ from accounts.services import (
     partner_client_create,
     user_create,
 )
+from queueing.models import Panel
 from queueing.selectors.queue import desk_list, service_list
+from queueing.services.panels import panel_key_hash
 from queueing.services.setup import desk_create, service_create
 from tenants.live_figures import clinic_live_figures_refresh
 from tenants.models import Chain, Clinic
@@ -55,6 +57,16 @@ def _queue_setup_ensure(clinic: Clinic) -> None:
                 desk_create(name=name, service_ids=[by_prefix[p].pk for p in prefixes])
 
 
+def _panel_link(clinic: Clinic, host: str) -> str:
+    """The demo TV's link: the default panel's key is the clinic's first one until re-keyed."""
+    with clinic:
+        panel = Panel.objects.filter(is_default=True).first()
+        current = panel is not None and panel.key_hash == panel_key_hash(clinic.panel_key)
+    if not current:
+        return f"(a new key was made: the link is on http://{host}:8000/manage/panels/)"
+    return f"http://{host}:8000/panel/#key={clinic.panel_key}"
+
+
 class Command(BaseCommand):
     help = (
         "Create the demo chain, its clinics in two timezones and one login per role (idempotent)."
@@ -83,6 +95,8 @@ class Command(BaseCommand):
             clinic_live_figures_refresh(clinic=clinic)
             host = clinic_hostname(clinic=clinic)
             lines.append(f"  {name}: http://{host}:8000/   ({tz})")
+            lines.append(f"    TV panel      {_panel_link(clinic, host)}")
+            lines.append(f"    totem         http://{host}:8000/totem/#key={clinic.totem_key}")
             for prefix, role in STAFF:
                 user = _user(f"{prefix}@{slug}.demo", f"{prefix.title()} {name}")
                 clinic_membership_grant(user=user, clinic=clinic, role=role)
