@@ -182,7 +182,7 @@ def test_failures_are_retried_with_growing_waits_for_a_day_then_the_subscription
     assert delivery.last_attempt_at - start >= datetime.timedelta(hours=24)
     assert delivery.attempts == len(waits) + 1 == logged
     assert not subscription.is_active
-    assert "HTTP 503" in subscription.disabled_reason
+    assert "http 503" in subscription.disabled_reason
     assert notice.message == subscription.disabled_reason
 
 
