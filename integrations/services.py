@@ -186,6 +186,9 @@ def webhook_subscription_update(
 
 @transaction.atomic
 def webhook_subscription_delete(*, subscription: WebhookSubscription) -> None:
+    # A send in flight records its answer under its delivery's lock: wait for it, so that no
+    # attempt is added to a delivery being deleted.
+    list(subscription.deliveries.select_for_update().values_list("pk", flat=True))
     subscription.delete()
     webhook_schedule_refresh()
 
