@@ -80,7 +80,7 @@ def _addresses_of(host: str, port: int) -> list[str]:
         if key in table:
             return list(table[key])
     answers = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [answer[4][0] for answer in answers]
+    return [str(answer[4][0]) for answer in answers]
 
 
 def loopback_http(url: str) -> bool:

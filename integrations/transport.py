@@ -133,7 +133,7 @@ def post(
     wrapped: _DeadlineSocket | None = None
     try:
         wrapped = _DeadlineSocket(_connect(destination, deadline), deadline)
-        connection.sock = wrapped  # type: ignore[assignment]
+        connection.sock = wrapped
         connection.request(
             "POST",
             destination.path,

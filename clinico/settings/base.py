@@ -399,9 +399,7 @@ CLINICO_WEBHOOK_IN_FLIGHT_PER_SUBSCRIPTION = env.int(
 # for CLINICO_WEBHOOK_BREAKER_OPEN_SECONDS; then one delivery tries (half-open): delivered
 # closes the breaker, failed opens it again.
 CLINICO_WEBHOOK_BREAKER_FAILURES = env.int("CLINICO_WEBHOOK_BREAKER_FAILURES", default=5)
-CLINICO_WEBHOOK_BREAKER_OPEN_SECONDS = env.float(
-    "CLINICO_WEBHOOK_BREAKER_OPEN_SECONDS", default=60
-)
+CLINICO_WEBHOOK_BREAKER_OPEN_SECONDS = env.float("CLINICO_WEBHOOK_BREAKER_OPEN_SECONDS", default=60)
 # Names answered without DNS, as curl's --resolve: {"name": ["address", …]}, "*.suffix" too.
 # The answers are checked like DNS's (public addresses only). Tests set it; production need not.
 CLINICO_WEBHOOK_RESOLVE: dict[str, list[str]] = {}

@@ -117,20 +117,24 @@ def test_dns_rebinding_a_host_public_at_save_and_private_at_send_is_refused_unco
     listener waits on the URL's port: the send is refused and nothing connects to it."""
     listener = RawServer(huge_head(1), port=8443).start()
     try:
-        with override_settings(
-            **PRODUCTION, CLINICO_WEBHOOK_RESOLVE={"rebind.example.com": [PUBLIC]}
+        with (
+            override_settings(
+                **PRODUCTION, CLINICO_WEBHOOK_RESOLVE={"rebind.example.com": [PUBLIC]}
+            ),
+            clinic_a,
         ):
-            with clinic_a:
-                subscription, _ = webhook_subscription_create(
-                    url="https://rebind.example.com:8443/hook", kinds=ALL
-                )
-        with override_settings(
-            **PRODUCTION, CLINICO_WEBHOOK_RESOLVE={"rebind.example.com": ["127.0.0.1"]}
+            subscription, _ = webhook_subscription_create(
+                url="https://rebind.example.com:8443/hook", kinds=ALL
+            )
+        with (
+            override_settings(
+                **PRODUCTION, CLINICO_WEBHOOK_RESOLVE={"rebind.example.com": ["127.0.0.1"]}
+            ),
+            clinic_a,
         ):
-            with clinic_a:
-                record("day.closed", day="2026-11-29")
-                deliver()
-                delivery = WebhookDelivery.objects.get(subscription=subscription)
+            record("day.closed", day="2026-11-29")
+            deliver()
+            delivery = WebhookDelivery.objects.get(subscription=subscription)
     finally:
         listener.stop()
 
