@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Start or stop Clinico's own processes for development: web (gunicorn), the events process
-# (uvicorn: the pages' live streams), Celery worker, beat, and the webhook listener (starts
-# deliveries as their events commit).
+# (uvicorn: the pages' live streams), Celery worker, the webhook worker (webhooks queue), beat,
+# and the webhook listener (starts deliveries as their events commit).
 # PIDs and logs live under .run/. Idempotent.
 set -euo pipefail
 
@@ -65,6 +65,12 @@ case "${1:-start}" in
       "$VENV/bin/celery" -A clinico worker -Q "$(worker_queues)" \
       --loglevel INFO --pool prefork \
       --concurrency "${CLINICO_WORKER_CONCURRENCY:-4}" --hostname "clinico@%h"
+    # Webhook deliveries wait on partners' servers: their own queue and pool, never a process
+    # that issues tickets (docs/webhooks.md, "Isolation").
+    start_one webhook-worker nice -n "${CLINICO_WORKER_NICE:-5}" \
+      "$VENV/bin/celery" -A clinico worker -Q webhooks \
+      --loglevel INFO --pool prefork \
+      --concurrency "${CLINICO_WEBHOOK_WORKER_CONCURRENCY:-2}" --hostname "clinico-webhooks@%h"
     start_one beat "$VENV/bin/celery" -A clinico beat --loglevel INFO \
       --scheduler tenants.beat:ClinicDatabaseScheduler \
       --pidfile "$RUN_DIR/celerybeat-internal.pid"
@@ -79,7 +85,7 @@ case "${1:-start}" in
       sleep 0.5
     done
     ;;
-  stop) stop_one webhooks; stop_one beat; stop_one worker; stop_one events; stop_one web ;;
+  stop) stop_one webhooks; stop_one beat; stop_one webhook-worker; stop_one worker; stop_one events; stop_one web ;;
   queues) worker_queues ;;
   *) echo "usage: $0 start|stop|queues" >&2; exit 2 ;;
 esac

@@ -7,6 +7,7 @@ from django.http import Http404
 from django.urls import path
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
+from rest_framework.exceptions import ErrorDetail
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -55,11 +56,26 @@ class _WebhookAccess(APIView):
         return found
 
 
+def _with_codes(error: DjangoValidationError) -> serializers.ValidationError:
+    """A service's ValidationError as the API's 400, keeping each message's code (e.g.
+    `too_many_subscriptions`, `address_not_allowed`) for the error body's `code`."""
+    if not hasattr(error, "error_dict"):
+        return django_validation_to_api(error)
+    return serializers.ValidationError(
+        {
+            field: [
+                ErrorDetail(" ".join(item.messages), code=item.code or "invalid") for item in items
+            ]
+            for field, items in error.error_dict.items()
+        }
+    )
+
+
 def _save(write, **kwargs):
     try:
         return write(**kwargs)
     except DjangoValidationError as error:
-        raise django_validation_to_api(error) from None
+        raise _with_codes(error) from None
 
 
 class NoticeSerializer(serializers.Serializer):
@@ -265,7 +281,12 @@ class AttemptSerializer(serializers.Serializer):
 
     at = serializers.DateTimeField()
     status_code = serializers.IntegerField(allow_null=True, help_text="None: no answer.")
-    error = serializers.CharField(allow_blank=True, help_text="Empty when it was delivered.")
+    error = serializers.CharField(
+        allow_blank=True,
+        help_text="Empty when it was delivered; else what went wrong, in short: `timeout`, "
+        "`tls`, `refused`, `reset`, `connection`, `dns`, `address_not_allowed`, `too_large`, "
+        "`bad_answer` or `http <status>`.",
+    )
     duration_ms = serializers.IntegerField()
     manual = serializers.BooleanField(help_text="A redelivery someone asked for.")
 
@@ -282,7 +303,9 @@ class DeliveryOutputSerializer(serializers.Serializer):
     attempts = serializers.IntegerField()
     next_attempt_at = serializers.DateTimeField(help_text="While pending.")
     last_status_code = serializers.IntegerField(allow_null=True)
-    last_error = serializers.CharField(allow_blank=True)
+    last_error = serializers.CharField(
+        allow_blank=True, help_text="The last attempt's `error` (see the log's entries)."
+    )
     delivered_at = serializers.DateTimeField(allow_null=True)
     created_at = serializers.DateTimeField()
     log = AttemptSerializer(many=True, help_text="Every attempt, oldest first.")

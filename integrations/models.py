@@ -29,6 +29,10 @@ class WebhookSubscription(models.Model):
     # The last event of the stream already turned into deliveries for this subscription (at
     # first the stream's newest: a subscription gets the events from its creation on).
     cursor = models.BigIntegerField(default=0)
+    # The circuit breaker (integrations.breaker): failed sends since the last delivered one, and
+    # until when no delivery of this subscription is sent (then one tries: half-open).
+    failures_in_row = models.PositiveIntegerField(default=0)
+    breaker_open_until = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -70,7 +74,11 @@ class WebhookDelivery(models.Model):
     window_started_at = models.DateTimeField()
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    # A short class of what went wrong ("timeout", "tls", "refused", "http 500"), never the
+    # exception's text (it would map the receiver's network).
     last_error = models.TextField(blank=True)
+    # While a worker sends it: claimed until then (a worker that died leaves it to another).
+    lease_until = models.DateTimeField(null=True, blank=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -4,22 +4,24 @@ All of it runs in the current clinic's schema (a request on the clinic's host, o
 tenant task). Delivery is at least once: a receiver deduplicates by the event id it is sent.
 """
 
+import dataclasses
 import datetime
-import ipaddress
 import json
 import logging
 import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
-from urllib.parse import urlsplit
 
-import requests
 from amqp.exceptions import AMQPError
 from celery import current_app
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Exists, Min, OuterRef, Q, QuerySet
+from django.db import connection, transaction
+from django.db.models import Count, Exists, F, Min, OuterRef, Q, QuerySet, Window
+from django.db.models.functions import Coalesce, Greatest, RowNumber
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_tenants.utils import get_tenant_model
 from kombu.exceptions import OperationalError as KombuOperationalError
 
@@ -28,6 +30,8 @@ from common.tenancy import tenant_connection
 from events.activity.models import ClinicActivity
 from events.models import Event
 from events.selectors import event_last_id, event_list_after
+from integrations.breaker import breaker_in_flight_cap, breaker_probes_start, breaker_record
+from integrations.egress import EgressRefused, destination_resolve
 from integrations.kinds import SUBSCRIBABLE_KINDS, kind_wanted, webhook_kind
 from integrations.models import (
     DeliveryStatus,
@@ -39,6 +43,9 @@ from integrations.models import (
 )
 from integrations.schedule.models import WebhookSchedule
 from integrations.signing import SIGNATURE_HEADER, signature_header, webhook_secret_new
+from integrations.transport import Answer
+from integrations.transport import post as transport_post
+from queueing.selectors.checkins import checkin_get
 from queueing.selectors.queue import ticket_get
 
 logger = logging.getLogger(__name__)
@@ -50,43 +57,47 @@ USER_AGENT = "Clinico-Webhooks/1.0"
 EVENTS_PAGE = 500
 # A clinic task sends for at most this long, then hands over to a fresh task.
 RUN_BUDGET_SECONDS = 20.0
+# While sends are in flight the task looks for new work this often.
+CLAIM_INTERVAL_SECONDS = 0.25
 BROKER_RETRY_AFTER_SECONDS = 5.0
 # A task marked queued that has not started after this is taken as lost (e.g. its publish
 # failed): the listener publishes another.
 QUEUED_MARK_LIFETIME = datetime.timedelta(seconds=30)
 BROKER_ERRORS = (KombuOperationalError, AMQPError, ConnectionError, OSError, TimeoutError)
 _broker_down_until = 0.0
-_http = requests.Session()
 
 
 # --- subscriptions ---------------------------------------------------------------------------
 
 
-def _internal_address(host: str) -> bool:
-    """A literal IP address of this machine or a private network (not a public receiver)."""
-    try:
-        address = ipaddress.ip_address(host)
-    except ValueError:
-        return False  # a host name
-    return not address.is_global
-
-
 def webhook_url_check(*, url: str) -> None:
-    """An https:// URL naming a public host (http://127.0.0.1 too where settings allow it)."""
-    parts = urlsplit(url)
-    if parts.scheme == "https" and parts.hostname:
-        if _internal_address(parts.hostname):
-            raise ValidationError(
-                {"url": "The URL must name a public host, not a private or local address."}
-            )
-        return
-    if (
-        parts.scheme == "http"
-        and parts.hostname == "127.0.0.1"
-        and settings.CLINICO_WEBHOOK_ALLOW_LOOPBACK_HTTP
-    ):
-        return
-    raise ValidationError({"url": "The URL must start with https:// and name a host."})
+    """An https:// URL of a public host on port 443 or 8443 (http://127.0.0.1 where allowed).
+
+    The host is resolved now and every answer must be a public address; each send resolves it
+    again and connects to the address it checked (integrations/egress.py).
+    """
+    try:
+        destination_resolve(url)
+    except EgressRefused as refused:
+        error = ValidationError(refused.message, code=refused.error_class)
+        raise ValidationError({"url": error}) from None
+
+
+def _subscriptions_cap_check(*, partner_client_id: str) -> None:
+    """At most CLINICO_WEBHOOK_MAX_SUBSCRIPTIONS_PER_OWNER per partner client, and for the
+    clinic's own systems, in this clinic."""
+    cap = settings.CLINICO_WEBHOOK_MAX_SUBSCRIPTIONS_PER_OWNER
+    # Two requests of one owner at once: the second counts after the first commits.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_advisory_xact_lock(hashtext(%s))",
+            [f"webhook-owner:{tenant_connection.schema_name}:{partner_client_id}"],
+        )
+    if WebhookSubscription.objects.filter(partner_client_id=partner_client_id).count() >= cap:
+        message = _(
+            "At most %(cap)d webhook subscriptions per owner in a clinic: delete one first."
+        ) % {"cap": cap}
+        raise ValidationError({"url": ValidationError(message, code="too_many_subscriptions")})
 
 
 def webhook_kinds_clean(*, kinds: list[str]) -> list[str]:
@@ -111,6 +122,7 @@ def webhook_subscription_create(
 ) -> tuple[WebhookSubscription, str]:
     """A subscription to the clinic's events from now on, and its secret (shown only now)."""
     webhook_url_check(url=url)
+    _subscriptions_cap_check(partner_client_id=partner_client_id)
     if personal_data and partner_client_id:
         raise ValidationError(
             {"personal_data": "Only the clinic's own systems may receive CPFs and names."}
@@ -150,6 +162,8 @@ def webhook_subscription_update(
         if subscription.is_active:
             subscription.disabled_at = None
             subscription.disabled_reason = ""
+            subscription.failures_in_row = 0
+            subscription.breaker_open_until = None
             # Pending deliveries get a fresh retry window from now.
             subscription.deliveries.filter(status=DeliveryStatus.PENDING).update(
                 next_attempt_at=now, window_started_at=now
@@ -172,6 +186,9 @@ def webhook_subscription_update(
 
 @transaction.atomic
 def webhook_subscription_delete(*, subscription: WebhookSubscription) -> None:
+    # A send in flight records its answer under its delivery's lock: wait for it, so that no
+    # attempt is added to a delivery being deleted.
+    list(subscription.deliveries.select_for_update().values_list("pk", flat=True))
     subscription.delete()
     webhook_schedule_refresh()
 
@@ -233,6 +250,31 @@ def webhook_payload(*, event: Event, kind: str) -> dict:
     }
 
 
+def _checkin_owner(*, checkin_id: str, known: dict[str, str | None]) -> str | None:
+    """The partner client that created the check-in ("" for staff and the totem; None: gone)."""
+    if checkin_id not in known:
+        checkin = checkin_get(checkin_id=checkin_id)
+        known[checkin_id] = None if checkin is None else checkin.partner_client_id
+    return known[checkin_id]
+
+
+def _partner_payload(
+    *, payload: dict, partner_client_id: str, checkin_owners: dict[str, str | None]
+) -> dict:
+    """What a partner's subscription is sent: no record id of what the partner did not make.
+
+    Partners never get patient ids (docs/roles.md), and a check-in's id only for check-ins the
+    partner made itself: with the id of a reception's check-in a partner could read it.
+    """
+    data = {key: value for key, value in payload["data"].items() if key != "patient_id"}
+    checkin_id = data.get("checkin_id")
+    if checkin_id is not None:
+        owner = _checkin_owner(checkin_id=str(checkin_id), known=checkin_owners)
+        if owner != partner_client_id:
+            del data["checkin_id"]
+    return payload | {"data": data}
+
+
 def webhook_deliveries_create() -> int:
     """Deliveries for the events each active subscription has not seen yet; how many.
 
@@ -244,6 +286,7 @@ def webhook_deliveries_create() -> int:
         return 0
     created = 0
     now = timezone.now()
+    checkin_owners: dict[str, str | None] = {}
     after = min(s.cursor for s in subscriptions)
     while True:
         events = event_list_after(after_id=after, limit=EVENTS_PAGE)
@@ -259,6 +302,13 @@ def webhook_deliveries_create() -> int:
                     or not kind_wanted(kind=kind, subscribed=subscription.kinds)
                 ):
                     continue
+                payload = webhook_payload(event=event, kind=kind)
+                if subscription.partner_client_id:
+                    payload = _partner_payload(
+                        payload=payload,
+                        partner_client_id=subscription.partner_client_id,
+                        checkin_owners=checkin_owners,
+                    )
                 deliveries.append(
                     WebhookDelivery(
                         subscription=subscription,
@@ -266,7 +316,7 @@ def webhook_deliveries_create() -> int:
                         kind=kind,
                         ticket_id=event.ticket_id,
                         event_at=event.at,
-                        payload=webhook_payload(event=event, kind=kind),
+                        payload=payload,
                         next_attempt_at=now,
                         window_started_at=now,
                     )
@@ -342,41 +392,6 @@ def _with_patient(*, payload: dict, ticket_id: int | None) -> dict:
     return payload | {"data": payload["data"] | {"patient": patient}}
 
 
-def _post(
-    *, subscription: WebhookSubscription, delivery: WebhookDelivery, now: datetime.datetime
-) -> tuple[int | None, str]:
-    """(status code or None, error text) of one signed POST of the delivery's payload."""
-    payload = delivery.payload
-    if subscription.personal_data:
-        payload = _with_patient(payload=payload, ticket_id=delivery.ticket_id)
-    body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
-    timestamp = int(now.timestamp())
-    headers = {
-        "Content-Type": "application/json",
-        "User-Agent": USER_AGENT,
-        EVENT_ID_HEADER: delivery.payload["id"],
-        EVENT_TYPE_HEADER: delivery.kind,
-        SIGNATURE_HEADER: signature_header(
-            secrets_in_use=webhook_secrets_in_use(subscription=subscription, now=now),
-            timestamp=timestamp,
-            body=body,
-        ),
-    }
-    try:
-        response = _http.post(
-            subscription.url,
-            data=body,
-            headers=headers,
-            timeout=settings.CLINICO_WEBHOOK_TIMEOUT_SECONDS,
-            allow_redirects=False,
-        )
-    except requests.RequestException as error:
-        return None, f"{type(error).__name__}: {error}"[:500]
-    if 200 <= response.status_code < 300:
-        return response.status_code, ""
-    return response.status_code, f"HTTP {response.status_code} {response.reason or ''}".strip()
-
-
 def _disable(
     *, subscription: WebhookSubscription, delivery: WebhookDelivery, now: datetime.datetime
 ) -> None:
@@ -394,36 +409,155 @@ def _disable(
     logger.warning("Webhook %s disabled: %s", subscription.pk, reason)
 
 
-@transaction.atomic
-def webhook_delivery_attempt(*, delivery_id: int, manual: bool = False) -> WebhookDelivery | None:
-    """Send one due, sendable delivery (None if it is not, or another worker is sending it)."""
+@dataclasses.dataclass(frozen=True)
+class _Prepared:
+    """A claimed delivery ready to send: what the sending thread needs, read beforehand."""
+
+    delivery_id: int
+    subscription_id: int
+    url: str
+    body: bytes
+    headers: dict[str, str]
+    at: datetime.datetime
+
+
+def _prepare(*, delivery: WebhookDelivery, now: datetime.datetime) -> _Prepared:
+    """The signed request of a claimed delivery (read from the database before sending)."""
+    subscription = delivery.subscription
+    payload = delivery.payload
+    if subscription.personal_data:
+        payload = _with_patient(payload=payload, ticket_id=delivery.ticket_id)
+    body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        EVENT_ID_HEADER: delivery.payload["id"],
+        EVENT_TYPE_HEADER: delivery.kind,
+        SIGNATURE_HEADER: signature_header(
+            secrets_in_use=webhook_secrets_in_use(subscription=subscription, now=now),
+            timestamp=int(now.timestamp()),
+            body=body,
+        ),
+    }
+    return _Prepared(delivery.pk, subscription.pk, subscription.url, body, headers, now)
+
+
+def _send(prepared: _Prepared) -> tuple[Answer, int]:
+    """Resolve, check and POST (no database: this runs in a sending thread); answer and ms."""
+    started = time.monotonic()
+    try:
+        destination = destination_resolve(prepared.url)
+    except EgressRefused as refused:
+        answer = Answer(None, refused.error_class)
+    else:
+        answer = transport_post(
+            destination=destination,
+            body=prepared.body,
+            headers=prepared.headers,
+            deadline_seconds=settings.CLINICO_WEBHOOK_TIMEOUT_SECONDS,
+        )
+    return answer, int((time.monotonic() - started) * 1000)
+
+
+def _lease_length() -> datetime.timedelta:
+    """How long a claim holds: the send's deadline, then a margin for resolving and recording."""
+    return datetime.timedelta(seconds=settings.CLINICO_WEBHOOK_TIMEOUT_SECONDS + 30)
+
+
+def webhook_deliveries_claim(*, limit: int) -> list[_Prepared]:
+    """Up to `limit` due deliveries, marked in flight (leased) and committed before any send.
+
+    Oldest event first, at most CLINICO_WEBHOOK_IN_FLIGHT_PER_SUBSCRIPTION in flight per
+    subscription (one while its breaker counts failures), none of a subscription whose breaker
+    is open. A claim another worker holds (row lock, or a lease not yet run out) is skipped.
+    """
+    if limit <= 0:
+        return []
     now = timezone.now()
-    delivery = (
+    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    caps = {
+        pk: breaker_in_flight_cap(failures_in_row=failures)
+        for pk, failures in _subscriptions_live()
+        .exclude(breaker_open_until__gt=now)
+        .values_list("pk", "failures_in_row")
+    }
+    busy = dict(
+        WebhookDelivery.objects.filter(
+            status=DeliveryStatus.PENDING, lease_until__gte=now, subscription_id__in=list(caps)
+        )
+        .values("subscription_id")
+        .annotate(n=Count("pk"))
+        .values_list("subscription_id", "n")
+    )
+    room = {pk: cap - busy.get(pk, 0) for pk, cap in caps.items() if cap > busy.get(pk, 0)}
+    if not room:
+        return []
+    # The first few due of each subscription (a window function: FOR UPDATE cannot take one,
+    # so the rows are locked by id next).
+    ranked = (
         _sendable()
-        .filter(pk=delivery_id, next_attempt_at__lte=now)
-        .select_for_update(skip_locked=True, of=("self",))
+        .filter(free, next_attempt_at__lte=now, subscription_id__in=list(room))
+        .annotate(
+            rank=Window(RowNumber(), partition_by=[F("subscription_id")], order_by="event_id")
+        )
+        .filter(rank__lte=max(room.values()))
+        .order_by("event_id")
+        .values_list("pk", "subscription_id", "rank")
+    )
+    # Fair between subscriptions: each one's next delivery before anyone's second in flight.
+    fair = sorted(
+        (busy.get(sub, 0) + rank, event_order, pk)
+        for event_order, (pk, sub, rank) in enumerate(ranked)
+        if rank <= room[sub]
+    )
+    wanted = [pk for _turn, _order, pk in fair[:limit]]
+    if not wanted:
+        return []
+    with transaction.atomic():
+        claimed = list(
+            WebhookDelivery.objects.filter(free, pk__in=wanted, status=DeliveryStatus.PENDING)
+            .select_for_update(skip_locked=True, of=("self",))
+            .select_related("subscription")
+            .order_by("event_id")
+        )
+        WebhookDelivery.objects.filter(pk__in=[d.pk for d in claimed]).update(
+            lease_until=now + _lease_length()
+        )
+        breaker_probes_start(subscriptions=[d.subscription for d in claimed], now=now)
+        prepared = [_prepare(delivery=delivery, now=now) for delivery in claimed]
+    return prepared
+
+
+@transaction.atomic
+def webhook_delivery_record(
+    *, prepared: _Prepared, answer: Answer, duration_ms: int, manual: bool = False
+) -> WebhookDelivery | None:
+    """The answer of a send, in a transaction of its own; None if the delivery is gone."""
+    delivery = (
+        WebhookDelivery.objects.select_for_update(of=("self",))
         .select_related("subscription")
+        .filter(pk=prepared.delivery_id)
         .first()
     )
     if delivery is None:
         return None
     subscription = delivery.subscription
-    started = time.monotonic()
-    status_code, error = _post(subscription=subscription, delivery=delivery, now=now)
-    duration_ms = int((time.monotonic() - started) * 1000)
     done = timezone.now()
+    error = answer.error_class
     WebhookAttempt.objects.create(
         delivery=delivery,
-        at=now,
-        status_code=status_code,
+        at=prepared.at,
+        status_code=answer.status_code,
         error=error,
         duration_ms=duration_ms,
         manual=manual,
     )
     delivery.attempts += 1
-    delivery.last_attempt_at = now
-    delivery.last_status_code = status_code
+    delivery.last_attempt_at = prepared.at
+    delivery.last_status_code = answer.status_code
     delivery.last_error = error
+    delivery.lease_until = None
+    breaker_record(subscription_id=subscription.pk, delivered=not error, now=done)
     if not error:
         delivery.status = DeliveryStatus.DELIVERED
         delivery.delivered_at = done
@@ -441,27 +575,41 @@ def webhook_delivery_attempt(*, delivery_id: int, manual: bool = False) -> Webho
     return delivery
 
 
-def webhook_deliveries_send_due(*, budget_seconds: float = RUN_BUDGET_SECONDS) -> tuple[int, bool]:
-    """Send every delivery due now, oldest event first; (attempts made, whether time ran out)."""
+def webhook_deliveries_send_due(
+    *, budget_seconds: float = RUN_BUDGET_SECONDS, between: Callable[[], Any] | None = None
+) -> tuple[int, bool]:
+    """Send every delivery due now, oldest event first; (attempts made, whether time ran out).
+
+    Up to CLINICO_WEBHOOK_SEND_THREADS requests wait on the network at once, in threads that
+    touch no database; this thread claims (and commits) before, and records each answer as it
+    comes. While sends are in flight it claims again every CLAIM_INTERVAL_SECONDS, calling
+    `between` first (the run turns new events into deliveries there), so a slow receiver never
+    holds the clinic's other subscriptions back. No claim after `budget_seconds`; the sends in
+    flight then end by their deadline.
+    """
+    threads = settings.CLINICO_WEBHOOK_SEND_THREADS
     deadline = time.monotonic() + budget_seconds
     attempted = 0
-    skipped: set[int] = set()
-    while True:
-        due = list(
-            _sendable()
-            .filter(next_attempt_at__lte=timezone.now())
-            .exclude(pk__in=skipped)
-            .order_by("event_id")
-            .values_list("pk", flat=True)[:100]
-        )
-        if not due:
-            return attempted, False
-        for delivery_id in due:
-            if time.monotonic() > deadline:
-                return attempted, True
-            if webhook_delivery_attempt(delivery_id=delivery_id) is None:
-                skipped.add(delivery_id)  # another worker has it, or it waits behind its ticket
-            else:
+    in_flight: dict[Future, _Prepared] = {}
+    out_of_time = False
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="webhook-send") as pool:
+        while True:
+            if time.monotonic() >= deadline:
+                out_of_time = True
+            elif len(in_flight) < threads:
+                if between is not None and in_flight:
+                    between()
+                for prepared in webhook_deliveries_claim(limit=threads - len(in_flight)):
+                    in_flight[pool.submit(_send, prepared)] = prepared
+            if not in_flight:
+                return attempted, out_of_time
+            done, _pending = wait(
+                in_flight, timeout=CLAIM_INTERVAL_SECONDS, return_when=FIRST_COMPLETED
+            )
+            for future in done:
+                prepared = in_flight.pop(future)
+                answer, duration_ms = future.result()
+                webhook_delivery_record(prepared=prepared, answer=answer, duration_ms=duration_ms)
                 attempted += 1
 
 
@@ -496,8 +644,17 @@ def _clinic_pk() -> int:
 
 
 def webhooks_next_due() -> datetime.datetime | None:
-    """When the clinic next has a delivery to attempt (None: nothing pending it can send)."""
-    return _sendable().aggregate(first=Min("next_attempt_at"))["first"]
+    """When the clinic next has a delivery to attempt (None: nothing pending it can send).
+
+    A delivery in flight is due when its lease runs out, one of a subscription whose breaker is
+    open when the breaker half-opens.
+    """
+    due = Greatest(
+        "next_attempt_at",
+        Coalesce("lease_until", "next_attempt_at"),
+        Coalesce("subscription__breaker_open_until", "next_attempt_at"),
+    )
+    return _sendable().aggregate(first=Min(due))["first"]
 
 
 def webhook_schedule_refresh(
@@ -528,7 +685,10 @@ def webhooks_kick(*, countdown: float | None = None) -> bool:
     if time.monotonic() < _broker_down_until:
         return False
     try:
-        current_app.send_task(WEBHOOKS_RUN_TASK, countdown=countdown)
+        # The webhooks queue, never the clinic's shard queue: sends wait on partners' servers.
+        current_app.send_task(
+            WEBHOOKS_RUN_TASK, countdown=countdown, queue=settings.CLINICO_WEBHOOK_QUEUE
+        )
     except BROKER_ERRORS as error:
         _broker_down_until = time.monotonic() + BROKER_RETRY_AFTER_SECONDS
         logger.warning("Webhooks left for the sweeper: broker unreachable (%s).", error)
@@ -577,16 +737,16 @@ def webhooks_run() -> dict:
         clinic__schema_name=tenant_connection.schema_name, queued_at__isnull=False
     ).update(queued_at=None)
     created = webhook_deliveries_create()
-    attempted, out_of_time = webhook_deliveries_send_due()
+    attempted, out_of_time = webhook_deliveries_send_due(between=webhook_deliveries_create)
     webhook_log_purge()
     now = timezone.now()
     next_due = now if out_of_time else webhooks_next_due()
     with transaction.atomic():
         webhook_schedule_refresh(due_at=next_due, due_known=True)
     if next_due is not None:
-        wait = max(0.0, (next_due - now).total_seconds())
-        if wait <= 2 * settings.CLINICO_WEBHOOK_SWEEP_SECONDS:
-            webhooks_kick(countdown=wait or None)
+        delay = max(0.0, (next_due - now).total_seconds())
+        if delay <= 2 * settings.CLINICO_WEBHOOK_SWEEP_SECONDS:
+            webhooks_kick(countdown=delay or None)
     return {"created": created, "attempted": attempted}
 
 

@@ -1,4 +1,4 @@
-"""Celery tasks of webhooks: a clinic's deliveries (its queue) and the sweeper (platform)."""
+"""Celery tasks of webhooks: a clinic's deliveries (the webhooks queue) and the sweeper."""
 
 import logging
 

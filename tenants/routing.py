@@ -24,8 +24,12 @@ def clinic_queue_name(*, schema_name: str, dedicated_queue: str = "") -> str:
 
 
 def declared_queues() -> list[Queue]:
-    """The durable queues every worker knows: the platform queue and all shard queues."""
-    names = [settings.CLINICO_PLATFORM_QUEUE, *shard_queue_names()]
+    """The durable queues every worker knows: platform, webhooks and all shard queues.
+
+    Webhook deliveries have their queue (and their worker pool, deploy/stack.sh): a partner's
+    slow receiver must never hold a process that issues tickets.
+    """
+    names = [settings.CLINICO_PLATFORM_QUEUE, settings.CLINICO_WEBHOOK_QUEUE, *shard_queue_names()]
     return [
         Queue(name, Exchange(name, type="direct"), routing_key=name, durable=True) for name in names
     ]

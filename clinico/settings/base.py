@@ -209,6 +209,17 @@ CELERY_DB_REUSE_MAX = 1_000_000_000
 # Clinics are spread over this many shard queues by a stable hash of their schema name.
 CLINICO_SHARD_QUEUES = env.int("CLINICO_SHARD_QUEUES", default=4)
 CLINICO_PLATFORM_QUEUE = "platform"
+# Webhook deliveries wait on partners' servers: a queue and a worker pool of their own, never
+# the shard queues that issue tickets (docs/webhooks.md, "Isolation").
+CLINICO_WEBHOOK_QUEUE = "webhooks"
+# Every task has a soft limit (SoftTimeLimitExceeded raised in it) and a hard one (the pool
+# process is killed and replaced; with acks_late the message goes back to the queue).
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=60)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=90)
+# A clinic's daily close catches up every missed day after an outage: it may run longer.
+CELERY_TASK_ANNOTATIONS = {
+    "tenants.clinic_day_close_task": {"soft_time_limit": 600, "time_limit": 660},
+}
 # Each ticket or desk change has the clinic's public live figures refreshed (debounced task).
 CLINICO_LIVE_FIGURES_PUBLISH = env.bool("CLINICO_LIVE_FIGURES_PUBLISH", default=True)
 
@@ -397,8 +408,27 @@ CLINICO_WEBHOOK_RETRY_WINDOW_SECONDS = env.float(
 )
 # Delivered and failed deliveries (the delivery log) are kept this many days.
 CLINICO_WEBHOOK_LOG_RETENTION_DAYS = env.int("CLINICO_WEBHOOK_LOG_RETENTION_DAYS", default=30)
-# One request waits this long for the receiver's answer.
+# One request ends by this wall-clock deadline: connect, TLS, sending, the answer's head and the
+# (at most 4 KB of) body read together.
 CLINICO_WEBHOOK_TIMEOUT_SECONDS = env.float("CLINICO_WEBHOOK_TIMEOUT_SECONDS", default=10)
+# A clinic's webhook task sends this many requests at once (threads waiting on the network)…
+CLINICO_WEBHOOK_SEND_THREADS = env.int("CLINICO_WEBHOOK_SEND_THREADS", default=32)
+# …at most this many of one subscription (one while its last send failed).
+CLINICO_WEBHOOK_IN_FLIGHT_PER_SUBSCRIPTION = env.int(
+    "CLINICO_WEBHOOK_IN_FLIGHT_PER_SUBSCRIPTION", default=2
+)
+# The circuit breaker: after this many failed sends in a row a subscription gets no request
+# for CLINICO_WEBHOOK_BREAKER_OPEN_SECONDS; then one delivery tries (half-open): delivered
+# closes the breaker, failed opens it again.
+CLINICO_WEBHOOK_BREAKER_FAILURES = env.int("CLINICO_WEBHOOK_BREAKER_FAILURES", default=5)
+CLINICO_WEBHOOK_BREAKER_OPEN_SECONDS = env.float("CLINICO_WEBHOOK_BREAKER_OPEN_SECONDS", default=60)
+# Names answered without DNS, as curl's --resolve: {"name": ["address", …]}, "*.suffix" too.
+# The answers are checked like DNS's (public addresses only). Tests set it; production need not.
+CLINICO_WEBHOOK_RESOLVE: dict[str, list[str]] = {}
+# Subscriptions per owner in a clinic: each partner client, and the clinic's own systems.
+CLINICO_WEBHOOK_MAX_SUBSCRIPTIONS_PER_OWNER = env.int(
+    "CLINICO_WEBHOOK_MAX_SUBSCRIPTIONS_PER_OWNER", default=10
+)
 # After a rotation the old secret keeps signing (a second signature) this long by default.
 CLINICO_WEBHOOK_SECRET_OVERLAP = datetime.timedelta(hours=24)
 # Receivers should refuse a signature timestamp further than this from their clock.
@@ -408,7 +438,8 @@ CLINICO_WEBHOOK_SWEEP_SECONDS = env.int("CLINICO_WEBHOOK_SWEEP_SECONDS", default
 # Clinic hosts serve the Django admin of the clinic's own tables (the webhook delivery log) to
 # platform operators only where this is on; off, /admin/ on a clinic host answers 404.
 CLINICO_CLINIC_HOST_ADMIN = env.bool("CLINICO_CLINIC_HOST_ADMIN", default=False)
-# Only HTTPS URLs, except http://127.0.0.1 where this is on (dev and test settings).
+# Only HTTPS URLs of public hosts on ports 443 and 8443, except http://127.0.0.1:<any port>
+# where this is on (dev and test settings; never in production).
 CLINICO_WEBHOOK_ALLOW_LOOPBACK_HTTP = False
 if CLINICO_WEBHOOK_RETRY_WINDOW_SECONDS < 24 * 3600 and not env.bool(
     "CLINICO_WEBHOOK_SHORT_WINDOW_ALLOWED", default=False

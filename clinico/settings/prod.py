@@ -34,6 +34,8 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DATABASES["default"].update(database_pooling_settings(env))
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
+# Webhooks go to public HTTPS hosts only (integrations/egress.py); never to http://127.0.0.1.
+CLINICO_WEBHOOK_ALLOW_LOOPBACK_HTTP = False
 # SMTP, e.g. CLINICO_EMAIL_URL=smtp+tls://user:password@smtp.example.com:587 (django-environ).
 _email = env.email_url("CLINICO_EMAIL_URL", default="smtp://localhost:25")
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

@@ -20,6 +20,7 @@ SHORT_WINDOW = {
     "CLINICO_WEBHOOK_RETRY_MAX_SECONDS": "0.5",
     "CLINICO_WEBHOOK_RETRY_WINDOW_SECONDS": str(WINDOW_SECONDS),
     "CLINICO_WEBHOOK_SHORT_WINDOW_ALLOWED": "1",
+    "CLINICO_WEBHOOK_BREAKER_OPEN_SECONDS": "0.5",
 }
 
 
@@ -56,6 +57,6 @@ def test_a_receiver_failing_for_the_whole_window_is_disabled_and_the_log_says_wh
     assert receiver.refused == delivery.attempts == len(log) >= 4
     assert {entry.status_code for entry in log} == {500}
     assert (log[-1].at - log[0].at).total_seconds() >= WINDOW_SECONDS - 1
-    assert "HTTP 500" in delivery.last_error
+    assert "http 500" in delivery.last_error
     assert [n.kind for n in notices] == ["disabled"]
-    assert "HTTP 500" in notices[0].message == subscription.disabled_reason
+    assert "http 500" in notices[0].message == subscription.disabled_reason

@@ -46,10 +46,11 @@ def test_a_subscriber_gets_each_event_signed_with_its_secret_and_a_unique_id(cli
         record("checkin.queued", ticket_id=8)
         deliver()
 
-    first, second = receiver.received
+    # Events of different tickets are sent at once: they may arrive in either order.
+    first, second = sorted(receiver.received, key=lambda r: r.payload["sequence"])
     assert first.verified_with(secret) and second.verified_with(secret)
     assert not first.verified_with("whsec_someone-else")
-    assert [r.payload["type"] for r in receiver.received] == ["ticket.called", "checkin.queued"]
+    assert [r.payload["type"] for r in (first, second)] == ["ticket.called", "checkin.queued"]
     assert first.payload["id"] != second.payload["id"]
     assert first.headers["Clinico-Event-Id"] == first.payload["id"]
     assert first.payload["clinic"] == "clinic_a"
@@ -182,7 +183,7 @@ def test_failures_are_retried_with_growing_waits_for_a_day_then_the_subscription
     assert delivery.last_attempt_at - start >= datetime.timedelta(hours=24)
     assert delivery.attempts == len(waits) + 1 == logged
     assert not subscription.is_active
-    assert "HTTP 503" in subscription.disabled_reason
+    assert "http 503" in subscription.disabled_reason
     assert notice.message == subscription.disabled_reason
 
 
@@ -290,8 +291,10 @@ def test_a_revoked_partner_or_one_removed_from_the_clinic_gets_nothing_more(
 
 @pytest.mark.parametrize("host", ["10.0.0.5", "192.168.1.10", "169.254.169.254", "[::1]"])
 def test_a_private_or_local_address_is_refused_even_over_https(clinic_a, host):
-    with clinic_a, pytest.raises(ValidationError, match="public host"):
+    with clinic_a, pytest.raises(ValidationError) as refused:
         webhook_subscription_create(url=f"https://{host}/hook", kinds=ALL)
+    (error,) = refused.value.error_dict["url"]
+    assert error.code == "address_not_allowed"
 
 
 def test_a_provisioned_clinic_has_the_webhook_tables_and_the_public_index_is_shared(clinic_a):
