@@ -250,6 +250,10 @@ def webhook_payload(*, event: Event, kind: str) -> dict:
     }
 
 
+# What names an appointment and who booked it: only for the partner that booked it.
+APPOINTMENT_OWNER_KEYS = ("appointment_id", "external_id", "partner_client_id")
+
+
 def _checkin_owner(*, checkin_id: str, known: dict[str, str | None]) -> str | None:
     """The partner client that created the check-in ("" for staff and the totem; None: gone)."""
     if checkin_id not in known:
@@ -272,6 +276,10 @@ def _partner_payload(
         owner = _checkin_owner(checkin_id=str(checkin_id), known=checkin_owners)
         if owner != partner_client_id:
             del data["checkin_id"]
+    if "appointment_id" in data and data.get("partner_client_id") != partner_client_id:
+        # Another partner's booking, or the reception's: its status and times, not its ids.
+        for key in APPOINTMENT_OWNER_KEYS:
+            data.pop(key, None)
     return payload | {"data": data}
 
 

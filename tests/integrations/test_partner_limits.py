@@ -134,6 +134,18 @@ def test_partner_payloads_carry_no_patient_id_and_no_id_of_check_ins_it_did_not_
         )
         checkin_process(checkin_id=by_partner.pk)
         record("appointment.created", appointment_id=5, patient_id=42)
+        record(
+            "appointment.created",
+            appointment_id=6,
+            external_id="agenda-6",
+            partner_client_id=client.client_id,
+        )
+        record(
+            "appointment.created",
+            appointment_id=7,
+            external_id="outra-7",
+            partner_client_id="outra-agenda",
+        )
         deliver()
 
     got: dict[str, list] = {"partner": [], "clinic": []}
@@ -145,9 +157,20 @@ def test_partner_payloads_carry_no_patient_id_and_no_id_of_check_ins_it_did_not_
     clinic_checkins = {
         p["data"].get("checkin_id") for p in got["clinic"] if p["type"] == "checkin.queued"
     }
-    (partner_appointment,) = [p for p in got["partner"] if p["type"] == "appointment.created"]
-    (clinic_appointment,) = [p for p in got["clinic"] if p["type"] == "appointment.created"]
+    partner_bookings = [p["data"] for p in got["partner"] if p["type"] == "appointment.created"]
+    (own_booking,) = [d for d in partner_bookings if d.get("external_id") == "agenda-6"]
+    not_its_own = [d for d in partner_bookings if d is not own_booking]
+    (clinic_appointment,) = [
+        p
+        for p in got["clinic"]
+        if p["type"] == "appointment.created" and p["data"].get("patient_id")
+    ]
     assert partner_checkins == {None, str(by_partner.pk)}  # the reception's has no id
     assert clinic_checkins == {str(at_reception.pk), str(by_partner.pk)}
-    assert "patient_id" not in partner_appointment["data"]
     assert clinic_appointment["data"]["patient_id"] == 42
+    assert not any("patient_id" in d for d in partner_bookings)
+    # A booking names itself only to the partner that made it.
+    assert own_booking["appointment_id"] == 6
+    assert len(not_its_own) == 2
+    owner_keys = {"appointment_id", "external_id", "partner_client_id"}
+    assert not any(owner_keys & set(d) for d in not_its_own)
