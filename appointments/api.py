@@ -1,7 +1,9 @@
 """Appointments on a clinic host: book, list the day's, read one, cancel.
 
 Staff book and cancel from the console; partners (write scope) through this API, idempotent by
-their own appointment id (`external_id`).
+their own appointment id (`external_id`). A partner sees only the appointments it booked, sends
+the patient's name and birth date with every CPF (so that a known CPF and a new one answer
+alike), and each booking counts against its patient look-up rate (docs/roles.md).
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -14,6 +16,7 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import PartnerPrincipal
 from accounts.models import User
 from accounts.permissions import ALL_STAFF, RECEPTION, ClinicAccess, actor_fields, clinic_role_of
 from appointments.models import Appointment, AppointmentStatus
@@ -26,7 +29,12 @@ from appointments.services import (
 )
 from common.api import IdField, django_validation_to_api, query_params_validate
 from patients.cpf import cpf_mask
-from patients.serializers import CPFField, PatientRegistrationSerializer
+from patients.serializers import (
+    CPFField,
+    PatientRegistrationSerializer,
+    partner_registration_check,
+)
+from patients.throttles import CpfWriteLimited
 from queueing.clock import clinic_timezone
 
 
@@ -123,6 +131,12 @@ def _data(appointment: Appointment, *, staff: bool) -> dict:
     }
 
 
+def _partner_filter(request) -> str | None:
+    """A partner's client id (it reaches only the appointments it booked); None for staff."""
+    user = request.user
+    return user.client_id if isinstance(user, PartnerPrincipal) else None
+
+
 def _loaded(appointment_id: int) -> Appointment:
     """The appointment with the relations its answer shows; 404 when there is none."""
     appointment = appointment_get(appointment_id=appointment_id)
@@ -171,7 +185,7 @@ _EXAMPLE = {
 }
 
 
-class AppointmentListCreateApi(APIView):
+class AppointmentListCreateApi(CpfWriteLimited):
     """GET: a day's appointments. POST: book one (staff at reception, partners with write)."""
 
     permission_classes = [ClinicAccess]
@@ -233,6 +247,7 @@ class AppointmentListCreateApi(APIView):
             service_id=filters.get("service"),
             status=filters.get("status"),
             external_id=filters.get("external_id"),
+            partner_client_id=_partner_filter(request),
         )
         staff = _shows_patients(request)
         return Response(
@@ -270,6 +285,7 @@ class AppointmentListCreateApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        partner_registration_check(request, cpf=data["cpf"], registration=data.get("patient"))
         try:
             appointment, created = appointment_create(
                 cpf=data["cpf"],
@@ -310,7 +326,9 @@ class AppointmentDetailApi(APIView):
         examples=[OpenApiExample("a booking", value=_EXAMPLE, response_only=True)],
     )
     def get(self, request, appointment_id: int):
-        appointment = appointment_get(appointment_id=appointment_id)
+        appointment = appointment_get(
+            appointment_id=appointment_id, partner_client_id=_partner_filter(request)
+        )
         if appointment is None:
             raise Http404
         return Response(
