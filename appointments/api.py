@@ -18,7 +18,14 @@ from rest_framework.views import APIView
 
 from accounts.authentication import PartnerPrincipal
 from accounts.models import User
-from accounts.permissions import ALL_STAFF, RECEPTION, ClinicAccess, actor_fields, clinic_role_of
+from accounts.permissions import (
+    ALL_STAFF,
+    RECEPTION,
+    ClinicAccess,
+    actor_fields,
+    clinic_role_of,
+    request_clinic_role,
+)
 from appointments.models import Appointment, AppointmentStatus
 from appointments.selectors import appointment_get, appointment_list, appointment_overdue
 from appointments.services import (
@@ -44,6 +51,11 @@ def _shows_patients(request) -> bool:
     if not isinstance(user, User) or getattr(request, "tenant", None) is None:
         return False
     return clinic_role_of(user=user, clinic=request.tenant) is not None
+
+
+def _shows_cpf(request) -> bool:
+    """Reception sees the patient's CPF (masked); clinicians see the name only."""
+    return request_clinic_role(request) in RECEPTION
 
 
 class ClinicDateTimeField(serializers.DateTimeField):
@@ -73,7 +85,10 @@ class AppointmentOutputSerializer(serializers.Serializer):
 
         id = serializers.IntegerField()
         display_name = serializers.CharField()
-        cpf = serializers.CharField(help_text="Masked: ***.456.789-**")
+        cpf = serializers.CharField(
+            allow_null=True,
+            help_text="Masked: ***.456.789-**; reception only (null for clinicians).",
+        )
 
     class TicketSerializer(serializers.Serializer):
         class Meta:
@@ -107,7 +122,7 @@ class AppointmentOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-def _data(appointment: Appointment, *, staff: bool) -> dict:
+def _data(appointment: Appointment, *, staff: bool, cpf: bool = False) -> dict:
     patient = appointment.patient
     return {
         "id": appointment.pk,
@@ -123,7 +138,11 @@ def _data(appointment: Appointment, *, staff: bool) -> dict:
         "cancel_reason": appointment.cancel_reason,
         "ticket": appointment.ticket,
         "patient": (
-            {"id": patient.pk, "display_name": patient.display_name, "cpf": cpf_mask(patient.cpf)}
+            {
+                "id": patient.pk,
+                "display_name": patient.display_name,
+                "cpf": cpf_mask(patient.cpf) if cpf else None,
+            }
             if staff
             else None
         ),
@@ -249,10 +268,10 @@ class AppointmentListCreateApi(CpfWriteLimited):
             external_id=filters.get("external_id"),
             partner_client_id=_partner_filter(request),
         )
-        staff = _shows_patients(request)
+        staff, cpf = _shows_patients(request), _shows_cpf(request)
         return Response(
             AppointmentOutputSerializer(
-                [_data(a, staff=staff) for a in appointments], many=True
+                [_data(a, staff=staff, cpf=cpf) for a in appointments], many=True
             ).data
         )
 
@@ -307,7 +326,7 @@ class AppointmentListCreateApi(CpfWriteLimited):
                 }
             ) from None
         body = AppointmentOutputSerializer(
-            _data(_loaded(appointment.pk), staff=_shows_patients(request))
+            _data(_loaded(appointment.pk), staff=_shows_patients(request), cpf=_shows_cpf(request))
         ).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
@@ -332,7 +351,9 @@ class AppointmentDetailApi(APIView):
         if appointment is None:
             raise Http404
         return Response(
-            AppointmentOutputSerializer(_data(appointment, staff=_shows_patients(request))).data
+            AppointmentOutputSerializer(
+                _data(appointment, staff=_shows_patients(request), cpf=_shows_cpf(request))
+            ).data
         )
 
 
@@ -380,7 +401,9 @@ class AppointmentCancelApi(APIView):
             return Response(body, status=status.HTTP_409_CONFLICT)
         return Response(
             AppointmentOutputSerializer(
-                _data(_loaded(appointment_id), staff=_shows_patients(request))
+                _data(
+                    _loaded(appointment_id), staff=_shows_patients(request), cpf=_shows_cpf(request)
+                )
             ).data
         )
 
