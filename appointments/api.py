@@ -42,6 +42,7 @@ from patients.serializers import (
     partner_registration_check,
 )
 from patients.throttles import CpfWriteLimited
+from patients.trail import access_actor
 from queueing.clock import clinic_timezone
 
 
@@ -314,6 +315,7 @@ class AppointmentListCreateApi(CpfWriteLimited):
                 professional=data.get("professional") or "",
                 note=data.get("note") or "",
                 external_id=data.get("external_id"),
+                trail_actor=access_actor(request),
                 **actor_fields(request),
             )
         except DjangoValidationError as error:
