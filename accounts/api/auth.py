@@ -100,7 +100,7 @@ class TokenObtainApi(CredentialsApi):
             sign_in_attempt_fail(attempt=attempt)
             raise _bad_credentials()
         sign_in_attempt_succeed(attempt=attempt)
-        if request.tenant is not None:
+        if request.tenant is not None and user is not None:
             clinic_membership_joined(user=user, clinic=request.tenant)
         return Response(TokenPairSerializer(token_pair_data(refresh)).data)
 

@@ -96,7 +96,8 @@ class CheckInCreateApi(CpfWriteLimited):
                 description=(
                     "Optional, at most 128 characters. Repeating a key returns the first "
                     "check-in (200) instead of creating another; reusing it with a different "
-                    "request answers 422."
+                    "request answers 422. Keys are the caller's own: another user or partner "
+                    "sending the same key makes its own check-in."
                 ),
             )
         ],
