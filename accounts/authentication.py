@@ -32,6 +32,7 @@ from accounts.tokens import (
     BlacklistedTokenError,
     ScopedRefreshToken,
     SessionExpiredError,
+    partner_secret_unchanged,
     password_unchanged,
 )
 
@@ -202,6 +203,12 @@ def token_principal(*, token: Token, tenant) -> User | PartnerPrincipal:
     client = partner_client_active_get(client_id=str(token.get("client_id", "")))
     if client is None:
         raise _refused("This partner client has been revoked or disabled.", "partner_revoked")
+    if not partner_secret_unchanged(token=token, client=client):
+        raise _refused(
+            "This partner client's secret was replaced after this token was issued: exchange "
+            "the new secret for a token.",
+            "partner_secret_changed",
+        )
     if tenant is not None and not client.clinics.filter(pk=tenant.pk, is_active=True).exists():
         raise token_wrong_host()
     return PartnerPrincipal(

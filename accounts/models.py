@@ -60,6 +60,12 @@ class ClinicMembership(models.Model):
     )
     role = models.CharField(max_length=20, choices=ClinicRole.choices)
     is_active = models.BooleanField(default=True)
+    # The name as this clinic's admin typed it when inviting: a person with an account at
+    # another clinic is never shown here by the name that clinic knows.
+    full_name = models.CharField(max_length=150, blank=True, default="", db_default="")
+    # The person's first sign-in at this clinic: until then the invitation is pending, whether
+    # or not they have an account (and a password) elsewhere.
+    joined_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

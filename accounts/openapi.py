@@ -20,6 +20,10 @@ class ErrorCode401(models.TextChoices):
     PASSWORD_CHANGED = "password_changed", "The password changed since sign-in: sign in again."
     SESSION_EXPIRED = "session_expired", "The session reached its maximum length: sign in again."
     PARTNER_REVOKED = "partner_revoked", "The partner client was revoked."
+    PARTNER_SECRET_CHANGED = (
+        "partner_secret_changed",
+        "The partner's secret was replaced since the token was issued.",
+    )
     INVALID_CREDENTIALS = "invalid_credentials", "Wrong e-mail/password, or no access here."
     INVALID_CLIENT = "invalid_client", "Wrong partner client id or secret."
 

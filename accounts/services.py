@@ -188,9 +188,20 @@ def staff_invite(
             {"email": f"{normalized} is already a member of this clinic; change their role."}
         )
     membership = clinic_membership_grant(user=user, clinic=clinic, role=role)
+    # The clinic knows the person by the name its admin typed, never by another clinic's.
+    if full_name.strip() or not membership.full_name:
+        membership.full_name = full_name.strip()
+        membership.save(update_fields=["full_name", "updated_at"])
     if origin is not None:
         staff_invitation_send(membership=membership, origin=origin)
     return membership
+
+
+def clinic_membership_joined(*, user: User, clinic: TenantMixin) -> None:
+    """Record the person's first sign-in at `clinic`: their invitation there is accepted."""
+    ClinicMembership.objects.filter(
+        user_id=user.pk, clinic_id=clinic.pk, joined_at__isnull=True
+    ).update(joined_at=timezone.now())
 
 
 def staff_invitation_send(*, membership: ClinicMembership, origin: str) -> None:

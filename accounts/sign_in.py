@@ -14,6 +14,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import ngettext
 
+from accounts.services import clinic_membership_joined
 from accounts.throttles import (
     SignInLimited,
     sign_in_attempt_fail,
@@ -62,6 +63,10 @@ class SignInLimitsMixin(_SignInForm):
             sign_in_attempt_fail(attempt=attempt)
             raise
         sign_in_attempt_succeed(attempt=attempt)
+        clinic = getattr(self.request, "tenant", None)
+        user = self.get_user()
+        if clinic is not None and user is not None:
+            clinic_membership_joined(user=user, clinic=clinic)
         return cleaned
 
 

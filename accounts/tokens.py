@@ -5,9 +5,11 @@ every token names where it works, and `accounts.authentication` checks that on e
 
 - clinic (staff): ``{"scope": "clinic", "clinic": "<schema>", "role": "<role>"}``, access+refresh
 - chain (managers, operators): ``{"scope": "chain", "chains": [ids], "operator": bool}``
-- partner: ``{"scope": "partner", "client_id", "access"}``, access only. It names the client, not
-  its clinics: those are checked live on every request, so the token keeps one small size
-  whatever the number of clinics (a few hundred slugs would pass gunicorn's 8 KB header limit)
+- partner: ``{"scope": "partner", "client_id", "access", "secret"}``, access only. It names the
+  client, not its clinics: those are checked live on every request, so the token keeps one small
+  size whatever the number of clinics (a few hundred slugs would pass gunicorn's 8 KB header
+  limit). ``secret`` is a digest of the client's secret hash: a new secret ends every token
+  issued before it
 
 Staff and manager tokens also carry the sign-in time (``auth_time``, kept through every
 rotation: a session ends CLINICO_REFRESH_ABSOLUTE_LIFETIME after it, however often it is
@@ -18,6 +20,7 @@ the password, whichever way it is made, ends the sessions signed in before it).
 import datetime
 
 from django.conf import settings
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.utils.translation import gettext_lazy as _
 from django_tenants.models import TenantMixin
 from rest_framework_simplejwt.exceptions import TokenError
@@ -130,6 +133,23 @@ def user_token_issue(
     return None
 
 
+PARTNER_SECRET_CLAIM = "secret"
+
+
+def partner_secret_digest(*, client: PartnerClient) -> str:
+    """A keyed digest of the client's stored secret hash: it changes with every new secret."""
+    digest = salted_hmac("accounts.partner-secret", client.secret_hash, algorithm="sha256")
+    return digest.hexdigest()[:32]
+
+
+def partner_secret_unchanged(*, token, client: PartnerClient) -> bool:
+    """Whether `client`'s secret is still the one `token` was issued for."""
+    claim = token.get(PARTNER_SECRET_CLAIM)
+    return isinstance(claim, str) and constant_time_compare(
+        claim, partner_secret_digest(client=client)
+    )
+
+
 def partner_token_issue(*, client: PartnerClient) -> AccessToken:
     """A partner's access token (no refresh): exchange the credentials again when it expires."""
     token = AccessToken()
@@ -137,6 +157,7 @@ def partner_token_issue(*, client: PartnerClient) -> AccessToken:
     token["scope"] = SCOPE_PARTNER
     token["client_id"] = client.client_id
     token["access"] = client.scope
+    token[PARTNER_SECRET_CLAIM] = partner_secret_digest(client=client)
     return token
 
 

@@ -1,7 +1,9 @@
 """Appointments on a clinic host: book, list the day's, read one, cancel.
 
 Staff book and cancel from the console; partners (write scope) through this API, idempotent by
-their own appointment id (`external_id`).
+their own appointment id (`external_id`). A partner sees only the appointments it booked, sends
+the patient's name and birth date with every CPF (so that a known CPF and a new one answer
+alike), and each booking counts against its patient look-up rate (docs/roles.md).
 """
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -14,8 +16,16 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.authentication import PartnerPrincipal
 from accounts.models import User
-from accounts.permissions import ALL_STAFF, RECEPTION, ClinicAccess, actor_fields, clinic_role_of
+from accounts.permissions import (
+    ALL_STAFF,
+    RECEPTION,
+    ClinicAccess,
+    actor_fields,
+    clinic_role_of,
+    request_clinic_role,
+)
 from appointments.models import Appointment, AppointmentStatus
 from appointments.selectors import appointment_get, appointment_list, appointment_overdue
 from appointments.services import (
@@ -26,7 +36,13 @@ from appointments.services import (
 )
 from common.api import IdField, django_validation_to_api, query_params_validate
 from patients.cpf import cpf_mask
-from patients.serializers import CPFField, PatientRegistrationSerializer
+from patients.serializers import (
+    CPFField,
+    PatientRegistrationSerializer,
+    partner_registration_check,
+)
+from patients.throttles import CpfWriteLimited
+from patients.trail import access_actor
 from queueing.clock import clinic_timezone
 
 
@@ -36,6 +52,11 @@ def _shows_patients(request) -> bool:
     if not isinstance(user, User) or getattr(request, "tenant", None) is None:
         return False
     return clinic_role_of(user=user, clinic=request.tenant) is not None
+
+
+def _shows_cpf(request) -> bool:
+    """Reception sees the patient's CPF (masked); clinicians see the name only."""
+    return request_clinic_role(request) in RECEPTION
 
 
 class ClinicDateTimeField(serializers.DateTimeField):
@@ -65,7 +86,10 @@ class AppointmentOutputSerializer(serializers.Serializer):
 
         id = serializers.IntegerField()
         display_name = serializers.CharField()
-        cpf = serializers.CharField(help_text="Masked: ***.456.789-**")
+        cpf = serializers.CharField(
+            allow_null=True,
+            help_text="Masked: ***.456.789-**; reception only (null for clinicians).",
+        )
 
     class TicketSerializer(serializers.Serializer):
         class Meta:
@@ -99,7 +123,7 @@ class AppointmentOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-def _data(appointment: Appointment, *, staff: bool) -> dict:
+def _data(appointment: Appointment, *, staff: bool, cpf: bool = False) -> dict:
     patient = appointment.patient
     return {
         "id": appointment.pk,
@@ -115,12 +139,22 @@ def _data(appointment: Appointment, *, staff: bool) -> dict:
         "cancel_reason": appointment.cancel_reason,
         "ticket": appointment.ticket,
         "patient": (
-            {"id": patient.pk, "display_name": patient.display_name, "cpf": cpf_mask(patient.cpf)}
+            {
+                "id": patient.pk,
+                "display_name": patient.display_name,
+                "cpf": cpf_mask(patient.cpf) if cpf else None,
+            }
             if staff
             else None
         ),
         "created_at": appointment.created_at,
     }
+
+
+def _partner_filter(request) -> str | None:
+    """A partner's client id (it reaches only the appointments it booked); None for staff."""
+    user = request.user
+    return user.client_id if isinstance(user, PartnerPrincipal) else None
 
 
 def _loaded(appointment_id: int) -> Appointment:
@@ -171,7 +205,7 @@ _EXAMPLE = {
 }
 
 
-class AppointmentListCreateApi(APIView):
+class AppointmentListCreateApi(CpfWriteLimited):
     """GET: a day's appointments. POST: book one (staff at reception, partners with write)."""
 
     permission_classes = [ClinicAccess]
@@ -233,11 +267,12 @@ class AppointmentListCreateApi(APIView):
             service_id=filters.get("service"),
             status=filters.get("status"),
             external_id=filters.get("external_id"),
+            partner_client_id=_partner_filter(request),
         )
-        staff = _shows_patients(request)
+        staff, cpf = _shows_patients(request), _shows_cpf(request)
         return Response(
             AppointmentOutputSerializer(
-                [_data(a, staff=staff) for a in appointments], many=True
+                [_data(a, staff=staff, cpf=cpf) for a in appointments], many=True
             ).data
         )
 
@@ -270,6 +305,7 @@ class AppointmentListCreateApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        partner_registration_check(request, cpf=data["cpf"], registration=data.get("patient"))
         try:
             appointment, created = appointment_create(
                 cpf=data["cpf"],
@@ -279,6 +315,7 @@ class AppointmentListCreateApi(APIView):
                 professional=data.get("professional") or "",
                 note=data.get("note") or "",
                 external_id=data.get("external_id"),
+                trail_actor=access_actor(request),
                 **actor_fields(request),
             )
         except DjangoValidationError as error:
@@ -291,7 +328,7 @@ class AppointmentListCreateApi(APIView):
                 }
             ) from None
         body = AppointmentOutputSerializer(
-            _data(_loaded(appointment.pk), staff=_shows_patients(request))
+            _data(_loaded(appointment.pk), staff=_shows_patients(request), cpf=_shows_cpf(request))
         ).data
         return Response(body, status=status.HTTP_201_CREATED if created else status.HTTP_200_OK)
 
@@ -310,11 +347,15 @@ class AppointmentDetailApi(APIView):
         examples=[OpenApiExample("a booking", value=_EXAMPLE, response_only=True)],
     )
     def get(self, request, appointment_id: int):
-        appointment = appointment_get(appointment_id=appointment_id)
+        appointment = appointment_get(
+            appointment_id=appointment_id, partner_client_id=_partner_filter(request)
+        )
         if appointment is None:
             raise Http404
         return Response(
-            AppointmentOutputSerializer(_data(appointment, staff=_shows_patients(request))).data
+            AppointmentOutputSerializer(
+                _data(appointment, staff=_shows_patients(request), cpf=_shows_cpf(request))
+            ).data
         )
 
 
@@ -362,7 +403,9 @@ class AppointmentCancelApi(APIView):
             return Response(body, status=status.HTTP_409_CONFLICT)
         return Response(
             AppointmentOutputSerializer(
-                _data(_loaded(appointment_id), staff=_shows_patients(request))
+                _data(
+                    _loaded(appointment_id), staff=_shows_patients(request), cpf=_shows_cpf(request)
+                )
             ).data
         )
 

@@ -15,11 +15,17 @@ def appointment_list(
     service_id: int | None = None,
     status: str | None = None,
     external_id: str | None = None,
+    partner_client_id: str | None = None,
 ) -> QuerySet[Appointment]:
-    """The appointments of a service day (today by default) by time, with what the list shows."""
+    """The appointments of a service day (today by default) by time, with what the list shows.
+
+    With `partner_client_id`, only the ones that partner booked.
+    """
     appointments = Appointment.objects.select_related("patient", "service", "ticket").filter(
         service_day=service_day or service_day_today()
     )
+    if partner_client_id is not None:
+        appointments = appointments.filter(partner_client_id=partner_client_id)
     if service_id is not None:
         appointments = appointments.filter(service_id=service_id)
     if status:
@@ -29,12 +35,16 @@ def appointment_list(
     return appointments.order_by("scheduled_at", "id")
 
 
-def appointment_get(*, appointment_id: int) -> Appointment | None:
-    return (
-        Appointment.objects.select_related("patient", "service", "ticket")
-        .filter(pk=appointment_id)
-        .first()
+def appointment_get(
+    *, appointment_id: int, partner_client_id: str | None = None
+) -> Appointment | None:
+    """The appointment; with `partner_client_id`, only if that partner booked it."""
+    appointments = Appointment.objects.select_related("patient", "service", "ticket").filter(
+        pk=appointment_id
     )
+    if partner_client_id is not None:
+        appointments = appointments.filter(partner_client_id=partner_client_id)
+    return appointments.first()
 
 
 _EXPORT_FIELDS = (

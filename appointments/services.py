@@ -146,8 +146,12 @@ def appointment_create(
     external_id: str | None = None,
     actor: User | None = None,
     partner_client_id: str = "",
+    trail_actor: AccessActor | None = None,
 ) -> tuple[Appointment, bool]:
     """Book a visit; the patient is registered on first use. (appointment, created).
+
+    `trail_actor` is who the access trail names (with role and address, from the request);
+    without it, the actor or partner client alone.
 
     `cpf` is already validated (11 digits). A repeated `external_id` of the same caller returns
     the first appointment (created False); reused for another booking it raises ExternalIdReused.
@@ -209,7 +213,8 @@ def appointment_create(
             raise
         return _replayed(existing, cpf=cpf, service_id=service_id, scheduled_at=scheduled_at)
     access_record(
-        actor=AccessActor(
+        actor=trail_actor
+        or AccessActor(
             user_id=actor.pk if actor is not None else None,
             user_email=actor.email if actor is not None else "",
             role="partner" if partner_client_id else "",

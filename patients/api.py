@@ -8,8 +8,6 @@ patient in the queue). A CPF travels in request bodies only, never in a URL, and
 counts against its principal's rate (patients/throttles.py).
 """
 
-import math
-
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
@@ -25,7 +23,6 @@ from drf_standardized_errors.openapi_serializers import (
     ValidationErrorResponseSerializer,
 )
 from rest_framework import serializers, status
-from rest_framework.exceptions import Throttled
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -38,7 +35,7 @@ from patients.cpf import cpf_mask
 from patients.selectors import patient_find_by_cpf, patient_get
 from patients.serializers import CPFField, PatientRegistrationSerializer
 from patients.services import patient_update
-from patients.throttles import PatientLookupThrottle
+from patients.throttles import PatientLookupThrottle, patient_lookups_throttled
 from patients.trail import access_record_request
 
 
@@ -99,11 +96,7 @@ class PatientLookupLimited(APIView):
     throttle_classes = [PartnerClientRateThrottle, PatientLookupThrottle]
 
     def throttled(self, request, wait):
-        seconds = max(1, math.ceil(wait or 1))
-        raise Throttled(
-            wait=seconds,
-            detail=f"Too many patient look-ups. Wait {seconds} seconds and try again.",
-        )
+        raise patient_lookups_throttled(wait)
 
 
 def _search_answer(request, patients: list) -> list:

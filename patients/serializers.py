@@ -7,9 +7,13 @@ them without importing this app's views.
 import datetime
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
+from accounts.authentication import PartnerPrincipal
+from common.api import django_validation_to_api
 from patients.cpf import cpf_validate
+from patients.services import patient_registration_validate
 
 
 class CPFField(serializers.CharField):
@@ -72,3 +76,30 @@ class PatientRegistrationSerializer(serializers.Serializer):
         error_messages={"invalid": "Use digits, spaces, +, ( ) or - (8 to 20 characters)."},
     )
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
+
+
+# What a partner sends with every CPF it checks in or books, so that the answer is the same
+# whether or not the CPF is a patient of the clinic (docs/roles.md, "What each principal may
+# learn about a CPF").
+PARTNER_REQUIRED_REGISTRATION = ("full_name", "birth_date")
+
+
+def partner_registration_check(request, *, cpf: str, registration: dict | None) -> None:
+    """For a partner: the registration is complete and valid, for a known CPF as for a new one."""
+    if not isinstance(request.user, PartnerPrincipal):
+        return
+    registration = registration or {}
+    missing = [field for field in PARTNER_REQUIRED_REGISTRATION if not registration.get(field)]
+    if missing:
+        raise serializers.ValidationError(
+            {
+                f"patient.{field}": _(
+                    "Required with every CPF a partner sends, whether or not it is a patient here."
+                )
+                for field in missing
+            }
+        )
+    try:
+        patient_registration_validate(cpf=cpf, registration=registration)
+    except DjangoValidationError as error:
+        raise django_validation_to_api(error) from None

@@ -33,6 +33,15 @@ def _patient_from_registration(*, cpf: str, registration: dict) -> Patient:
     return patient
 
 
+def patient_registration_validate(*, cpf: str, registration: dict) -> None:
+    """Raise ValidationError if `registration` could not register a patient with `cpf`.
+
+    Checked whether or not the CPF is a patient here, so that a caller who may not search
+    patients gets the same answer for a registered and an unregistered CPF.
+    """
+    _patient_from_registration(cpf=cpf, registration=registration)
+
+
 _COLUMNS, _NAMES = columns(Patient)
 _REGISTER_COLUMNS = ColumnList(
     Patient,

@@ -374,6 +374,11 @@ class CheckIn(models.Model):
         db_constraint=False,
     )
     partner_client_id = models.CharField(max_length=64, blank=True)
+    # Who sent it, as the access trail writes every entry (the trail's entry is written when the
+    # check-in is processed, away from the request): the e-mail as it was, role and address.
+    actor_email = models.CharField(max_length=254, blank=True, default="", db_default="")
+    actor_role = models.CharField(max_length=32, blank=True, default="", db_default="")
+    actor_address = models.CharField(max_length=45, blank=True, default="", db_default="")
     created_at = models.DateTimeField(auto_now_add=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     last_published_at = models.DateTimeField(null=True, blank=True)

@@ -11,7 +11,11 @@ from rest_framework.views import APIView
 from accounts.api import examples
 from accounts.api.serializers import RefreshInputSerializer, TokenPairSerializer, token_pair_data
 from accounts.openapi import ErrorResponse401Serializer
-from accounts.services import refresh_token_revoke, refresh_token_rotate
+from accounts.services import (
+    clinic_membership_joined,
+    refresh_token_revoke,
+    refresh_token_rotate,
+)
 from accounts.throttles import (
     SignInLimited,
     sign_in_attempt_fail,
@@ -96,6 +100,8 @@ class TokenObtainApi(CredentialsApi):
             sign_in_attempt_fail(attempt=attempt)
             raise _bad_credentials()
         sign_in_attempt_succeed(attempt=attempt)
+        if request.tenant is not None and user is not None:
+            clinic_membership_joined(user=user, clinic=request.tenant)
         return Response(TokenPairSerializer(token_pair_data(refresh)).data)
 
 

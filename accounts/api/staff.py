@@ -29,16 +29,19 @@ class StaffOutputSerializer(serializers.Serializer):
 
     id = serializers.IntegerField(help_text="The membership's id.")
     email = serializers.EmailField(source="user.email")
-    full_name = serializers.CharField(source="user.full_name")
+    full_name = serializers.CharField(
+        help_text="The name this clinic gave when inviting them (never another clinic's)."
+    )
     role = serializers.ChoiceField(choices=ClinicRole.choices)
     is_active = serializers.BooleanField()
     can_sign_in = serializers.SerializerMethodField(
-        help_text="False for invited people who have no password yet."
+        help_text="False while the invitation is pending: until the person first signs in at "
+        "this clinic, whether or not they have an account elsewhere."
     )
     created_at = serializers.DateTimeField()
 
     def get_can_sign_in(self, membership) -> bool:
-        return membership.user.has_usable_password() and membership.user.is_active
+        return membership.joined_at is not None and membership.user.is_active
 
 
 class _StaffAdminApi(APIView):

@@ -342,9 +342,13 @@ LOGGING = {
 }
 
 # --- Patient data by need, the waiting-room panel ----------------------------------------------
-# Patient look-ups (search, read, correct) allowed per minute per staff user or partner client,
-# counted with the sign-in limits' counters (patients/throttles.py); more answer 429.
+# Patient look-ups (search, read, correct, and check-ins and bookings by CPF) allowed per minute
+# per staff user or partner client, counted with the sign-in limits' counters
+# (patients/throttles.py); more answer 429.
 CLINICO_PATIENT_LOOKUPS_PER_MINUTE = env.int("CLINICO_PATIENT_LOOKUPS_PER_MINUTE", default=60)
+# Patient exports and anonymisations per minute per staff user, apart from the look-ups: a
+# stolen admin token must not download the register at look-up speed.
+CLINICO_PATIENT_EXPORTS_PER_MINUTE = env.int("CLINICO_PATIENT_EXPORTS_PER_MINUTE", default=5)
 # The TV's panel cookie lives this long and is renewed each time the panel page loads.
 CLINICO_PANEL_COOKIE_MAX_AGE = datetime.timedelta(days=365)
 # Check-ins a clinic's totems may send per minute, together: a person at a kiosk sends a few;

@@ -11,10 +11,23 @@ from rest_framework.response import Response
 from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
-from accounts.permissions import ALL_STAFF, RECEPTION, ClinicAccess, actor_fields
+from accounts.authentication import PartnerPrincipal
+from accounts.permissions import (
+    ALL_STAFF,
+    RECEPTION,
+    ClinicAccess,
+    actor_fields,
+    request_clinic_role,
+)
 from common.api import django_validation_to_api
 from patients.cpf import cpf_mask
-from patients.serializers import CPFField, PatientRegistrationSerializer
+from patients.serializers import (
+    CPFField,
+    PatientRegistrationSerializer,
+    partner_registration_check,
+)
+from patients.throttles import CpfWriteLimited
+from patients.trail import access_actor
 from queueing.api import examples
 from queueing.selectors.checkins import checkin_get
 from queueing.selectors.queue import ticket_position_and_estimate
@@ -48,7 +61,7 @@ class CheckInAcceptedSerializer(serializers.Serializer):
 
 
 @extend_validation_errors(["invalid"], field_name="idempotency_key", methods=["post"])
-class CheckInCreateApi(APIView):
+class CheckInCreateApi(CpfWriteLimited):
     """Check a patient in by CPF; the ticket is issued asynchronously."""
 
     allowed_roles = RECEPTION
@@ -83,7 +96,8 @@ class CheckInCreateApi(APIView):
                 description=(
                     "Optional, at most 128 characters. Repeating a key returns the first "
                     "check-in (200) instead of creating another; reusing it with a different "
-                    "request answers 422."
+                    "request answers 422. Keys are the caller's own: another user or partner "
+                    "sending the same key makes its own check-in."
                 ),
             )
         ],
@@ -103,6 +117,8 @@ class CheckInCreateApi(APIView):
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
+        partner_registration_check(request, cpf=data["cpf"], registration=data.get("patient"))
+        trail = access_actor(request)
         try:
             checkin, created = checkin_create(
                 cpf=data["cpf"],
@@ -110,6 +126,9 @@ class CheckInCreateApi(APIView):
                 service_id=data.get("service"),
                 priority_reason=data.get("priority_reason") or "",
                 idempotency_key=key,
+                actor_email=trail.user_email,
+                actor_role=trail.role,
+                actor_address=trail.address,
                 **actor_fields(request),
             )
         except DjangoValidationError as error:
@@ -157,7 +176,11 @@ class CheckInDetailApi(APIView):
 
         id = serializers.UUIDField()
         status = serializers.ChoiceField(choices=["pending", "queued", "failed"])
-        cpf = serializers.CharField(help_text="Masked: ***.456.789-**")
+        cpf = serializers.CharField(
+            allow_null=True,
+            help_text="Masked: ***.456.789-**. Only for reception (receptionist, clinic admin) "
+            "and the partner that made the check-in; null for everyone else.",
+        )
         created_at = serializers.DateTimeField()
         processed_at = serializers.DateTimeField(allow_null=True)
         failure_reason = serializers.CharField(allow_blank=True)
@@ -169,7 +192,12 @@ class CheckInDetailApi(APIView):
         examples=examples.CHECKIN_DETAIL,
     )
     def get(self, request, checkin_id):
-        checkin = checkin_get(checkin_id=checkin_id)
+        partner = request.user if isinstance(request.user, PartnerPrincipal) else None
+        # A partner reads only the check-ins it made; any other answers 404, as if none existed.
+        checkin = checkin_get(
+            checkin_id=checkin_id,
+            partner_client_id=partner.client_id if partner is not None else None,
+        )
         if checkin is None:
             raise Http404
         ticket = None
@@ -189,13 +217,21 @@ class CheckInDetailApi(APIView):
         data = {
             "id": checkin.pk,
             "status": checkin.status,
-            "cpf": cpf_mask(checkin.cpf),
+            "cpf": cpf_mask(checkin.cpf) if _may_see_checkin_cpf(request) else None,
             "created_at": checkin.created_at,
             "processed_at": checkin.processed_at,
             "failure_reason": checkin.failure_reason,
             "ticket": ticket,
         }
         return Response(self.OutputSerializer(data).data)
+
+
+def _may_see_checkin_cpf(request) -> bool:
+    """Reception and the partner that sent the CPF see it masked; clinicians, chain managers and
+    read partners never see a CPF."""
+    if isinstance(request.user, PartnerPrincipal):
+        return request.user.can_write
+    return request_clinic_role(request) in RECEPTION
 
 
 urlpatterns = [

@@ -5,6 +5,7 @@ trail of who read or changed patient data (filterable, and as CSV).
 """
 
 import datetime
+import math
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -15,6 +16,7 @@ from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
+from rest_framework.exceptions import Throttled
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -26,6 +28,7 @@ from common.api import IdField, django_validation_to_api, query_params_validate
 from patients.cpf import cpf_mask
 from patients.models import Patient
 from patients.selectors import patient_get
+from patients.throttles import PatientExportThrottle
 from patients.trail import access_actor, access_record_request
 from queueing.selectors.privacy import patient_data_export, patients_due_for_review
 from queueing.services.privacy import patient_anonymise
@@ -45,7 +48,21 @@ def _patient_or_404(patient_id: int) -> Patient:
     return patient
 
 
-class PatientExportApi(_AdminOnly):
+class _ExportLimited(_AdminOnly):
+    """Exports and anonymisations have a rate of their own per principal, then 429."""
+
+    throttle_classes = [PatientExportThrottle]
+
+    def throttled(self, request, wait):
+        seconds = max(1, math.ceil(wait or 1))
+        raise Throttled(
+            wait=seconds,
+            detail=f"Too many patient exports or anonymisations. Wait {seconds} seconds and "
+            "try again.",
+        )
+
+
+class PatientExportApi(_ExportLimited):
     """Everything the clinic holds about one patient, as a JSON download."""
 
     @extend_schema(
@@ -67,7 +84,7 @@ class PatientExportApi(_AdminOnly):
         return response
 
 
-class PatientAnonymiseApi(_AdminOnly):
+class PatientAnonymiseApi(_ExportLimited):
     """Erase a patient's identifying data on their request; tickets and figures stay."""
 
     class InputSerializer(serializers.Serializer):

@@ -11,8 +11,14 @@ from django.db.models import QuerySet
 from queueing.models import CheckIn
 
 
-def checkin_get(*, checkin_id: uuid.UUID | str) -> CheckIn | None:
-    return CheckIn.objects.select_related("ticket__service").filter(pk=checkin_id).first()
+def checkin_get(
+    *, checkin_id: uuid.UUID | str, partner_client_id: str | None = None
+) -> CheckIn | None:
+    """The check-in with its ticket; with `partner_client_id`, only if that partner made it."""
+    checkins = CheckIn.objects.select_related("ticket__service").filter(pk=checkin_id)
+    if partner_client_id is not None:
+        checkins = checkins.filter(partner_client_id=partner_client_id)
+    return checkins.first()
 
 
 # The public index of pending check-ins (migration 0006_checkin_pending_index keeps it).

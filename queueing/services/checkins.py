@@ -8,6 +8,7 @@ check-ins that a trigger keeps in the check-in's own transaction (migration 0004
 
 import datetime
 import functools
+import hashlib
 import json
 import logging
 import time
@@ -110,6 +111,9 @@ _CHECKIN_INSERT_COLUMNS = ColumnList(
         "failure_reason",
         "created_by_id",
         "partner_client_id",
+        "actor_email",
+        "actor_role",
+        "actor_address",
         "created_at",
         "last_published_at",
         "publish_count",
@@ -121,7 +125,8 @@ _CHECKIN_INSERT_COLUMNS = ColumnList(
 _CHECKIN_INSERT_SQL = f"""
     INSERT INTO {CheckIn._meta.db_table} ({_CHECKIN_INSERT_COLUMNS.sql()})
     SELECT %(id)s, %(cpf)s, %(registration)s::jsonb, s.id, %(priority_reason)s, NULL,
-           %(pending)s, '', %(actor)s, %(partner)s, %(now)s, %(now)s, 1
+           %(pending)s, '', %(actor)s, %(partner)s, %(actor_email)s, %(actor_role)s,
+           %(actor_address)s, %(now)s, %(now)s, 1
     FROM {Service._meta.db_table} s
     WHERE s.is_active AND {{service}}
     ORDER BY s.id LIMIT 1
@@ -142,6 +147,9 @@ def _checkin_insert(checkin: CheckIn, *, service_id: int | None) -> bool:
         "pending": str(CheckInStatus.PENDING),
         "actor": checkin.created_by_id,
         "partner": checkin.partner_client_id,
+        "actor_email": checkin.actor_email,
+        "actor_role": checkin.actor_role,
+        "actor_address": checkin.actor_address,
         "now": checkin.created_at,
         "service": service_id,
     }
@@ -200,6 +208,24 @@ def _same_request(
     return checkin.cpf == cpf and checkin.registration == registration
 
 
+def idempotency_key_scoped(
+    *, key: str, actor: User | None = None, partner_client_id: str = ""
+) -> str:
+    """The stored form of a caller's Idempotency-Key: scoped to its principal (64 characters).
+
+    Keys are the caller's own, as with Stripe: another user or partner sending the same key
+    makes its own check-in and never gets this caller's. Check-ins with neither a user nor a
+    partner (the totem) share the clinic's scope.
+    """
+    if actor is not None:
+        principal = f"user:{actor.pk}"
+    elif partner_client_id:
+        principal = f"partner:{partner_client_id}"
+    else:
+        principal = "clinic"
+    return hashlib.sha256(f"{principal}\x1f{key}".encode()).hexdigest()
+
+
 @transaction.atomic
 def checkin_create(
     *,
@@ -210,12 +236,17 @@ def checkin_create(
     idempotency_key: str | None = None,
     actor: User | None = None,
     partner_client_id: str = "",
+    actor_email: str = "",
+    actor_role: str = "",
+    actor_address: str = "",
 ) -> tuple[CheckIn, bool]:
     """Store a pending check-in and publish its task after commit; (check-in, created).
 
     `cpf` is already validated (11 digits). A repeated `idempotency_key` returns the first
     check-in (created False); reused with a different request it raises IdempotencyKeyReused.
-    Without a key, the row is one INSERT that also checks the service.
+    Without a key, the row is one INSERT that also checks the service. Keys are scoped to the
+    caller (`idempotency_key_scoped`). `actor_email`, `actor_role` and `actor_address` go into
+    the access-trail entry written when the check-in is processed.
     """
     if priority_reason and priority_reason not in DECLARABLE_PRIORITY_REASONS:
         raise ValidationError(
@@ -223,6 +254,9 @@ def checkin_create(
         )
     registration = _registration_normalized(registration)
     if idempotency_key:
+        idempotency_key = idempotency_key_scoped(
+            key=idempotency_key, actor=actor, partner_client_id=partner_client_id
+        )
         service = _service_for_checkin(service_id=service_id)
         request = {
             "cpf": cpf,
@@ -242,6 +276,9 @@ def checkin_create(
         idempotency_key=idempotency_key or None,
         created_by=actor,
         partner_client_id=partner_client_id,
+        actor_email=actor_email or (actor.email if actor is not None else ""),
+        actor_role=actor_role,
+        actor_address=actor_address[:45],
         created_at=now,
         # The publish after commit is recorded here, saving the request a second write.
         last_published_at=now,
@@ -390,8 +427,10 @@ def checkin_process(*, checkin_id: uuid.UUID | str) -> CheckIn | None:
     access_record(
         actor=AccessActor(
             user_id=checkin.created_by_id,
-            role=role,
+            user_email=checkin.actor_email,
+            role=checkin.actor_role or role,
             partner_client_id=checkin.partner_client_id,
+            address=checkin.actor_address,
         ),
         action=AccessAction.CHECKIN,
         patient_ids=[patient.pk],

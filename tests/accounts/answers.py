@@ -35,6 +35,9 @@ CPF = "52998224725"
 NEW_CPF = "11144477735"
 FULL_CPF_ROLES = {"receptionist", "clinic_admin"}
 STAFF_ROLES = {"receptionist", "clinician", "clinic_admin"}
+# Who sees a check-in's CPF (masked): reception, and the partner that sent it (docs/roles.md,
+# "What each principal may learn about a CPF"); everyone else gets null.
+CHECKIN_CPF_ROLES = {"receptionist", "clinic_admin", "partner_read_write"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,8 +113,9 @@ def checkin_create_call(clinic, caller: Caller) -> Call:
 
 
 def checkin_status_call(clinic, caller: Caller) -> Call:
+    """A partner reads a check-in it made (others' answer 404); staff and managers any."""
     _patient()
-    checkin, _ = checkin_create(cpf=CPF)
+    checkin, _ = checkin_create(cpf=CPF, partner_client_id=caller.client_id or "")
     checkin = checkin_process(checkin_id=checkin.pk)
 
     def check(response):
@@ -119,7 +123,7 @@ def checkin_status_call(clinic, caller: Caller) -> Call:
         assert (body["id"], body["status"], body["cpf"]) == (
             str(checkin.pk),
             "queued",
-            cpf_mask(CPF),
+            cpf_mask(CPF) if caller.role in CHECKIN_CPF_ROLES else None,
         ), body
         assert body["ticket"]["display_code"] == checkin.ticket.display_code, body
 
@@ -897,14 +901,16 @@ def _booking(caller: Caller | None = None) -> Appointment:
 
 
 def _check_booking_patient(body: dict, caller: Caller) -> None:
-    if caller.role in STAFF_ROLES:
+    if caller.role in FULL_CPF_ROLES:
         assert body["patient"]["cpf"] == cpf_mask(CPF), body
+    elif caller.role in STAFF_ROLES:  # clinicians: the name, never a CPF
+        assert (body["patient"]["display_name"], body["patient"]["cpf"]) == ("Maria da Silva", None)
     else:
         assert body["patient"] is None and body["note"] is None, body
 
 
 def appointments_call(clinic, caller: Caller) -> Call:
-    appointment = _booking()
+    appointment = _booking(caller)
 
     def check(response):
         body = _expect(response, 200)
@@ -939,7 +945,7 @@ def appointment_create_call(clinic, caller: Caller) -> Call:
 
 
 def appointment_read_call(clinic, caller: Caller) -> Call:
-    appointment = _booking()
+    appointment = _booking(caller)
 
     def check(response):
         body = _expect(response, 200)

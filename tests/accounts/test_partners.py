@@ -9,7 +9,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from accounts.models import PartnerClient
-from accounts.services import partner_client_create, partner_client_revoke
+from accounts.services import (
+    partner_client_create,
+    partner_client_revoke,
+    partner_client_secret_rotate,
+)
 from tenants.models import Clinic
 from tests.accounts.conftest import assert_refused, bearer, host_client, partner
 from tests.checkin_factories import new_patient_body
@@ -256,3 +260,27 @@ def test_the_command_creates_a_client_and_prints_a_working_secret(clinic_a, clin
 def test_the_command_names_an_unknown_clinic(clinic_a):
     with pytest.raises(CommandError, match="nowhere"):
         call_command("create_partner_client", "--name", "X", "--clinics", "clinic_a,nowhere")
+
+
+def test_rotating_a_partner_secret_ends_the_tokens_issued_before(clinic_a):
+    client, old_access = partner([clinic_a], scope="read")
+    old_api = bearer(host_client(clinic_a), old_access)
+    assert old_api.get("/api/v1/queue/").status_code == 200
+
+    secret = partner_client_secret_rotate(client=client)
+    fresh = host_client().post(
+        "/api/v1/auth/partner-token/",
+        {"client_id": client.client_id, "client_secret": secret},
+        format="json",
+    )
+
+    assert_refused(old_api.get("/api/v1/queue/"), "partner_secret_changed")
+    assert_refused(bearer(host_client(), old_access).get("/api/v1/me/"), "partner_secret_changed")
+    # A partner token is never a refresh token either, before or after.
+    assert_refused(
+        host_client(clinic_a).post(
+            "/api/v1/auth/token/refresh/", {"refresh": old_access}, format="json"
+        )
+    )
+    new_api = bearer(host_client(clinic_a), fresh.json()["access"])
+    assert new_api.get("/api/v1/queue/").status_code == 200

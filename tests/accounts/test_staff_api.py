@@ -41,18 +41,50 @@ def test_an_admin_invites_a_new_person_who_cannot_sign_in_yet(clinic_a, admin_ap
     assert not User.objects.get(email="ana@centro.test").has_usable_password()
 
 
-def test_inviting_an_existing_user_of_another_clinic_adds_a_membership(
+def test_inviting_an_address_with_an_account_elsewhere_answers_as_for_a_new_one(
     clinic_a, clinic_b, admin_api
 ):
-    other = staff(clinic_b, "receptionist")
+    elsewhere = staff(clinic_b, "receptionist")
+    User.objects.filter(pk=elsewhere.pk).update(full_name="Bruno Segredo")
+    sign_in(elsewhere, clinic_b)  # an active account, with a password, used at clinic B
 
-    response = admin_api.post(
-        "/api/v1/staff/", {"email": other.email, "role": "receptionist"}, format="json"
+    def invited(email: str, **extra) -> dict:
+        response = admin_api.post(
+            "/api/v1/staff/", {"email": email, "role": "receptionist", **extra}, format="json"
+        )
+        assert response.status_code == 201, response.content
+        body = response.json()
+        return {
+            key: value for key, value in body.items() if key not in ("id", "email", "created_at")
+        }
+
+    answers = [invited(elsewhere.email), invited("novo@centro.test")]
+    typed = [
+        invited(staff(clinic_b).email, full_name="Bia"),
+        invited("nova@centro.test", full_name="Bia"),
+    ]
+    listed = {m["email"]: m for m in admin_api.get("/api/v1/staff/").json()}
+
+    assert (
+        answers[0]
+        == answers[1]
+        == {
+            "full_name": "",
+            "role": "receptionist",
+            "is_active": True,
+            "can_sign_in": False,
+        }
     )
+    assert typed[0] == typed[1] and typed[0]["full_name"] == "Bia"
+    assert "Bruno" not in admin_api.get("/api/v1/staff/").content.decode()
+    assert listed[elsewhere.email]["can_sign_in"] is False
+    assert ClinicMembership.objects.filter(user=elsewhere).count() == 2
 
-    assert response.status_code == 201
-    assert response.json()["can_sign_in"] is True
-    assert ClinicMembership.objects.filter(user=other).count() == 2
+    sign_in(elsewhere, clinic_a)  # joining clinic A is what makes it "can sign in" here
+
+    listed = {m["email"]: m for m in admin_api.get("/api/v1/staff/").json()}
+    assert listed[elsewhere.email]["can_sign_in"] is True
+    assert listed[elsewhere.email]["full_name"] == ""
 
 
 def test_inviting_someone_already_on_the_staff_names_the_email(clinic_a, admin_api):

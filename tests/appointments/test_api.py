@@ -169,3 +169,94 @@ def test_a_partner_cancels_only_its_own_bookings(clinic_a, jwt_client, at_ten):
     with clinic_a:
         staff_booking.refresh_from_db()
     assert staff_booking.status == "expected"
+
+
+# --- a partner's reach, look-ups, the same answer for known and new CPFs --------------------------
+
+
+def _partner_api(clinic):
+    _, access = partner([clinic], scope="read_write")
+    return bearer(host_client(clinic), access)
+
+
+def test_a_partner_lists_and_reads_only_the_appointments_it_booked(clinic_a, jwt_client, at_ten):
+    scheduler = _partner_api(clinic_a)
+    other_scheduler = _partner_api(clinic_a)
+    reception = jwt_client(clinic_a, "receptionist")
+    with clinic_a:
+        service_id = f.reception().pk
+        staff_booking = book(f.reception(), local(11), booked_at=local(7))
+    own = scheduler.post("/api/v1/appointments/", _booking(service_id), format="json").json()
+    others = other_scheduler.post(
+        "/api/v1/appointments/", _booking(service_id, cpf=new_cpf()), format="json"
+    ).json()
+
+    listed = scheduler.get("/api/v1/appointments/?day=2026-03-02").json()
+    by_reception = reception.get("/api/v1/appointments/?day=2026-03-02").json()
+    read_staff = scheduler.get(f"/api/v1/appointments/{staff_booking.pk}/")
+    read_other = scheduler.get(f"/api/v1/appointments/{others['id']}/")
+    read_own = scheduler.get(f"/api/v1/appointments/{own['id']}/")
+
+    assert [row["id"] for row in listed] == [own["id"]]
+    assert {own["id"], others["id"], staff_booking.pk} <= {row["id"] for row in by_reception}
+    assert (read_staff.status_code, read_other.status_code, read_own.status_code) == (404, 404, 200)
+    assert read_staff.json() == scheduler.get("/api/v1/appointments/999999/").json()
+
+
+@pytest.fixture
+def frozen_at_ten():
+    """10:00 of DAY on clinic_a's clock, standing still: the look-up counts stay in one minute."""
+    with time_machine.travel(local(10), tick=False):
+        yield
+
+
+def test_bookings_by_cpf_count_against_the_patient_lookup_limit(
+    clinic_a, jwt_client, frozen_at_ten, settings
+):
+    settings.CLINICO_PATIENT_LOOKUPS_PER_MINUTE = 2
+    scheduler = _partner_api(clinic_a)
+    reception = jwt_client(clinic_a, "receptionist")
+    with clinic_a:
+        service_id = f.reception().pk
+
+    def booked(client):
+        body = _booking(service_id, cpf=new_cpf())
+        return client.post("/api/v1/appointments/", body, format="json")
+
+    partner_answers = [booked(scheduler) for _ in range(3)]
+    staff_answers = [booked(reception) for _ in range(3)]
+    still_reads = scheduler.get("/api/v1/appointments/?day=2026-03-02")
+
+    assert [a.status_code for a in partner_answers] == [201, 201, 429]
+    assert [a.status_code for a in staff_answers] == [201, 201, 429]
+    assert 1 <= int(partner_answers[2]["Retry-After"]) <= 60
+    assert still_reads.status_code == 200  # reading its bookings takes no CPF
+    with clinic_a:
+        assert Appointment.objects.count() == 4
+
+
+def test_a_partner_booking_answers_alike_for_a_registered_and_an_unregistered_cpf(clinic_a, at_ten):
+    scheduler = _partner_api(clinic_a)
+    with clinic_a:
+        service_id = f.reception().pk
+        known = book(f.reception(), local(11), booked_at=local(7)).patient.cpf
+
+    def answer(cpf, **change):
+        body = {**_booking(service_id, cpf=cpf), **change}
+        response = scheduler.post("/api/v1/appointments/", body, format="json")
+        content = response.json()
+        if response.status_code >= 400:
+            return response.status_code, sorted((e["code"], e["attr"]) for e in content["errors"])
+        return response.status_code, sorted(content), content["patient"], content["status"]
+
+    unknown = new_cpf()
+    bare = [answer(cpf, patient={}) for cpf in (known, unknown)]
+    nameless = [answer(cpf, patient={"birth_date": "1980-04-02"}) for cpf in (known, unknown)]
+    whole = [answer(cpf) for cpf in (known, unknown)]
+
+    assert bare[0] == bare[1] and bare[0][0] == 400, bare
+    assert {attr for _code, attr in bare[0][1]} == {"patient.full_name", "patient.birth_date"}
+    assert nameless[0] == nameless[1] and nameless[0][0] == 400, nameless
+    assert whole[0] == whole[1] and whole[0][0] == 201, whole
+    with clinic_a:
+        assert Appointment.objects.filter(patient__cpf=known).count() == 2

@@ -203,3 +203,55 @@ def test_a_check_in_leaves_one_entry_with_its_receptionist_even_when_redelivered
         user.pk,
     )
     assert entry.fields == ["birth_date", "cpf", "full_name"]
+
+
+def test_a_check_in_entry_names_the_person_their_role_and_address_like_every_entry(
+    clinic_a, patient
+):
+    from queueing.services.checkins import checkin_process
+
+    user = staff_user(clinic_a, "receptionist")
+    client = staff_client(clinic_a, user=user)
+    _client, access = partner([clinic_a], scope="read_write")
+    kiosk = bearer(host_client(clinic_a), access)
+    body = {"cpf": CPF, "patient": {"full_name": "Maria da Silva", "birth_date": "1958-03-14"}}
+
+    ids = [
+        api.post("/api/v1/check-ins/", body, format="json", REMOTE_ADDR=address).json()["id"]
+        for api, address in ((client, "192.0.2.44"), (kiosk, "198.51.100.9"))
+    ]
+    with clinic_a:
+        for checkin_id in ids:
+            checkin_process(checkin_id=checkin_id)
+
+    entries = [e for e in _entries(clinic_a) if e.action == "checkin"]
+    assert [(e.user_id, e.user_email, e.role, e.address) for e in entries] == [
+        (user.pk, user.email, "receptionist", "192.0.2.44"),
+        (None, "", "partner", "198.51.100.9"),
+    ]
+    assert entries[1].partner_client_id == _client.client_id
+
+
+def test_a_booking_entry_names_the_persons_role_and_address(clinic_a, patient):
+    user = staff_user(clinic_a, "receptionist")
+    client = staff_client(clinic_a, user=user)
+    tomorrow = (timezone.now() + datetime.timedelta(days=1)).replace(microsecond=0)
+    with clinic_a:
+        from queueing.models import Service
+
+        service_id = Service.objects.get(is_default=True).pk
+
+    booked = client.post(
+        "/api/v1/appointments/",
+        {"cpf": CPF, "service": service_id, "scheduled_at": tomorrow.isoformat()},
+        format="json",
+        REMOTE_ADDR="192.0.2.45",
+    )
+
+    assert booked.status_code == 201, booked.content
+    (entry,) = [e for e in _entries(clinic_a) if e.action == "booking"]
+    assert (entry.user_email, entry.role, entry.address) == (
+        user.email,
+        "receptionist",
+        "192.0.2.45",
+    )

@@ -147,3 +147,23 @@ def test_the_console_links_admins_only_to_the_trail(clinic_a):
 
     assert 'href="/privacy/access-trail/"' in admin.get("/").content.decode()
     assert 'href="/privacy/access-trail/"' not in receptionist.get("/").content.decode()
+
+
+def test_the_trail_filtered_by_email_shows_that_persons_check_ins_with_their_email(
+    clinic_a, admin_browser
+):
+    from queueing.services.checkins import checkin_process
+
+    receptionist = staff_user(clinic_a, "receptionist")
+    body = {"cpf": "52998224725", "patient": {"full_name": "Ana", "birth_date": "1990-01-02"}}
+    created = staff_client(clinic_a, user=receptionist).post(
+        "/api/v1/check-ins/", body, format="json", REMOTE_ADDR="192.0.2.61"
+    )
+    with clinic_a:
+        checkin_process(checkin_id=created.json()["id"])
+
+    page = admin_browser.get(PAGE, {"user": receptionist.email})
+
+    rows = _rows(page.content.decode())
+    assert page.status_code == 200 and len(rows) == 1, rows
+    assert receptionist.email in rows[0] and "192.0.2.61" in rows[0], rows[0]

@@ -163,3 +163,129 @@ def test_a_check_in_of_clinic_a_is_not_visible_on_clinic_b(clinic_a, clinic_b, r
     created = reception.post("/api/v1/check-ins/", new_patient_body(CPF), format="json").json()
     response = staff_client(clinic_b).get(f"/api/v1/check-ins/{created['id']}/")
     assert response.status_code == 404
+
+
+# --- who reads which check-in, keys per caller, look-ups ------------------------------------------
+
+
+def _partner_api(clinic, scope: str = "read_write"):
+    from tests.accounts.conftest import bearer, host_client, partner
+
+    client, access = partner([clinic], scope=scope)
+    return client, bearer(host_client(clinic), access)
+
+
+def test_a_partner_gets_404_for_a_check_in_it_did_not_make(clinic_a, reception):
+    _client, kiosk = _partner_api(clinic_a)
+    _other, other_kiosk = _partner_api(clinic_a)
+    by_reception = reception.post("/api/v1/check-ins/", new_patient_body(CPF), format="json")
+    by_other = other_kiosk.post("/api/v1/check-ins/", new_patient_body(CPF), format="json")
+    own = kiosk.post("/api/v1/check-ins/", new_patient_body(CPF), format="json")
+
+    answers = {
+        name: kiosk.get(f"/api/v1/check-ins/{created.json()['id']}/")
+        for name, created in (("reception", by_reception), ("other", by_other), ("own", own))
+    }
+
+    assert answers["own"].status_code == 200
+    assert answers["own"].json()["cpf"] == "***.982.247-**"
+    missing = kiosk.get("/api/v1/check-ins/00000000-0000-0000-0000-000000000001/")
+    for name in ("reception", "other"):
+        assert answers[name].status_code == 404, answers[name].content
+        assert answers[name].json() == missing.json()
+
+
+def test_chain_managers_and_read_partners_get_no_cpf_from_a_check_in(clinic_a, reception):
+    from tests.accounts.conftest import bearer, host_client, manager, sign_in
+
+    created = reception.post("/api/v1/check-ins/", new_patient_body(CPF), format="json").json()
+    boss = bearer(host_client(clinic_a), sign_in(manager(clinic_a.chain))["access"])
+
+    answer = boss.get(f"/api/v1/check-ins/{created['id']}/")
+
+    assert answer.status_code == 200
+    assert answer.json()["cpf"] is None
+    assert "982" not in answer.content.decode()
+
+
+def test_an_idempotency_key_of_another_caller_never_returns_the_first_callers_check_in(
+    clinic_a, reception
+):
+    colleague = staff_client(clinic_a, "receptionist")
+    _client, kiosk = _partner_api(clinic_a)
+    other = "15350946056"
+
+    first = reception.post(
+        "/api/v1/check-ins/", new_patient_body(CPF), format="json", HTTP_IDEMPOTENCY_KEY="k-9"
+    )
+    by_colleague = colleague.post(
+        "/api/v1/check-ins/", new_patient_body(other), format="json", HTTP_IDEMPOTENCY_KEY="k-9"
+    )
+    by_partner = kiosk.post(
+        "/api/v1/check-ins/", new_patient_body(CPF), format="json", HTTP_IDEMPOTENCY_KEY="k-9"
+    )
+    replay = reception.post(
+        "/api/v1/check-ins/", new_patient_body(CPF), format="json", HTTP_IDEMPOTENCY_KEY="k-9"
+    )
+
+    assert (first.status_code, by_colleague.status_code, by_partner.status_code) == (202, 202, 202)
+    ids = {first.json()["id"], by_colleague.json()["id"], by_partner.json()["id"]}
+    assert len(ids) == 3
+    assert "Idempotent-Replayed" not in by_partner
+    assert (replay.status_code, replay.json()["id"]) == (200, first.json()["id"])
+    with clinic_a:
+        assert CheckIn.objects.get(pk=by_colleague.json()["id"]).cpf == other
+
+
+def test_check_ins_by_cpf_count_against_the_patient_lookup_limit(
+    clinic_a, reception, settings, minute_start
+):
+    settings.CLINICO_PATIENT_LOOKUPS_PER_MINUTE = 3
+    _client, kiosk = _partner_api(clinic_a)
+
+    statuses = [
+        reception.post("/api/v1/check-ins/", new_patient_body(CPF), format="json").status_code
+        for _ in range(2)
+    ]
+    statuses.append(
+        reception.post("/api/v1/patients/search/", {"cpf": CPF}, format="json").status_code
+    )
+    limited = reception.post("/api/v1/check-ins/", new_patient_body(CPF), format="json")
+    partner_statuses = [
+        kiosk.post("/api/v1/check-ins/", new_patient_body(CPF), format="json").status_code
+        for _ in range(4)
+    ]
+
+    assert statuses == [202, 202, 200]
+    assert limited.status_code == 429
+    assert 1 <= int(limited["Retry-After"]) <= 60
+    assert partner_statuses == [202, 202, 202, 429]
+    with clinic_a:
+        assert CheckIn.objects.count() == 5
+
+
+def test_a_partner_check_in_answers_alike_for_a_registered_and_an_unregistered_cpf(clinic_a):
+    with clinic_a:
+        Patient.objects.create(cpf=CPF, full_name="Maria da Silva")
+    _client, kiosk = _partner_api(clinic_a)
+    unknown = "15350946056"
+
+    def answer(body):
+        response = kiosk.post("/api/v1/check-ins/", body, format="json")
+        content = response.json()
+        if response.status_code >= 400:
+            return response.status_code, [(e["code"], e["attr"]) for e in content["errors"]]
+        return response.status_code, sorted(content), content["status"]
+
+    bare = [answer({"cpf": cpf}) for cpf in (CPF, unknown)]
+    future = {"full_name": "Ana", "birth_date": "2999-01-01"}
+    bad = [answer({"cpf": cpf, "patient": future}) for cpf in (CPF, unknown)]
+    whole = [answer(new_patient_body(cpf)) for cpf in (CPF, unknown)]
+
+    assert bare[0] == bare[1]
+    assert bare[0][0] == 400
+    assert {attr for _code, attr in bare[0][1]} == {"patient.full_name", "patient.birth_date"}
+    assert bad[0] == bad[1] and bad[0][0] == 400
+    assert whole[0] == whole[1] == (202, ["created_at", "id", "status", "status_url"], "pending")
+    with clinic_a:
+        assert Patient.objects.get(cpf=CPF).full_name == "Maria da Silva"  # not overwritten

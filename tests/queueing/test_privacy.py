@@ -267,3 +267,33 @@ def test_events_and_record_changes_past_their_retention_are_deleted(clinic_a, ma
         assert not TicketEvent.objects.exists()
         assert not PatientRecordChange.objects.exists()
         assert maria.tickets.count() == 1
+
+
+def test_exports_and_anonymisations_have_a_limit_of_their_own_per_person(
+    clinic_a, maria, settings, minute_start
+):
+    settings.CLINICO_PATIENT_EXPORTS_PER_MINUTE = 2
+    admin = _admin(clinic_a)
+    colleague = _admin(clinic_a)
+    with clinic_a:
+        others = [
+            Patient.objects.create(cpf=cpf, full_name="Outra Pessoa")
+            for cpf in ("15350946056", "11144477735")
+        ]
+
+    exports = [admin.get(f"/api/v1/patients/{maria.pk}/export/") for _ in range(2)]
+    limited = admin.get(f"/api/v1/patients/{others[0].pk}/export/")
+    anonymise = admin.post(
+        f"/api/v1/patients/{others[1].pk}/anonymise/", {"reason": "pedido"}, format="json"
+    )
+    search = admin.post("/api/v1/patients/search/", {"cpf": CPF}, format="json")
+    by_colleague = colleague.get(f"/api/v1/patients/{others[0].pk}/export/")
+
+    assert [e.status_code for e in exports] == [200, 200]
+    assert limited.status_code == 429 and 1 <= int(limited["Retry-After"]) <= 60
+    assert "Outra" not in limited.content.decode()
+    assert anonymise.status_code == 429
+    with clinic_a:
+        assert Patient.objects.get(pk=others[1].pk).cpf == "11144477735"  # not erased
+    assert search.status_code == 200  # look-ups keep their own count
+    assert by_colleague.status_code == 200

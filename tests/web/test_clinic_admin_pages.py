@@ -131,3 +131,28 @@ def test_the_pages_switch_to_english(clinic_a):
     text = admin.get("/manage/panels/").content.decode()
 
     assert "Waiting-room panels" in text and "New key and link" in text
+
+
+def test_the_staff_page_shows_an_invited_account_of_another_clinic_as_any_new_invitee(
+    clinic_a, clinic_b
+):
+    from accounts.models import User
+
+    elsewhere = f.staff(clinic_b, "receptionist")
+    User.objects.filter(pk=elsewhere.pk).update(full_name="Bruno Segredo")
+    admin = _browser(clinic_a, "clinic_admin")
+
+    answers = [
+        admin.post("/manage/staff/", {"email": email, "role": "clinician"}, follow=True)
+        for email in (elsewhere.email, "alguem.novo@sol.test")
+    ]
+
+    text = answers[1].content.decode()
+    assert "Bruno" not in text
+    items = {
+        email: text.split(f'data-email="{email}"', 1)[1].split("</li>", 1)[0]
+        for email in (elsewhere.email, "alguem.novo@sol.test")
+    }
+    for email, item in items.items():
+        assert "convite pendente" in item.lower() and "Reenviar convite" in item, (email, item)
+    assert "Bruno" not in answers[0].content.decode()
