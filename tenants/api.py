@@ -86,7 +86,7 @@ def _chain_or_404(request, chain_id: int) -> Chain:
 
 def _clinic_or_404(request, slug: str) -> Clinic:
     # Not a slug (a NUL character, which PostgreSQL refuses in text) is no clinic either.
-    clinic = clinic_get_for_user(user=request.user, slug=slug) if SLUG_RE.match(slug) else None
+    clinic = clinic_get_for_user(user=request.user, slug=slug) if SLUG_RE.fullmatch(slug) else None
     if clinic is None:
         raise Http404("No such clinic.")
     return clinic

@@ -1,6 +1,7 @@
 """Settings shared by every environment; the environment-specific modules import from here."""
 
 import datetime
+import hashlib
 from pathlib import Path
 
 import environ
@@ -364,6 +365,12 @@ if CLINICO_ACCESS_TRAIL_RETENTION_DAYS < 183:
 # --- Operations (docs/operations.md) ------------------------------------------------------------
 # pg_dump and pg_restore of the server's major version, for clinic_export and clinic_import.
 CLINICO_PG_BIN = env("CLINICO_PG_BIN", default="/usr/lib/postgresql/15/bin")
+# Signs clinic archives (HMAC-SHA256): clinic_import restores only an archive signed with the same
+# key, so installations that move clinics between them share it. Development and tests derive one
+# from SECRET_KEY; prod.py requires its own (docs/security.md, "Clinic archives").
+CLINICO_ARCHIVE_SIGNING_KEY = env("CLINICO_ARCHIVE_SIGNING_KEY", default="") or (
+    hashlib.sha256(b"clinico-archive-signing:" + SECRET_KEY.encode()).hexdigest()
+)
 # --- Webhooks (integrations/, README "Webhooks") ------------------------------------------------
 # A failed delivery is retried after CLINICO_WEBHOOK_RETRY_FIRST_SECONDS, doubling up to
 # CLINICO_WEBHOOK_RETRY_MAX_SECONDS between attempts, for CLINICO_WEBHOOK_RETRY_WINDOW_SECONDS
