@@ -12,7 +12,7 @@ from rest_framework.reverse import reverse
 from rest_framework.views import APIView
 
 from accounts.permissions import ALL_STAFF, RECEPTION, ClinicAccess, actor_fields
-from common.api import django_validation_to_api
+from common.api import IdField, django_validation_to_api
 from patients.cpf import cpf_mask
 from patients.serializers import CPFField, PatientRegistrationSerializer
 from queueing.api import examples
@@ -62,7 +62,7 @@ class CheckInCreateApi(APIView):
             required=False,
             help_text="Registration; full_name and birth_date are required for a new CPF.",
         )
-        service = serializers.IntegerField(
+        service = IdField(
             required=False, allow_null=True, help_text="Service id; the default service if omitted."
         )
         priority_reason = serializers.ChoiceField(
