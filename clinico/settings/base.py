@@ -32,6 +32,7 @@ SHARED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "csp",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
@@ -66,8 +67,11 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 MIDDLEWARE = [
     # Outermost: an unreachable database or broker answers 503 even where DEBUG shows its page.
     "common.errors.OutageMiddleware",
+    "clinico.middleware.TrustedProxyHeadersMiddleware",
     "clinico.middleware.ClinicHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "clinico.middleware.EventsOriginCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -177,6 +181,28 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 SESSION_COOKIE_NAME = "clinico_session"
+# Staff page sessions end after this long without a request (shared reception PCs); each request
+# moves the end on. The TV panel's and the totem's cookies are not sessions and keep their own.
+CLINICO_STAFF_IDLE_MINUTES = env.int("CLINICO_STAFF_IDLE_MINUTES", default=30)
+SESSION_COOKIE_AGE = CLINICO_STAFF_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
+
+# Content-Security-Policy (django-csp): scripts and styles from this origin only, no inline
+# script or event handler (pages pass data with json_script and data- attributes). Inline
+# styles stay allowed (the ticket's @page size); docs/security.md, "Headers and sessions".
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # --- Celery (tenant-schemas-celery on RabbitMQ) ---------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="amqp://guest:guest@127.0.0.1:56729//")
