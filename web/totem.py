@@ -262,7 +262,6 @@ class TotemCheckInStatusApi(TotemApi):
         return answer
 
 
-@never_cache
 @page_language
 def totem_ticket(request: HttpRequest, checkin_id: uuid.UUID) -> HttpResponse:
     """The ticket of a totem check-in, printed as the page opens; then back to the start."""
