@@ -40,11 +40,13 @@ class EventsOriginCSPMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
+        response = self.get_response(request)
         port = settings.CLINICO_EVENTS_PAGE_PORT
         if port:
             host = request.get_host().rsplit(":", 1)[0]
-            request._csp_update = {"connect-src": [f"{request.scheme}://{host}:{port}"]}
-        return self.get_response(request)
+            # Read by csp.middleware.CSPMiddleware (outside this one) as it writes the header.
+            response._csp_update = {"connect-src": [f"{request.scheme}://{host}:{port}"]}
+        return response
 
 
 class ClinicHostMiddleware(TenantMainMiddleware):
