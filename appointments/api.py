@@ -34,7 +34,13 @@ from appointments.services import (
     appointment_cancel,
     appointment_create,
 )
-from common.api import IdField, django_validation_to_api, query_params_validate
+from common.api import (
+    DateField,
+    DateTimeField,
+    IdField,
+    django_validation_to_api,
+    query_params_validate,
+)
 from patients.cpf import cpf_mask
 from patients.serializers import (
     CPFField,
@@ -59,7 +65,7 @@ def _shows_cpf(request) -> bool:
     return request_clinic_role(request) in RECEPTION
 
 
-class ClinicDateTimeField(serializers.DateTimeField):
+class ClinicDateTimeField(DateTimeField):
     """An ISO 8601 time; without an offset it is read in the clinic's timezone."""
 
     def default_timezone(self):
@@ -223,7 +229,7 @@ class AppointmentListCreateApi(CpfWriteLimited):
         class Meta:
             ref_name = "AppointmentFilter"
 
-        day = serializers.DateField(required=False, help_text="Service day; today by default.")
+        day = DateField(required=False, help_text="Service day; today by default.")
         service = IdField(required=False, help_text="Only this service's appointments.")
         status = serializers.ChoiceField(choices=AppointmentStatus.choices, required=False)
         external_id = serializers.CharField(

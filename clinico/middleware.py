@@ -7,6 +7,7 @@ from django.urls import set_urlconf
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from clinico import health
+from common.net import peer_is_trusted_proxy
 from common.tenancy import tenant_connection
 from tenants.selectors import clinic_for_host
 
@@ -16,6 +17,36 @@ def _not_found(detail: str, code: str = "unknown_host") -> JsonResponse:
         {"type": "client_error", "errors": [{"code": code, "detail": detail, "attr": None}]},
         status=404,
     )
+
+
+class TrustedProxyHeadersMiddleware:
+    """X-Forwarded-Proto counts only from CLINICO_TRUSTED_PROXIES: from anyone else it is dropped
+    before SECURE_PROXY_SSL_HEADER reads it (a client cannot make Django think it came by https)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "HTTP_X_FORWARDED_PROTO" in request.META and not peer_is_trusted_proxy(request):
+            del request.META["HTTP_X_FORWARDED_PROTO"]
+        return self.get_response(request)
+
+
+class EventsOriginCSPMiddleware:
+    """Pages may open their event streams on the events port of their host (web.streams):
+    connect-src names that origin, the rest of the policy is settings.CONTENT_SECURITY_POLICY."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        port = settings.CLINICO_EVENTS_PAGE_PORT
+        if port:
+            host = request.get_host().rsplit(":", 1)[0]
+            # Read by csp.middleware.CSPMiddleware (outside this one) as it writes the header.
+            response._csp_update = {"connect-src": [f"{request.scheme}://{host}:{port}"]}
+        return response
 
 
 class ClinicHostMiddleware(TenantMainMiddleware):

@@ -1,7 +1,11 @@
 """URLs of a clinic host (<clinic>.<BASE_DOMAIN>)."""
 
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import (
+    SpectacularAPIView,
+    SpectacularRedocView,
+    SpectacularSwaggerSplitView,
+)
 
 from accounts.sign_in import sign_in_page_limited
 from integrations.admin import clinic_admin_site, clinic_host_admin_enabled
@@ -14,7 +18,7 @@ urlpatterns = [
     path("api/v1/", include("integrations.urls")),
     path("api/v1/", include("appointments.urls")),
     path("api/schema/", SpectacularAPIView.as_view(urlconf="clinico.urls_tenant"), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     # Platform operators' admin of this clinic's own tables (webhook delivery log); 404 unless
     # CLINICO_CLINIC_HOST_ADMIN is on.

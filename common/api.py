@@ -3,10 +3,42 @@
 import datetime
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
+
+from common.dates import EARLIEST_DAY, day_out_of_range, latest_day
 
 # PostgreSQL's bigint: ids beyond it match no row, and some statements cast to it and fail.
 BIGINT_MAX = 2**63 - 1
+
+OUT_OF_RANGE = _("Give a date from {earliest} to {latest}.")
+
+
+class DateField(serializers.DateField):
+    """A date a clinic can mean: from 2000-01-01 to two years from today (common.dates)."""
+
+    default_error_messages = {"out_of_range": OUT_OF_RANGE}
+
+    def to_internal_value(self, value):
+        day = super().to_internal_value(value)
+        if day_out_of_range(day):
+            self.fail("out_of_range", earliest=EARLIEST_DAY, latest=latest_day())
+        return day
+
+
+class DateTimeField(serializers.DateTimeField):
+    """A moment a clinic can mean, on the days of DateField; never an OverflowError."""
+
+    default_error_messages = {"out_of_range": OUT_OF_RANGE}
+
+    def to_internal_value(self, value):
+        try:
+            moment = super().to_internal_value(value)
+        except OverflowError:  # 9999-12-31T23:59:59 moved to another zone leaves the calendar
+            moment = None
+        if moment is None or day_out_of_range(moment.date()):
+            self.fail("out_of_range", earliest=EARLIEST_DAY, latest=latest_day())
+        return moment
 
 
 class IdField(serializers.IntegerField):

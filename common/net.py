@@ -85,6 +85,12 @@ def client_address(request: HttpRequest) -> str:
     return str(address)
 
 
+def peer_is_trusted_proxy(request: HttpRequest) -> bool:
+    """Whether the TCP peer is one of CLINICO_TRUSTED_PROXIES (its forwarding headers count)."""
+    peer = _parse(request.META.get("REMOTE_ADDR") or "")
+    return peer is not None and _trusted(peer, trusted_proxy_networks())
+
+
 def request_origin(request) -> str:
     """The scheme and host (and port) a request came to: where links e-mailed from it point."""
     return request.build_absolute_uri("/").rstrip("/")

@@ -18,7 +18,12 @@ from rest_framework.utils.urls import remove_query_param, replace_query_param
 from rest_framework.views import APIView
 
 from accounts.permissions import ChainManagerAccess
-from common.api import date_range_checked, django_validation_to_api, query_params_validate
+from common.api import (
+    DateField,
+    date_range_checked,
+    django_validation_to_api,
+    query_params_validate,
+)
 from common.net import request_origin
 from tenants.models import Chain, Clinic
 from tenants.schedules import reset_periodic_task_name
@@ -86,7 +91,7 @@ def _chain_or_404(request, chain_id: int) -> Chain:
 
 def _clinic_or_404(request, slug: str) -> Clinic:
     # Not a slug (a NUL character, which PostgreSQL refuses in text) is no clinic either.
-    clinic = clinic_get_for_user(user=request.user, slug=slug) if SLUG_RE.match(slug) else None
+    clinic = clinic_get_for_user(user=request.user, slug=slug) if SLUG_RE.fullmatch(slug) else None
     if clinic is None:
         raise Http404("No such clinic.")
     return clinic
@@ -263,12 +268,10 @@ class ChainStatsApi(APIView):
         def get_fields(self):
             # The query parameters are `from` and `to`, and `from` is a Python keyword.
             return {
-                "from": serializers.DateField(
+                "from": DateField(
                     required=False, source="date_from", help_text="First day (YYYY-MM-DD)."
                 ),
-                "to": serializers.DateField(
-                    required=False, source="date_to", help_text="Last day, inclusive."
-                ),
+                "to": DateField(required=False, source="date_to", help_text="Last day, inclusive."),
             }
 
         def validate(self, attrs):

@@ -32,7 +32,8 @@ logger = logging.getLogger(__name__)
 
 DAY_SUMMARY_FIELDS = (*SUMMARY_KEYS, "by_service", "break_s", "by_desk")
 
-SLUG_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
+# Matched whole (fullmatch): "$" would also let a trailing newline through.
+SLUG_RE = re.compile(r"[a-z][a-z0-9_]{0,62}")
 RESERVED_SLUGS = {"public", "www", "api", "admin", "static", "information_schema"}
 
 
@@ -49,7 +50,7 @@ def _validate_slug(slug: str) -> None:
         raise ValidationError({"slug": "Slug is required."})
     if len(slug) > 63:
         raise ValidationError({"slug": "Slug must be at most 63 characters."})
-    if not SLUG_RE.match(slug):
+    if not SLUG_RE.fullmatch(slug):
         raise ValidationError(
             {
                 "slug": "Slug must start with a lower-case letter and contain only lower-case "

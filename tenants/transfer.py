@@ -1,19 +1,28 @@
 """One clinic out of a database and into another (or back): its schema and its public rows.
 
-An archive is a tar file holding `manifest.json` (format, slug, the schema's migrations),
-`schema.dump` (pg_dump's custom format of the clinic's schema alone) and `public.json` (the
-clinic's rows in the public schema: its chain by slug, the clinic with its panel key, domains,
-staff memberships and their users with password hashes, partner clients, closed days'
-summaries and its beat schedule rows). Import restores the schema with pg_restore, then writes
-the public rows in one transaction; users are matched by e-mail, and user ids stored in the
-clinic's tables (who called a ticket, who read a record) are rewritten when a user's id differs
-in the receiving database.
+An archive is a tar file holding `manifest.json` (format, slug, the schema's migrations, the
+SHA-256 of the two other files), `signature` (HMAC-SHA256 of the manifest with
+`CLINICO_ARCHIVE_SIGNING_KEY`), `schema.dump` (pg_dump's custom format of the clinic's schema
+alone) and `public.json` (the clinic's rows in the public schema: its chain by slug, the clinic
+with its panel key, domains, staff memberships and their users with password hashes, partner
+clients, closed days' summaries and its beat schedule rows).
+
+Import checks before it changes anything: the signature and both digests, every entry of the
+dump (`pg_restore --list`) in the clinic's own schema, and the public rows' shape. It then
+restores the schema with pg_restore and writes the public rows in one transaction; users are
+matched by e-mail, and user ids stored in the clinic's tables (who called a ticket, who read a
+record) are rewritten when a user's id differs in the receiving database. Partner clients new
+to this database get a new secret (an archive never sets one); the clinic joins only the chain
+it is told to (docs/security.md, "Clinic archives").
 """
 
 import datetime
+import hashlib
+import hmac
 import io
 import json
 import os
+import re
 import subprocess
 import tarfile
 import tempfile
@@ -23,20 +32,24 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 from django_tenants.utils import schema_exists
 
 from accounts.models import ChainMembership, ClinicMembership, PartnerClient, User
+from accounts.services import partner_client_create
 from common.tenancy import tenant_connection as connection
 from tenants.models import Chain, Clinic, ClinicDaySummary, Domain
 from tenants.schedules import clinic_reset_schedule_sync, reset_periodic_task_name
 from tenants.schema import template_schema_name
 from tenants.schema_migrations import migration_graph_nodes, schemas_migrate
 from tenants.selectors import clinic_host_cache_clear
+from tenants.services import SLUG_RE
 
-ARCHIVE_FORMAT = 1
+ARCHIVE_FORMAT = 2
+SIGNED_FILES = ("public.json", "schema.dump")
 USER_FIELDS = ("email", "password", "full_name", "is_active", "date_joined", "last_login")
 
 
@@ -50,6 +63,8 @@ class ClinicImported:
     users_created: int
     users_matched: int
     migrations_applied: int
+    # client_id → the new secret of partner clients that did not exist here (shown once).
+    partner_secrets: dict[str, str]
 
 
 def _pg_tool(name: str) -> str:
@@ -163,10 +178,17 @@ def clinic_export(*, clinic: Clinic, path: Path) -> dict:
             ],
             env,
         )
+        public_data = json.dumps(public, indent=1, default=str).encode()
+        manifest["sha256"] = {
+            "public.json": hashlib.sha256(public_data).hexdigest(),
+            "schema.dump": _file_sha256(dump),
+        }
+        manifest_data = json.dumps(manifest, indent=1).encode()
         with tarfile.open(path, "w") as archive:
             for name, data in (
-                ("manifest.json", json.dumps(manifest, indent=1).encode()),
-                ("public.json", json.dumps(public, indent=1, default=str).encode()),
+                ("manifest.json", manifest_data),
+                ("signature", _signature(manifest_data).encode()),
+                ("public.json", public_data),
             ):
                 info = tarfile.TarInfo(name)
                 info.size = len(data)
@@ -175,20 +197,94 @@ def clinic_export(*, clinic: Clinic, path: Path) -> dict:
     return manifest
 
 
+def _signature(manifest: bytes) -> str:
+    key = settings.CLINICO_ARCHIVE_SIGNING_KEY.encode()
+    return hmac.new(key, manifest, hashlib.sha256).hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _archive_read(path: Path, folder: Path) -> tuple[dict, dict, Path]:
+    """The manifest, the public rows and the extracted dump of a signed, unaltered archive."""
     try:
         with tarfile.open(path) as archive:
-            manifest = json.load(archive.extractfile("manifest.json"))  # type: ignore[arg-type]
-            public = json.load(archive.extractfile("public.json"))  # type: ignore[arg-type]
+            manifest_data = archive.extractfile("manifest.json").read()  # type: ignore[union-attr]
+            manifest = json.loads(manifest_data)
+            try:
+                signature = archive.extractfile("signature").read().decode()  # type: ignore[union-attr]
+            except KeyError:
+                signature = None
+            public_data = archive.extractfile("public.json").read()  # type: ignore[union-attr]
             archive.extract("schema.dump", folder, filter="data")
-    except (tarfile.TarError, KeyError, json.JSONDecodeError, TypeError) as exc:
+    except (tarfile.TarError, KeyError, ValueError, AttributeError, TypeError) as exc:
         raise ClinicTransferError(f"{path} is not a clinic archive: {exc}") from None
-    if manifest.get("format") != ARCHIVE_FORMAT:
+    if signature is None:
+        raise ClinicTransferError(
+            f"{path} is not signed; only archives written by clinic_export (format "
+            f"{ARCHIVE_FORMAT}) are imported."
+        )
+    if not hmac.compare_digest(signature.strip(), _signature(manifest_data)):
+        raise ClinicTransferError(
+            f"{path}: the signature does not match: the archive was altered, or signed with "
+            "another CLINICO_ARCHIVE_SIGNING_KEY than this installation's."
+        )
+    if not isinstance(manifest, dict) or manifest.get("format") != ARCHIVE_FORMAT:
         raise ClinicTransferError(
             f"{path} is an archive of format {manifest.get('format')}; this version reads "
             f"format {ARCHIVE_FORMAT}."
         )
-    return manifest, public, folder / "schema.dump"
+    dump = folder / "schema.dump"
+    digests = {"public.json": hashlib.sha256(public_data).hexdigest(), "schema.dump": None}
+    digests["schema.dump"] = _file_sha256(dump)
+    for name in SIGNED_FILES:
+        if manifest.get("sha256", {}).get(name) != digests[name]:
+            raise ClinicTransferError(f"{path}: {name} was altered after the archive was signed.")
+    try:
+        public = json.loads(public_data)
+    except ValueError as exc:
+        raise ClinicTransferError(f"{path} is not a clinic archive: {exc}") from None
+    return manifest, public, dump
+
+
+# One line of `pg_restore --list`: "<dump id>; <table oid> <oid> <kind> <schema> <name> <owner>",
+# the schema "-" for objects outside any (the schema itself, comments on it).
+_LIST_ENTRY = re.compile(
+    r"(?P<id>\d+); \d+ \d+ (?P<kind>TABLE DATA|SEQUENCE SET|SEQUENCE OWNED BY|FK CONSTRAINT|"
+    r"MATERIALIZED VIEW DATA|MATERIALIZED VIEW|INDEX ATTACH|TABLE ATTACH|ROW SECURITY|TABLE|"
+    r"SEQUENCE|DEFAULT|CONSTRAINT|INDEX|TRIGGER|VIEW|FUNCTION|PROCEDURE|TYPE|DOMAIN|POLICY|RULE|"
+    r"COMMENT|SCHEMA) (?P<schema>\S+) "
+    r"(?P<name>.+)"
+)
+
+
+def _dump_entries_check(dump: Path, schema: str) -> None:
+    """Refuse a dump holding anything but the clinic's schema and what lies in it."""
+    args, env = _pg_connection_args()
+    done = subprocess.run(
+        [_pg_tool("pg_restore"), "--list", str(dump)], env=env, capture_output=True, text=True
+    )
+    if done.returncode:
+        raise ClinicTransferError(f"The archive's schema dump cannot be read: {done.stderr[-500:]}")
+    own = (f"SCHEMA - {schema} ", f"COMMENT - SCHEMA {schema} ")
+    for line in done.stdout.splitlines():
+        if not line.strip() or line.startswith(";"):
+            continue
+        entry = _LIST_ENTRY.fullmatch(line)
+        inside = entry is not None and (
+            entry["schema"] == schema
+            or (entry["schema"] == "-" and f"{entry['kind']} - {entry['name']}".startswith(own))
+        )
+        if not inside:
+            raise ClinicTransferError(
+                "The archive's schema dump holds an entry outside the clinic's schema "
+                f'"{schema}" ({line.strip()[:200]}); nothing was imported.'
+            )
 
 
 def clinic_drop(*, clinic: Clinic) -> None:
@@ -239,11 +335,110 @@ def _aware(value: str | None) -> datetime.datetime | None:
     return datetime.datetime.fromisoformat(value) if value else None
 
 
-def _public_rows_write(public: dict, schema: str) -> tuple[Clinic, int, int]:
-    chain = Chain.objects.filter(slug=public["chain"]["slug"]).first()
-    chain_created = chain is None
-    if chain is None:
-        chain = Chain.objects.create(**public["chain"])
+def _shape_error(where: str) -> ClinicTransferError:
+    return ClinicTransferError(
+        f"The archive's public.json is not what clinic_export writes: {where}."
+    )
+
+
+def _public_rows_check(public: Any, schema: str) -> None:
+    """Refuse public rows of another shape than an export's, or of another clinic."""
+    expected = {
+        "chain": dict,
+        "clinic": dict,
+        "domains": list,
+        "users": list,
+        "memberships": list,
+        "chain_memberships": list,
+        "partner_clients": list,
+        "day_summaries": list,
+        "schedules": list,
+    }
+    if not isinstance(public, dict) or set(public) != set(expected):
+        raise _shape_error("its sections differ")
+    for name, kind in expected.items():
+        if not isinstance(public[name], kind):
+            raise _shape_error(f'"{name}" is not a {kind.__name__}')
+        rows = public[name] if kind is list else [public[name]]
+        if not all(isinstance(row, dict) for row in rows):
+            raise _shape_error(f'"{name}" holds something else than rows')
+    if public["clinic"].get("schema_name") != schema:
+        raise _shape_error("its clinic is not the manifest's")
+    partner_fields = {"name", "client_id", "scope", "requests_per_minute", "is_active"}
+    partner_fields |= {"secret_hash", "created_at", "revoked_at"}
+    for row in public["partner_clients"]:
+        if set(row) != partner_fields:
+            raise _shape_error("a partner client has other fields")
+
+
+def _import_refusals(public: dict, chain_slug: str | None) -> None:
+    """Refuse, before anything changes, a chain or partner clients the clinic may not join."""
+    if chain_slug is not None:
+        if not Chain.objects.filter(slug=chain_slug).exists():
+            raise ClinicTransferError(f'No chain "{chain_slug}" in this database.')
+    elif Chain.objects.filter(slug=public["chain"].get("slug")).exists():
+        slug = public["chain"].get("slug")
+        raise ClinicTransferError(
+            f'A chain "{slug}" exists here: pass --chain {slug} to put the clinic in it (its '
+            "managers will see the clinic's figures), or --chain with another chain's slug."
+        )
+    for data in public["partner_clients"]:
+        partner = PartnerClient.objects.filter(client_id=data["client_id"]).first()
+        # The same partner (moved back, or known to both) has the same secret hash; another
+        # partner of that client_id is not given the clinic.
+        if partner is not None and not hmac.compare_digest(
+            str(partner.secret_hash), str(data["secret_hash"])
+        ):
+            raise ClinicTransferError(
+                f'A different partner client "{data["client_id"]}" exists here; the clinic was '
+                "not imported. Remove that partner from the archive's clinic and export again."
+            )
+
+
+def _chain_for_import(public: dict, chain_slug: str | None) -> tuple[Chain, bool]:
+    """The chain the clinic joins, and whether this import created it.
+
+    Told a chain, the clinic joins that one (it must exist). Told none, the archive's chain is
+    created, with its managers; an existing chain of that slug is never joined unasked.
+    """
+    _import_refusals({**public, "partner_clients": []}, chain_slug)
+    if chain_slug is not None:
+        return Chain.objects.get(slug=chain_slug), False
+    chain = Chain(slug=public["chain"].get("slug"), name=public["chain"].get("name"))
+    try:
+        chain.full_clean()
+    except ValidationError as error:
+        raise ClinicTransferError(f"The archive's chain is not valid: {error}") from None
+    chain.save()
+    return chain, True
+
+
+def _partner_clients_write(rows: list[dict], clinic: Clinic) -> dict[str, str]:
+    """Attach the archive's partner clients; those new here get a new secret (client_id → it)."""
+    secrets: dict[str, str] = {}
+    for data in rows:
+        partner = PartnerClient.objects.filter(client_id=data["client_id"]).first()
+        if partner is None:
+            client_id = str(data["client_id"])
+            partner, secrets[client_id] = partner_client_create(
+                name=data["name"],
+                clinics=[],
+                scope=data["scope"],
+                requests_per_minute=data["requests_per_minute"],
+                client_id=client_id,
+            )
+            partner.is_active = data["is_active"]
+            partner.revoked_at = _aware(data["revoked_at"])
+            partner.full_clean()
+            partner.save(update_fields=["is_active", "revoked_at"])
+        partner.clinics.add(clinic)
+    return secrets
+
+
+def _public_rows_write(
+    public: dict, schema: str, chain_slug: str | None
+) -> tuple[Clinic, int, int, dict[str, str]]:
+    chain, chain_created = _chain_for_import(public, chain_slug)
     row = public["clinic"]
     clinic = Clinic(
         chain=chain,
@@ -260,7 +455,9 @@ def _public_rows_write(public: dict, schema: str) -> tuple[Clinic, int, int]:
     clinic.save(verbosity=0)
     Clinic.objects.filter(pk=clinic.pk).update(created_at=_aware(row["created_at"]))
     for domain in public["domains"]:
-        Domain.objects.create(tenant=clinic, **domain)
+        Domain.objects.create(
+            tenant=clinic, domain=domain["domain"], is_primary=domain["is_primary"]
+        )
 
     created = matched = 0
     user_ids: dict[int, int] = {}
@@ -283,12 +480,14 @@ def _public_rows_write(public: dict, schema: str) -> tuple[Clinic, int, int]:
         user_ids[data["id"]] = user.pk
         users_by_email[data["email"]] = user
     for data in public["memberships"]:
-        membership = ClinicMembership.objects.create(
+        membership = ClinicMembership(
             user=users_by_email[data["user"]],
             clinic=clinic,
             role=data["role"],
             is_active=data["is_active"],
         )
+        membership.full_clean()
+        membership.save()
         ClinicMembership.objects.filter(pk=membership.pk).update(
             created_at=_aware(data["created_at"])
         )
@@ -297,19 +496,19 @@ def _public_rows_write(public: dict, schema: str) -> tuple[Clinic, int, int]:
             ChainMembership.objects.create(
                 user=users_by_email[data["user"]], chain=chain, is_active=data["is_active"]
             )
-    for data in public["partner_clients"]:
-        partner = PartnerClient.objects.filter(client_id=data["client_id"]).first()
-        if partner is None:
-            partner = PartnerClient.objects.create(**data)
-        partner.clinics.add(clinic)
+    secrets = _partner_clients_write(public["partner_clients"], clinic)
     for data in public["day_summaries"]:
         ClinicDaySummary.objects.create(clinic=clinic, **data)
     _user_ids_rewrite(schema, user_ids)
-    return clinic, created, matched
+    return clinic, created, matched, secrets
 
 
-def clinic_import(*, path: Path, replace: bool = False) -> ClinicImported:
+def clinic_import(
+    *, path: Path, replace: bool = False, chain_slug: str | None = None
+) -> ClinicImported:
     """Restore a clinic from its archive; refuses a slug or schema that exists unless `replace`.
+
+    The clinic joins the chain `chain_slug`, or without one a new chain made from the archive's.
 
     Restored into another database, the schema is then migrated to this code's migrations
     (an archive from newer code, with migrations this code lacks, is refused).
@@ -324,9 +523,16 @@ def clinic_import(*, path: Path, replace: bool = False) -> ClinicImported:
                 f"({', '.join(unknown[:5])}{', …' if len(unknown) > 5 else ''}); import it with "
                 "the version that exported it."
             )
-        if schema in ("public", template_schema_name()):
+        if (
+            not isinstance(schema, str)
+            or not SLUG_RE.fullmatch(schema)
+            or schema in ("public", template_schema_name())
+        ):
             raise ClinicTransferError(f'"{schema}" is not a clinic schema.')
+        _public_rows_check(public, schema)
+        _dump_entries_check(dump, schema)
         connection.set_schema_to_public()
+        _import_refusals(public, chain_slug)
         existing = Clinic.objects.filter(schema_name=schema).first()
         if existing is not None or schema_exists(schema):
             if not replace:
@@ -355,14 +561,18 @@ def clinic_import(*, path: Path, replace: bool = False) -> ClinicImported:
         )
     try:
         with transaction.atomic():
-            clinic, created, matched = _public_rows_write(public, schema)
+            clinic, created, matched, secrets = _public_rows_write(public, schema, chain_slug)
             clinic_reset_schedule_sync(clinic=clinic)
             transaction.on_commit(clinic_host_cache_clear)
-    except Exception:
+    except Exception as exc:
         # The schema restored above is a separate transaction: take it out again.
         connection.set_schema_to_public()
         with connection.cursor() as cursor:
             cursor.execute(f"DROP SCHEMA IF EXISTS {connection.ops.quote_name(schema)} CASCADE")
+        if isinstance(exc, ValidationError | KeyError | TypeError | ValueError):
+            raise ClinicTransferError(
+                f"The archive's public rows are not valid here ({exc!r}); nothing was imported."
+            ) from exc
         raise
     migrated = schemas_migrate(schemas=[schema])
     if migrated and migrated[0].error:
@@ -375,4 +585,5 @@ def clinic_import(*, path: Path, replace: bool = False) -> ClinicImported:
         users_created=created,
         users_matched=matched,
         migrations_applied=migrated[0].applied if migrated else 0,
+        partner_secrets=secrets,
     )

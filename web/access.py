@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 
 from accounts.models import User
 from accounts.permissions import clinic_role_of
@@ -56,8 +57,13 @@ def no_access(request: HttpRequest, message: str) -> HttpResponse:
 
 
 def signed_in_page(view):
-    """A page in the visitor's language for signed-in users; others go to the sign-in page."""
+    """A page in the visitor's language for signed-in users; others go to the sign-in page.
 
+    Never stored by a browser or proxy cache (Cache-Control: no-store): staff pages carry keys,
+    tokens and patients' data, and reception PCs are shared.
+    """
+
+    @never_cache
     @functools.wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs):
         if not request.user.is_authenticated:

@@ -172,7 +172,8 @@ def _page(
 def _csv(request: HttpRequest, *, clinic: Clinic) -> HttpResponse:
     days, errors = _range(request)
     if days is None:
-        raise Http404  # the page links only valid ranges
+        text = "\n".join(f"{field}: {message}" for field, message in errors.items())
+        return HttpResponse(text, status=400, content_type="text/plain; charset=utf-8")
     report = figures_report_get(date_from=days[0], date_to=days[1])
     return figures_csv_response(report=report, clinic_name=clinic.name, slug=clinic.schema_name)
 

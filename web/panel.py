@@ -4,6 +4,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from queueing.panel_access import panel_cookie_set, panel_for_key, panel_of_cookie
@@ -21,6 +22,7 @@ def _panel_refused(request: HttpRequest, reason: str, status: int = 403) -> Http
 
 
 @require_http_methods(["GET", "POST"])
+@never_cache  # the page and its redirect carry the panel's key
 @page_language
 def panel(request: HttpRequest) -> HttpResponse:
     """The waiting-room TV: no login; the panel key, posted once, becomes a panel cookie."""

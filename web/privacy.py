@@ -14,6 +14,7 @@ from accounts.models import User
 from accounts.permissions import ADMIN
 from audit.models import AccessAction, AccessEntry
 from audit.selectors import access_entries_csv, access_entries_list
+from common.dates import day_in_range_validate
 from queueing.clock import clinic_timezone
 from web.access import clinic_of, no_access, staff_page
 
@@ -27,8 +28,12 @@ class TrailFilterForm(forms.Form):
     user = forms.CharField(
         label=gettext_lazy("User (id or e-mail)"), required=False, max_length=254
     )
-    date_from = forms.DateField(label=gettext_lazy("From"), required=False)
-    date_to = forms.DateField(label=gettext_lazy("To"), required=False)
+    date_from = forms.DateField(
+        label=gettext_lazy("From"), required=False, validators=[day_in_range_validate]
+    )
+    date_to = forms.DateField(
+        label=gettext_lazy("To"), required=False, validators=[day_in_range_validate]
+    )
 
     def clean_user(self) -> int | None:
         value = self.cleaned_data["user"].strip()

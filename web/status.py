@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import APIException
@@ -70,6 +71,7 @@ def status_texts() -> dict:
     }
 
 
+@never_cache  # the page carries the ticket's status token
 @page_language
 def status_page(request: HttpRequest) -> HttpResponse:
     """The page's shell; its script reads the token from the fragment and asks for the state."""

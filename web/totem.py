@@ -17,6 +17,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -102,6 +103,7 @@ def totem_texts() -> dict:
 
 
 @require_http_methods(["GET", "POST"])
+@never_cache  # the page carries the totem's key
 @page_language
 def totem(request: HttpRequest) -> HttpResponse:
     """The totem: no login; the totem key, posted once, becomes a totem cookie."""

@@ -1,6 +1,7 @@
 """Settings shared by every environment; the environment-specific modules import from here."""
 
 import datetime
+import hashlib
 from pathlib import Path
 
 import environ
@@ -31,6 +32,7 @@ SHARED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "csp",
     "rest_framework",
     "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
@@ -65,8 +67,11 @@ DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 MIDDLEWARE = [
     # Outermost: an unreachable database or broker answers 503 even where DEBUG shows its page.
     "common.errors.OutageMiddleware",
+    "clinico.middleware.TrustedProxyHeadersMiddleware",
     "clinico.middleware.ClinicHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "clinico.middleware.EventsOriginCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -182,6 +187,28 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 SESSION_COOKIE_NAME = "clinico_session"
+# Staff page sessions end after this long without a request (shared reception PCs); each request
+# moves the end on. The TV panel's and the totem's cookies are not sessions and keep their own.
+CLINICO_STAFF_IDLE_MINUTES = env.int("CLINICO_STAFF_IDLE_MINUTES", default=30)
+SESSION_COOKIE_AGE = CLINICO_STAFF_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
+
+# Content-Security-Policy (django-csp): scripts and styles from this origin only, no inline
+# script or event handler (pages pass data with json_script and data- attributes). Inline
+# styles stay allowed (the ticket's @page size); docs/security.md, "Headers and sessions".
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'", "blob:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # --- Celery (tenant-schemas-celery on RabbitMQ) ---------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="amqp://guest:guest@127.0.0.1:56729//")
@@ -401,6 +428,12 @@ if CLINICO_ACCESS_TRAIL_RETENTION_DAYS < 183:
 # --- Operations (docs/operations.md) ------------------------------------------------------------
 # pg_dump and pg_restore of the server's major version, for clinic_export and clinic_import.
 CLINICO_PG_BIN = env("CLINICO_PG_BIN", default="/usr/lib/postgresql/15/bin")
+# Signs clinic archives (HMAC-SHA256): clinic_import restores only an archive signed with the same
+# key, so installations that move clinics between them share it. Development and tests derive one
+# from SECRET_KEY; prod.py requires its own (docs/security.md, "Clinic archives").
+CLINICO_ARCHIVE_SIGNING_KEY = env("CLINICO_ARCHIVE_SIGNING_KEY", default="") or (
+    hashlib.sha256(b"clinico-archive-signing:" + SECRET_KEY.encode()).hexdigest()
+)
 # --- Webhooks (integrations/, README "Webhooks") ------------------------------------------------
 # A failed delivery is retried after CLINICO_WEBHOOK_RETRY_FIRST_SECONDS, doubling up to
 # CLINICO_WEBHOOK_RETRY_MAX_SECONDS between attempts, for CLINICO_WEBHOOK_RETRY_WINDOW_SECONDS

@@ -11,6 +11,7 @@ _REQUIRED = [
     "CELERY_BROKER_URL",
     "CLINICO_BASE_DOMAIN",
     "DJANGO_ALLOWED_HOSTS",
+    "CLINICO_ARCHIVE_SIGNING_KEY",
 ]
 _missing = [name for name in _REQUIRED if not env.str(name, default="")]
 if _missing:
@@ -36,6 +37,7 @@ DATABASES["default"].update(database_pooling_settings(env))
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
 # Webhooks go to public HTTPS hosts only (integrations/egress.py); never to http://127.0.0.1.
 CLINICO_WEBHOOK_ALLOW_LOOPBACK_HTTP = False
+CLINICO_ARCHIVE_SIGNING_KEY = env("CLINICO_ARCHIVE_SIGNING_KEY")
 # SMTP, e.g. CLINICO_EMAIL_URL=smtp+tls://user:password@smtp.example.com:587 (django-environ).
 _email = env.email_url("CLINICO_EMAIL_URL", default="smtp://localhost:25")
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

@@ -19,7 +19,7 @@ from accounts.permissions import (
     actor_fields,
     request_clinic_role,
 )
-from common.api import django_validation_to_api
+from common.api import IdField, django_validation_to_api
 from patients.cpf import cpf_mask
 from patients.serializers import (
     CPFField,
@@ -75,7 +75,7 @@ class CheckInCreateApi(CpfWriteLimited):
             required=False,
             help_text="Registration; full_name and birth_date are required for a new CPF.",
         )
-        service = serializers.IntegerField(
+        service = IdField(
             required=False, allow_null=True, help_text="Service id; the default service if omitted."
         )
         priority_reason = serializers.ChoiceField(

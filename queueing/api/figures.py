@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import ADMIN, ClinicAccess
-from common.api import date_range_checked, query_params_validate
+from common.api import DateField, date_range_checked, query_params_validate
 from queueing.clock import service_day_today
 from queueing.selectors.report import (
     MAX_REPORT_DAYS,
@@ -25,12 +25,12 @@ class FiguresFilterSerializer(serializers.Serializer):
     def get_fields(self):
         # The query parameters are `from` and `to`, and `from` is a Python keyword.
         return {
-            "from": serializers.DateField(
+            "from": DateField(
                 required=False,
                 source="date_from",
                 help_text="First service day (YYYY-MM-DD); default today.",
             ),
-            "to": serializers.DateField(
+            "to": DateField(
                 required=False,
                 source="date_to",
                 help_text="Last service day, inclusive; default `from`.",

@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import ALL_STAFF, ClinicAccess
-from common.api import query_params_validate
+from common.api import IdField, query_params_validate
 from queueing.api import examples
 from queueing.panel_access import PANEL_COOKIE, PANEL_KEY_HEADER, panel_for_key, panel_of_cookie
 from queueing.selectors.queue import PANEL_RECENT_CALLS, panel_get, panel_state
@@ -85,10 +85,8 @@ class PanelApi(APIView):
             default=PANEL_RECENT_CALLS,
             help_text=f"Latest calls to show (1–50, default {PANEL_RECENT_CALLS}).",
         )
-        panel = serializers.IntegerField(
+        panel = IdField(
             required=False,
-            min_value=1,
-            max_value=2**63 - 1,
             help_text="Staff only: show what this panel shows. A TV's key or cookie names its "
             "own panel, and this is ignored.",
         )

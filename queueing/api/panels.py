@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import ADMIN, ClinicAccess
-from common.api import django_validation_to_api
+from common.api import IdField, django_validation_to_api
 from queueing.models import Panel
 from queueing.panel_access import panel_link
 from queueing.selectors.queue import panel_get, panel_list
@@ -60,14 +60,14 @@ class PanelInputSerializer(serializers.Serializer):
 
     name = serializers.CharField(max_length=80)
     desks = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        child=IdField(),
         required=False,
         default=list,
         max_length=500,
         help_text="Desks whose calls the panel shows.",
     )
     services = serializers.ListField(
-        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        child=IdField(),
         required=False,
         default=list,
         max_length=500,

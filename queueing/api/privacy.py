@@ -24,7 +24,7 @@ from accounts.models import User
 from accounts.permissions import ADMIN, ClinicAccess
 from audit.models import AccessAction
 from audit.selectors import access_entries_csv, access_entries_list
-from common.api import IdField, django_validation_to_api, query_params_validate
+from common.api import DateTimeField, IdField, django_validation_to_api, query_params_validate
 from patients.cpf import cpf_mask
 from patients.models import Patient
 from patients.selectors import patient_get
@@ -160,8 +160,8 @@ class AccessTrailFilterSerializer(serializers.Serializer):
     partner_client = serializers.CharField(
         required=False, max_length=64, help_text="A partner client id."
     )
-    since = serializers.DateTimeField(required=False, help_text="From (inclusive).")
-    until = serializers.DateTimeField(required=False, help_text="Until (exclusive).")
+    since = DateTimeField(required=False, help_text="From (inclusive).")
+    until = DateTimeField(required=False, help_text="Until (exclusive).")
 
 
 # The serializer documents the parameters and their 400s (common.openapi).

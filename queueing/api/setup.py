@@ -10,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import ADMIN, ALL_STAFF, ClinicAccess
-from common.api import django_validation_to_api
+from common.api import IdField, django_validation_to_api
 from queueing.api import examples
 from queueing.models import Desk, PriorityPolicy, Service
 from queueing.selectors.queue import desk_list, service_list
@@ -164,7 +164,7 @@ class DeskOutputSerializer(serializers.Serializer):
 class DeskInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=80)
     services = serializers.ListField(
-        child=serializers.IntegerField(min_value=1),
+        child=IdField(),
         allow_empty=False,
         help_text="Ids of the services this desk calls.",
     )

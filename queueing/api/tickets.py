@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import ALL_STAFF, CALLING, RECEPTION, ClinicAccess, actor_fields
-from common.api import django_validation_to_api
+from common.api import IdField, django_validation_to_api
 from queueing.api import examples
 from queueing.api.serializers import (
     TICKET_OUTPUT,
@@ -173,7 +173,7 @@ class TicketTransferApi(_TicketActionApi):
         class Meta:
             ref_name = "TicketTransfer"
 
-        service = serializers.IntegerField(help_text="Id of the target service.")
+        service = IdField(help_text="Id of the target service.")
 
     @extend_schema(
         operation_id="tickets_transfer",

@@ -24,6 +24,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import User
+from common.spreadsheet import spreadsheet_text
 from common.sql import Params
 from queueing.clock import clinic_timezone
 from queueing.models import Desk, DeskBreak, Service, Ticket, TicketStatus
@@ -382,11 +383,13 @@ def figures_report_get(*, date_from: datetime.date, date_to: datetime.date) -> F
 
 
 def _csv_value(value: Any) -> str:
-    """pt-BR spreadsheets read a decimal comma; an empty cell for no value."""
+    """pt-BR spreadsheets read a decimal comma; an empty cell for no value; names never formulas."""
     if value is None:
         return ""
     if isinstance(value, float):
         return f"{value:.4f}".rstrip("0").rstrip(".").replace(".", ",")
+    if isinstance(value, str):
+        return spreadsheet_text(value)  # a desk named =HYPERLINK(…) stays text
     return str(value)
 
 
@@ -410,7 +413,7 @@ def figures_report_csv(*, report: FiguresReport, clinic_name: str) -> str:
     writer.writerow(
         [
             "clinic",
-            clinic_name,
+            spreadsheet_text(clinic_name),
             "from",
             report.date_from.isoformat(),
             "to",

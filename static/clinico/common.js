@@ -187,3 +187,9 @@ window.clinico = (function () {
     $, pageConfig, fmt, esc, csrfToken, api, clearFieldErrors, clockTime, live, liveState,
   });
 })();
+
+// A <select data-submit-on-change> sends its form when a choice is made (no inline handlers:
+// the Content-Security-Policy allows scripts from files only).
+for (const field of document.querySelectorAll("[data-submit-on-change]")) {
+  field.addEventListener("change", () => field.form.submit());
+}

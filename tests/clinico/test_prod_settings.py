@@ -13,6 +13,7 @@ PROD_ENV = {
     "CELERY_BROKER_URL": "amqp://clinico:pw@mq.internal:5672/clinico",
     "CLINICO_BASE_DOMAIN": "clinico.com.br",
     "DJANGO_ALLOWED_HOSTS": "clinico.com.br,.clinico.com.br",
+    "CLINICO_ARCHIVE_SIGNING_KEY": "an-archive-signing-key-of-its-own-0123456789abcdef",
 }
 
 
@@ -46,6 +47,12 @@ def test_production_refuses_to_start_without_its_secrets_and_names_them():
     assert result.returncode != 0
     assert "DJANGO_SECRET_KEY" in result.stderr
     assert "DATABASE_URL" in result.stderr
+
+
+def test_production_refuses_to_start_without_an_archive_signing_key_of_its_own():
+    result = _manage("check", env={**PROD_ENV, "CLINICO_ARCHIVE_SIGNING_KEY": ""})
+    assert result.returncode != 0
+    assert "CLINICO_ARCHIVE_SIGNING_KEY" in result.stderr
 
 
 def test_production_refuses_the_development_secret_key_published_with_the_code():

@@ -2,9 +2,14 @@
 and moves to another database with its users."""
 
 import datetime
+import hashlib
+import hmac
+import io
+import json
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import psycopg2
@@ -16,14 +21,14 @@ from django.db import connection
 from django_celery_beat.models import PeriodicTask
 from rest_framework.test import APIClient
 
-from accounts.models import ClinicMembership, User
+from accounts.models import ClinicMembership, PartnerClient, User
 from benchmarks._probe_migration import PROBE_COLUMN, probe_migration
 from patients.models import Patient
 from queueing.models import Service, Ticket, TicketEvent
 from tenants.models import Chain, Clinic, ClinicDaySummary
 from tenants.selectors import clinic_hostname
 from tenants.services import chain_create, clinic_provision
-from tenants.transfer import clinic_drop, clinic_import
+from tenants.transfer import _pg_connection_args, _pg_tool, clinic_drop, clinic_import
 from tests.checkin_factories import cpf_from_number
 from tests.database import database_url
 
@@ -105,7 +110,7 @@ def test_a_dropped_clinic_comes_back_from_its_archive_with_staff_and_queue(
     clinic_drop(clinic=clinic)
     assert not Clinic.objects.filter(schema_name=SLUG).exists()
 
-    call_command("clinic_import", str(archive), verbosity=0)
+    call_command("clinic_import", str(archive), chain="rede_exp", verbosity=0)
     restored = Clinic.objects.get(schema_name=SLUG)
     assert (restored.name, restored.timezone, restored.panel_key) == (
         "Clínica Exportada",
@@ -121,8 +126,8 @@ def test_a_dropped_clinic_comes_back_from_its_archive_with_staff_and_queue(
 
     # Importing over an existing clinic needs --replace.
     with pytest.raises(CommandError, match="already exists.*--replace"):
-        call_command("clinic_import", str(archive), verbosity=0)
-    call_command("clinic_import", str(archive), replace=True, verbosity=0)
+        call_command("clinic_import", str(archive), chain="rede_exp", verbosity=0)
+    call_command("clinic_import", str(archive), replace=True, chain="rede_exp", verbosity=0)
     assert _queue_codes(_signed_in(Clinic.objects.get(schema_name=SLUG))) == codes
 
 
@@ -132,7 +137,7 @@ def test_an_archive_of_older_code_is_migrated_on_import(clinic_with_queue, tmp_p
     call_command("clinic_export", SLUG, str(archive), verbosity=0)
     clinic_drop(clinic=clinic)
     with probe_migration(folder=tmp_path / "code"):  # this code has one migration more
-        imported = clinic_import(path=archive)
+        imported = clinic_import(path=archive, chain_slug="rede_exp")
         assert imported.migrations_applied == 1
         with connection.cursor() as cursor:
             cursor.execute(
@@ -152,7 +157,7 @@ def test_an_archive_of_newer_code_is_refused(clinic_with_queue, tmp_path):
         assert schemas_migrate(schemas=[SLUG])[0].applied == 1
         call_command("clinic_export", SLUG, str(archive), verbosity=0)
     with pytest.raises(CommandError, match="migrations this code does not know"):
-        call_command("clinic_import", str(archive), replace=True, verbosity=0)
+        call_command("clinic_import", str(archive), replace=True, chain="rede_exp", verbosity=0)
     assert Clinic.objects.filter(schema_name=SLUG).exists()  # nothing was dropped
 
 
@@ -230,3 +235,233 @@ def test_a_clinic_moves_to_another_database_with_its_users(
         )
         assert cursor.fetchone() == (True,)
     assert moved_id != user.pk
+
+
+def _archive_rewritten(archive: Path, out: Path, **members: bytes) -> Path:
+    """A copy of `archive` with some members replaced (None: left out)."""
+    with tarfile.open(archive) as source, tarfile.open(out, "w") as target:
+        for info in source.getmembers():
+            data = members.get(info.name, source.extractfile(info).read())
+            if data is None:
+                continue
+            copy = tarfile.TarInfo(info.name)
+            copy.size = len(data)
+            target.addfile(copy, io.BytesIO(data))
+    return out
+
+
+def _member(archive: Path, name: str) -> bytes:
+    with tarfile.open(archive) as source:
+        return source.extractfile(name).read()
+
+
+def _resigned(manifest: dict) -> dict:
+    """Members of an archive whose manifest is `manifest`, signed with this installation's key."""
+    data = json.dumps(manifest).encode()
+    key = settings.CLINICO_ARCHIVE_SIGNING_KEY.encode()
+    return {
+        "manifest.json": data,
+        "signature": hmac.new(key, data, hashlib.sha256).hexdigest().encode(),
+    }
+
+
+def _clinic_unchanged(clinic: Clinic, codes: list[str]) -> None:
+    assert Clinic.objects.filter(schema_name=SLUG).exists()
+    assert _queue_codes(_signed_in(Clinic.objects.get(schema_name=SLUG))) == codes
+
+
+def test_an_unsigned_archive_is_refused_and_nothing_changes(clinic_with_queue, tmp_path):
+    clinic, _, _, codes = clinic_with_queue
+    archive = tmp_path / "exp_sol.clinic"
+    call_command("clinic_export", SLUG, str(archive), verbosity=0)
+    unsigned = _archive_rewritten(archive, tmp_path / "unsigned.clinic", signature=None)
+    with pytest.raises(CommandError, match="is not signed"):
+        call_command("clinic_import", str(unsigned), replace=True, chain="rede_exp", verbosity=0)
+    _clinic_unchanged(clinic, codes)
+
+
+def test_an_archive_altered_after_export_is_refused_and_nothing_changes(
+    clinic_with_queue, tmp_path
+):
+    clinic, _, _, codes = clinic_with_queue
+    archive = tmp_path / "exp_sol.clinic"
+    call_command("clinic_export", SLUG, str(archive), verbosity=0)
+    public = json.loads(_member(archive, "public.json"))
+    public["clinic"]["panel_key"] = "a-key-the-attacker-knows"
+    altered = _archive_rewritten(
+        archive, tmp_path / "altered.clinic", **{"public.json": json.dumps(public).encode()}
+    )
+    with pytest.raises(CommandError, match="public.json was altered"):
+        call_command("clinic_import", str(altered), replace=True, chain="rede_exp", verbosity=0)
+    manifest = json.loads(_member(archive, "manifest.json"))
+    manifest["slug"] = "outra"
+    forged = _archive_rewritten(
+        archive, tmp_path / "forged.clinic", **{"manifest.json": json.dumps(manifest).encode()}
+    )
+    with pytest.raises(CommandError, match="signature does not match"):
+        call_command("clinic_import", str(forged), replace=True, chain="rede_exp", verbosity=0)
+    _clinic_unchanged(clinic, codes)
+
+
+def test_an_archive_signed_with_another_key_is_refused(clinic_with_queue, tmp_path, settings):
+    archive = tmp_path / "exp_sol.clinic"
+    settings.CLINICO_ARCHIVE_SIGNING_KEY = "another installation's key"
+    call_command("clinic_export", SLUG, str(archive), verbosity=0)
+    settings.CLINICO_ARCHIVE_SIGNING_KEY = "this installation's key"
+    with pytest.raises(CommandError, match="signature does not match"):
+        call_command("clinic_import", str(archive), replace=True, chain="rede_exp", verbosity=0)
+
+
+def test_a_dump_with_an_entry_outside_the_clinic_schema_is_refused_before_restoring(
+    clinic_with_queue, tmp_path
+):
+    clinic, _, _, codes = clinic_with_queue
+    archive = tmp_path / "exp_sol.clinic"
+    call_command("clinic_export", SLUG, str(archive), verbosity=0)
+    # A dump that also holds a table of the public schema, signed as if it were an export.
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE IF NOT EXISTS public.clinico_intruder (x int)")
+    try:
+        args, env = _pg_connection_args()
+        wide = tmp_path / "wide.dump"
+        subprocess.run(
+            [
+                _pg_tool("pg_dump"),
+                *args,
+                "--format=custom",
+                "--no-owner",
+                "--no-privileges",
+                "--schema",
+                SLUG,
+                "--table",
+                "public.clinico_intruder",
+                "--file",
+                str(wide),
+            ],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("DROP TABLE public.clinico_intruder")
+    dump = wide.read_bytes()
+    manifest = json.loads(_member(archive, "manifest.json"))
+    manifest["sha256"]["schema.dump"] = hashlib.sha256(dump).hexdigest()
+    hostile = _archive_rewritten(
+        archive, tmp_path / "hostile.clinic", **_resigned(manifest), **{"schema.dump": dump}
+    )
+    with pytest.raises(CommandError, match="outside the clinic's schema.*clinico_intruder"):
+        call_command("clinic_import", str(hostile), replace=True, chain="rede_exp", verbosity=0)
+    _clinic_unchanged(clinic, codes)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT to_regclass('public.clinico_intruder')")
+        assert cursor.fetchone() == (None,)
+
+
+def _with_public(archive: Path, out: Path, public: dict) -> Path:
+    data = json.dumps(public).encode()
+    manifest = json.loads(_member(archive, "manifest.json"))
+    manifest["sha256"]["public.json"] = hashlib.sha256(data).hexdigest()
+    return _archive_rewritten(archive, out, **_resigned(manifest), **{"public.json": data})
+
+
+def test_an_archive_never_sets_a_partner_secret_and_the_partner_gets_a_new_one(
+    clinic_with_queue, tmp_path
+):
+    from django.contrib.auth.hashers import make_password
+
+    from accounts.services import partner_client_authenticate
+
+    clinic, _, _, _ = clinic_with_queue
+    archive = tmp_path / "exp_sol.clinic"
+    call_command("clinic_export", SLUG, str(archive), verbosity=0)
+    public = json.loads(_member(archive, "public.json"))
+    public["partner_clients"] = [
+        {
+            "name": "Planted",
+            "client_id": "pc_planted_by_archive",
+            "secret_hash": make_password("chosen-secret"),
+            "scope": "read_write",
+            "requests_per_minute": 600,
+            "is_active": True,
+            "created_at": "2026-01-01T00:00:00+00:00",
+            "revoked_at": None,
+        }
+    ]
+    planted = _with_public(archive, tmp_path / "planted.clinic", public)
+    out = io.StringIO()
+    try:
+        call_command("clinic_import", str(planted), replace=True, chain="rede_exp", stdout=out)
+        assert (
+            partner_client_authenticate(client_id="pc_planted_by_archive", secret="chosen-secret")
+            is None
+        )
+        secret = out.getvalue().rsplit(": ", 1)[1].strip()
+        assert "pc_planted_by_archive is new here" in out.getvalue()
+        partner = partner_client_authenticate(client_id="pc_planted_by_archive", secret=secret)
+        assert list(partner.clinics.values_list("schema_name", flat=True)) == [SLUG]
+    finally:
+        PartnerClient.objects.filter(client_id="pc_planted_by_archive").delete()
+
+
+def test_an_archive_cannot_give_the_clinic_to_another_partner_of_the_same_id(
+    clinic_with_queue, tmp_path
+):
+    from accounts.services import partner_client_create
+
+    clinic, _, _, codes = clinic_with_queue
+    other, _ = partner_client_create(name="Someone else", clinics=[], client_id="pc_someone_else")
+    try:
+        archive = tmp_path / "exp_sol.clinic"
+        call_command("clinic_export", SLUG, str(archive), verbosity=0)
+        public = json.loads(_member(archive, "public.json"))
+        public["partner_clients"] = [
+            {
+                "name": "Someone else",
+                "client_id": "pc_someone_else",
+                "secret_hash": "pbkdf2_sha256$1$salt$forged",
+                "scope": "read_write",
+                "requests_per_minute": 600,
+                "is_active": True,
+                "created_at": "2026-01-01T00:00:00+00:00",
+                "revoked_at": None,
+            }
+        ]
+        hostile = _with_public(archive, tmp_path / "hostile.clinic", public)
+        with pytest.raises(CommandError, match="different partner client"):
+            call_command("clinic_import", str(hostile), replace=True, chain="rede_exp", verbosity=0)
+        assert not other.clinics.exists()
+        _clinic_unchanged(clinic, codes)
+    finally:
+        other.delete()
+
+
+def test_an_archive_joins_an_existing_chain_only_when_told_to(clinic_with_queue, tmp_path):
+    clinic, _, _, codes = clinic_with_queue
+    archive = tmp_path / "exp_sol.clinic"
+    call_command("clinic_export", SLUG, str(archive), verbosity=0)
+    other = chain_create(name="Rede Alheia", slug="rede_alheia")
+    try:
+        public = json.loads(_member(archive, "public.json"))
+        public["chain"] = {"slug": "rede_alheia", "name": "Rede Alheia"}
+        hostile = _with_public(archive, tmp_path / "hostile.clinic", public)
+        with pytest.raises(CommandError, match='chain "rede_alheia" exists here.*--chain'):
+            call_command("clinic_import", str(hostile), replace=True, verbosity=0)
+        _clinic_unchanged(clinic, codes)
+        assert Clinic.objects.get(schema_name=SLUG).chain.slug == "rede_exp"
+        assert not other.clinics.exists()
+    finally:
+        other.delete()
+
+
+def test_a_public_json_of_another_shape_is_refused(clinic_with_queue, tmp_path):
+    clinic, _, _, codes = clinic_with_queue
+    archive = tmp_path / "exp_sol.clinic"
+    call_command("clinic_export", SLUG, str(archive), verbosity=0)
+    public = json.loads(_member(archive, "public.json"))
+    public["partner_clients"] = [{"client_id": "pc_x", "clinics": [1, 2, 3]}]
+    hostile = _with_public(archive, tmp_path / "hostile.clinic", public)
+    with pytest.raises(CommandError, match="not what clinic_export writes"):
+        call_command("clinic_import", str(hostile), replace=True, chain="rede_exp", verbosity=0)
+    _clinic_unchanged(clinic, codes)

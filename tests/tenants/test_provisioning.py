@@ -64,6 +64,14 @@ def test_invalid_slugs_are_refused_with_the_reason(chain, slug, reason):
     assert reason in " ".join(exc.value.message_dict["slug"])
 
 
+def test_a_slug_with_a_trailing_newline_is_refused():
+    from tenants.services import _validate_slug
+
+    with pytest.raises(ValidationError) as exc:
+        _validate_slug("abc\n")  # "$" matches before a final newline; the check is whole
+    assert "lower-case" in " ".join(exc.value.message_dict["slug"])
+
+
 def test_unknown_timezone_is_refused(chain):
     with pytest.raises(ValidationError) as exc:
         clinic_provision(chain=chain, name="X", slug="xis", timezone="America/Atlantis")

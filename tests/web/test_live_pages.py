@@ -11,7 +11,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def _wait_for_streaming(page) -> None:
-    page.wait_for_function("window.clinico.liveState.mode === 'streaming'", timeout=20_000)
+    page.wait_for_function("() => window.clinico.liveState.mode === 'streaming'", timeout=20_000)
 
 
 def test_the_console_shows_a_ticket_issued_elsewhere_through_its_stream(

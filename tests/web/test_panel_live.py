@@ -113,7 +113,7 @@ def test_the_panel_says_each_call_in_portuguese_and_again_on_a_recall(
 
     # Then the panel shows it and says it once, in Portuguese, letter by letter
     expect(tv.locator("#now-code")).to_have_text(called.display_code)
-    tv.wait_for_function("window.__spoken.length >= 1")
+    tv.wait_for_function("() => window.__spoken.length >= 1")
     assert _spoken(tv) == ["Senha R 0 0 2, Guichê 2"]
     entry = tv.evaluate("window.__spoken[0]")
     assert entry["lang"] == "pt-BR" and entry["rate"] == pytest.approx(0.9)
@@ -129,7 +129,7 @@ def test_the_panel_says_each_call_in_portuguese_and_again_on_a_recall(
         ticket_recall(ticket_id=called.pk)
 
     # Then the panel says it again
-    tv.wait_for_function("window.__spoken.length >= 2")
+    tv.wait_for_function("() => window.__spoken.length >= 2")
     assert _spoken(tv) == ["Senha R 0 0 2, Guichê 2", "Senha R 0 0 2, Guichê 2"]
 
     # When the voice is turned off on this TV (and it stays off after a reload)
@@ -176,7 +176,7 @@ def test_a_cut_stream_falls_back_to_polling_and_catches_up_with_what_it_missed(
 
     # Then the panel still shows the call (polling) and says it once
     expect(tv.locator("#now-code")).to_have_text("R001")
-    tv.wait_for_function("window.__spoken.length >= 1")
+    tv.wait_for_function("() => window.__spoken.length >= 1")
 
     # When the events process is back
     events_process.start()

@@ -137,7 +137,7 @@ def test_after_a_transfer_the_status_page_follows_the_new_ticket_on_its_stream(
 
     # Then the page shows the new ticket and opens its stream again, for that ticket
     expect(phone.get_by_test_id("status-code")).to_have_text(new.display_code, timeout=5_000)
-    phone.wait_for_function("window.clinico.liveState.opens >= 2", timeout=10_000)
+    phone.wait_for_function("() => window.clinico.liveState.opens >= 2", timeout=10_000)
     _wait_for_mode(phone, "streaming")
 
     # and when triage calls the new ticket, the page shows it from the stream

@@ -81,7 +81,7 @@ def test_a_new_patient_checks_in_at_the_totem_and_follows_the_ticket_on_the_phon
     expect(totem.get_by_test_id("ticket-code")).to_have_text("R001", timeout=30_000)
     expect(totem.get_by_text("Retire sua senha impressa")).to_be_visible()
     totem.screenshot(path=str(screenshots / "totem-ticket.png"))
-    totem.wait_for_function("window.printed === 1")
+    totem.wait_for_function("() => window.printed === 1")
     with clinic_a:
         patient = Patient.objects.get(cpf=CPF)
         ticket = Ticket.objects.get(patient=patient)
