@@ -21,6 +21,7 @@ import argparse
 import json
 import math
 import os
+import threading
 import time
 import uuid
 
@@ -48,13 +49,37 @@ from tenants.services import clinic_provision  # noqa: E402
 
 
 def _create_schema_by_migrations(self, check_if_exists=False, sync_schema=True, verbosity=1):
-    """What django-tenants does without a template: CREATE SCHEMA, then every migration."""
-    with connection.cursor() as cursor:
-        cursor.execute(f'CREATE SCHEMA "{self.schema_name}"')
-    call_command(
-        "migrate_schemas", tenant=True, schema_name=self.schema_name, interactive=False, verbosity=0
-    )
-    connection.set_schema_to_public()
+    """What django-tenants does without a template: CREATE SCHEMA, then every migration.
+
+    On a connection of its own (a thread), committed as it goes, as django-tenants' own
+    `migrate_schemas` runs: inside the provisioning's transaction, whose search path is set per
+    transaction, the migration executor would look for its table in one schema and create it
+    in another.
+    """
+    failure: list[BaseException] = []
+
+    def build() -> None:
+        try:
+            connection.set_schema_to_public()
+            with connection.cursor() as cursor:
+                cursor.execute(f'CREATE SCHEMA "{self.schema_name}"')
+            call_command(
+                "migrate_schemas",
+                tenant=True,
+                schema_name=self.schema_name,
+                interactive=False,
+                verbosity=0,
+            )
+        except BaseException as error:  # re-raised in the provisioning's thread
+            failure.append(error)
+        finally:
+            connection.close()
+
+    worker = threading.Thread(target=build)
+    worker.start()
+    worker.join()
+    if failure:
+        raise failure[0]
 
 
 def _provision(chain: Chain, slug: str) -> float:

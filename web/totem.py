@@ -29,6 +29,7 @@ from rest_framework.views import APIView
 
 from accounts.throttles import digest, rate_counters_hit, window_seconds_left
 from common.api import django_validation_to_api
+from common.net import client_address
 from queueing.api.checkins import IDEMPOTENCY_HEADER, CheckInCreateApi, IdempotencyKeyConflict
 from queueing.models import CheckIn, PriorityReason
 from queueing.selectors.checkins import checkin_get
@@ -215,6 +216,8 @@ class TotemCheckInApi(TotemApi):
                 service_id=data.get("service"),
                 priority_reason=data.get("priority_reason") or "",
                 idempotency_key=f"totem:{key}" if key else None,
+                actor_role="totem",
+                actor_address=client_address(request),
             )
         except DjangoValidationError as error:
             new_cpf = any(field.startswith("patient.") for field in error.message_dict)

@@ -73,7 +73,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "clinico.middleware.EventsOriginCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "common.sessions.IdleSessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -187,8 +187,9 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
 SESSION_COOKIE_NAME = "clinico_session"
-# Staff page sessions end after this long without a request (shared reception PCs); each request
-# moves the end on. The TV panel's and the totem's cookies are not sessions and keep their own.
+# Staff page sessions end after this long without the person (shared reception PCs); each request
+# they make moves the end on, the pages refreshing themselves do not (common/sessions.py). The TV
+# panel's and the totem's cookies are not sessions and keep their own.
 CLINICO_STAFF_IDLE_MINUTES = env.int("CLINICO_STAFF_IDLE_MINUTES", default=30)
 SESSION_COOKIE_AGE = CLINICO_STAFF_IDLE_MINUTES * 60
 SESSION_SAVE_EVERY_REQUEST = True

@@ -12,7 +12,7 @@ from queueing.models import Desk, PriorityPolicy, Service
 
 DEFAULT_SERVICE_NAME = "Recepção"
 DEFAULT_SERVICE_PREFIX = "R"
-PREFIX_RE = re.compile(r"^[A-Z]{1,3}$")
+PREFIX_RE = re.compile(r"[A-Z]{1,3}")
 
 
 class _Unset(enum.Enum):
@@ -42,7 +42,7 @@ def _service_validate(service: Service) -> None:
         errors["name"] = "Name is required."
     elif Service.objects.filter(name__iexact=service.name).exclude(pk=service.pk).exists():
         errors["name"] = f'A service named "{service.name}" already exists.'
-    if not PREFIX_RE.match(service.prefix or ""):
+    if not PREFIX_RE.fullmatch(service.prefix or ""):
         errors["prefix"] = "The prefix is 1 to 3 upper-case letters (A-Z), e.g. R, TRI."
     elif Service.objects.filter(prefix=service.prefix).exclude(pk=service.pk).exists():
         errors["prefix"] = f'Prefix "{service.prefix}" is already used by another service.'

@@ -36,6 +36,9 @@ window.clinico = (function () {
       cache: "no-store",
       headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
     };
+    // A GET is the page reading its data again, not the person acting: it does not keep a
+    // signed-in session from ending when nobody is at the screen (common/sessions.py).
+    if (method === "GET") options.headers["X-Clinico-Background"] = "1";
     if (body !== undefined) {
       options.headers["Content-Type"] = "application/json";
       options.body = JSON.stringify(body);

@@ -95,6 +95,21 @@ def test_a_staff_session_ends_after_the_idle_timeout_and_activity_moves_the_end_
     assert idle.headers["Location"].startswith("/login/")
 
 
+def test_a_console_refreshing_itself_does_not_keep_an_unattended_session_alive(clinic_a):
+    start = datetime.datetime(2026, 3, 2, 9, 0, tzinfo=datetime.UTC)
+    with time_machine.travel(start, tick=False) as clock:
+        browser = _browser(clinic_a, "receptionist")
+        assert browser.get("/").status_code == 200  # the receptionist, then nobody
+        for _ in range(5):  # the console reads its queue again every few minutes, by itself
+            clock.shift(datetime.timedelta(minutes=5))
+            assert browser.get("/api/v1/queue/", HTTP_X_CLINICO_BACKGROUND="1").status_code == 200
+        clock.shift(datetime.timedelta(minutes=6))  # 31 min after the person's last request
+        idle = browser.get("/")
+
+    assert idle.status_code == 302
+    assert idle.headers["Location"].startswith("/login/")
+
+
 @pytest.mark.parametrize(("peer", "secure"), [("203.0.113.9", False), ("10.1.2.3", True)])
 def test_x_forwarded_proto_counts_only_from_trusted_proxies(settings, peer, secure):
     settings.CLINICO_TRUSTED_PROXIES = ["10.0.0.0/8"]

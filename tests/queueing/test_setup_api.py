@@ -188,3 +188,14 @@ def test_an_admin_sets_a_service_s_appointment_window_and_a_negative_one_names_t
     with clinic_a:
         service = Service.objects.get(pk=service_id)
     assert (service.appointment_early_minutes, service.appointment_late_minutes) == (45, 5)
+
+
+def test_a_prefix_with_a_trailing_newline_is_refused_by_the_service(clinic_a):
+    from django.core.exceptions import ValidationError
+
+    from queueing.services.setup import service_create
+
+    with clinic_a, pytest.raises(ValidationError) as refused:
+        service_create(name="Triagem", prefix="AB\n")
+
+    assert "prefix" in refused.value.message_dict

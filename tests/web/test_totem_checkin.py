@@ -67,6 +67,7 @@ def test_a_new_cpf_is_asked_for_a_short_registration_then_gets_a_ticket(clinic_a
         # The access trail says the totem registered her
         entry = AccessEntry.objects.get(patient_id=patient.pk, action="checkin")
         assert (entry.role, entry.user_id) == ("totem", None)
+        assert entry.address == "127.0.0.1"  # the totem's address, like every entry's
 
     status = totem.get(body["status_url"])
 
