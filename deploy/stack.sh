@@ -57,7 +57,8 @@ case "${1:-start}" in
     start_one events "$VENV/bin/uvicorn" clinico.asgi:application \
       --host 127.0.0.1 --port "$CLINICO_EVENTS_PORT" \
       --workers "${CLINICO_EVENTS_WORKERS:-1}" --no-access-log --timeout-graceful-shutdown 5 \
-      --limit-concurrency "${CLINICO_EVENTS_LIMIT_CONCURRENCY:-10500}" --backlog 4096
+      --limit-concurrency "${CLINICO_EVENTS_LIMIT_CONCURRENCY:-10500}" --backlog 4096 \
+      --no-proxy-headers
     # Web and worker share this machine's CPUs: in a burst the receptionist's request is answered
     # first (the worker runs at nice 5) and the ticket follows milliseconds later. Where they run
     # on separate CPUs, set CLINICO_WORKER_NICE=0.

@@ -8,7 +8,10 @@ after a network cut) from reaching the database's connection limit:
   the membership) on the request's own thread and connection; when the stream's answer starts,
   that connection is closed and the slot freed, and the stream reads only through the pool
   (events/pool.py). Requests that find no slot within `CLINICO_EVENTS_OPENING_WAIT_SECONDS`
-  answer 503 with `Retry-After`; the pages' scripts and browsers' EventSource try again.
+  answer 503 with `Retry-After`; the pages' scripts and browsers' EventSource try again. A
+  request still opening after `CLINICO_EVENTS_OPENING_TIMEOUT_SECONDS` is cut (503), and what
+  could hold a slot without being a stream never gets one: other paths (404), other methods
+  (405), requests with a body (400).
 - `StreamSlots`: open streams per process (`CLINICO_EVENTS_MAX_STREAMS`: 503 with
   `Retry-After`), per credential (a panel, a session, a ticket's status link:
   `CLINICO_EVENTS_STREAMS_PER_CREDENTIAL`) and per client address
@@ -16,6 +19,7 @@ after a network cut) from reaching the database's connection limit:
 """
 
 import asyncio
+import contextlib
 import json
 from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -32,19 +36,25 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[..., Awaitable[None]]
 
-# Answers that never touch the database pass without a slot: a health check must answer
-# while a burst of streams waits.
-UNGATED_PATHS = frozenset({"/healthz"})
+# What the events process serves: the streams, and health checks that need no slot. Everything
+# else (the API, the pages, sign-in) is the web process's: here it would take opening slots and
+# escape the web process's limits, so it answers 404 before any slot is taken.
+STREAM_PATH_PREFIX = "/events/"
+UNGATED_PATHS = frozenset({"/healthz", "/readyz"})
+STREAM_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def retry_after_seconds() -> int:
     return int(settings.CLINICO_EVENTS_RETRY_AFTER_SECONDS)
 
 
+def _error_body(code: str, detail: str, kind: str = "client_error") -> bytes:
+    return json.dumps({"type": kind, "errors": [{"code": code, "detail": detail}]}).encode()
+
+
 def _busy_body() -> bytes:
     detail = _("Too many screens are connecting at once; this one will try again shortly.")
-    body = {"type": "server_error", "errors": [{"code": "events_busy", "detail": detail}]}
-    return json.dumps(body).encode()
+    return _error_body("events_busy", detail, kind="server_error")
 
 
 def _is_event_stream(message: Message) -> bool:
@@ -54,18 +64,49 @@ def _is_event_stream(message: Message) -> bool:
     return False
 
 
+def _has_body(scope: Scope) -> bool:
+    for name, value in scope.get("headers", ()):
+        name = name.lower()
+        if name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0"):
+            return True
+    return False
+
+
+def _refusal(scope: Scope) -> tuple[int, bytes] | None:
+    """Why the events process answers this request at once, without a slot; None: it may wait."""
+    if not scope.get("path", "").startswith(STREAM_PATH_PREFIX):
+        detail = "The events process serves the live streams (/events/…) only."
+        return 404, _error_body("stream_not_served_here", detail)
+    if scope.get("method") not in STREAM_METHODS:
+        return 405, _error_body("method_not_allowed", "Streams answer GET only.")
+    if _has_body(scope):
+        # A stream request has no body: one announced and never sent would hold a slot.
+        return 400, _error_body("invalid", "A stream request has no body.")
+    return None
+
+
 class OpeningGate:
-    """At most `slots` requests inside the application at once; a stream leaves at its start."""
+    """At most `slots` requests inside the application at once; a stream leaves at its start.
+
+    A request still opening after CLINICO_EVENTS_OPENING_TIMEOUT_SECONDS (a client that stalls,
+    a database that does not answer) is cut and answered 503, so that a few slow requests never
+    hold every slot.
+    """
 
     def __init__(self, app: ASGIApp, *, slots: int | None = None, wait_s: float | None = None):
         self.app = app
         self.slots = slots or int(settings.CLINICO_EVENTS_OPENING_SLOTS)
         self.wait_s = wait_s if wait_s is not None else settings.CLINICO_EVENTS_OPENING_WAIT_SECONDS
+        self.timeout_s = float(settings.CLINICO_EVENTS_OPENING_TIMEOUT_SECONDS)
         self._semaphore: asyncio.Semaphore | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("path") in UNGATED_PATHS:
             await self.app(scope, receive, send)
+            return
+        refusal = _refusal(scope)
+        if refusal is not None:
+            await _answer(send, *refusal)
             return
         if self._semaphore is None:  # made on the server's event loop
             self._semaphore = asyncio.Semaphore(self.slots)
@@ -76,6 +117,8 @@ class OpeningGate:
             await _answer_busy(send)
             return
         held = True
+        answered = asyncio.Event()
+        cut = False
 
         def release() -> None:
             nonlocal held
@@ -84,32 +127,54 @@ class OpeningGate:
                 semaphore.release()
 
         async def send_through(message: Message) -> None:
-            if message["type"] == "http.response.start" and _is_event_stream(message):
-                # The stream has opened: the connection its opening used (this request's
-                # thread's) goes back now, not when the stream ends hours later.
-                await sync_to_async(connections.close_all)()
-                release()
+            if cut:
+                return  # answered 503 already: what the cut request still sends goes nowhere
+            if message["type"] == "http.response.start":
+                if _is_event_stream(message):
+                    # The stream has opened: the connection its opening used (this request's
+                    # thread's) goes back now, not when the stream ends hours later.
+                    await sync_to_async(connections.close_all)()
+                    release()
+                answered.set()
             await send(message)
 
+        request = asyncio.ensure_future(self.app(scope, receive, send_through))
+        started = asyncio.ensure_future(answered.wait())
         try:
-            await self.app(scope, receive, send_through)
+            await asyncio.wait(
+                {request, started}, timeout=self.timeout_s, return_when=asyncio.FIRST_COMPLETED
+            )
+            if not answered.is_set() and not request.done():
+                cut = True
+                request.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await request
+                await _answer_busy(send)
+                return
+            await request  # the rest of the answer: for a stream, as long as it lasts
         finally:
+            started.cancel()
             release()
 
 
-async def _answer_busy(send: Send) -> None:
+async def _answer(send: Send, status: int, body: bytes, headers: tuple = ()) -> None:
     await send(
         {
             "type": "http.response.start",
-            "status": 503,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
-                (b"retry-after", str(retry_after_seconds()).encode()),
                 (b"cache-control", b"no-store"),
+                *headers,
             ],
         }
     )
-    await send({"type": "http.response.body", "body": _busy_body()})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _answer_busy(send: Send) -> None:
+    retry_after = (b"retry-after", str(retry_after_seconds()).encode())
+    await _answer(send, 503, _busy_body(), (retry_after,))
 
 
 class StreamSlots:

@@ -306,21 +306,21 @@ REFUSED = Refused()
 async def _live(
     subscription: Subscription,
     *,
-    heartbeat: float,
+    tick: float,
     still_allowed: StillAllowed | None,
 ) -> AsyncIterator[tuple[str, list[Event]] | Refused | None]:
-    """What a stream's subscription brings, as it comes: a batch `(schema, events)`; None when a
-    heartbeat is due (nothing came for `heartbeat` seconds); REFUSED, last, once the credential
-    no longer holds. The credential is checked again every CLINICO_EVENTS_RECHECK_SECONDS by the
-    clock, however busy the clinic: a rotated panel key or a signed-out session ends its
-    stream within that time.
+    """What a stream's subscription brings, as it comes: a batch `(schema, events)`; None after
+    `tick` seconds with nothing (the stream decides whether a heartbeat is due); REFUSED, last,
+    once the credential no longer holds. The credential is checked again every
+    CLINICO_EVENTS_RECHECK_SECONDS by the clock, however busy the clinic: a rotated panel key or a
+    signed-out session ends its stream within that time.
     """
-    now = time.monotonic()
-    next_beat, next_check = now + heartbeat, now + recheck_seconds()
+    next_check = time.monotonic() + recheck_seconds()
     while True:
-        due = min(next_beat, next_check) if still_allowed is not None else next_beat
+        now = time.monotonic()
+        wait = min(tick, next_check - now) if still_allowed is not None else tick
         try:
-            batch = await asyncio.wait_for(subscription.queue.get(), max(due - now, 0))
+            batch = await asyncio.wait_for(subscription.queue.get(), max(wait, 0))
         except TimeoutError:
             batch = None
         now = time.monotonic()
@@ -329,12 +329,30 @@ async def _live(
                 yield REFUSED
                 return
             next_check = now + recheck_seconds()
-        if batch is not None:
-            next_beat = now + heartbeat
-            yield batch
-        elif now >= next_beat:
-            next_beat = now + heartbeat
-            yield None
+        yield batch
+
+
+class _Silence:
+    """When a stream last wrote to its client, and whether a heartbeat is due.
+
+    Only what the stream itself sends counts: a panel whose clinic is busy with check-ins it
+    does not show still gets its heartbeat, or the page would take the silence for a dead
+    connection and fall back to polling.
+    """
+
+    def __init__(self, heartbeat: float):
+        self.heartbeat = heartbeat
+        self.last = time.monotonic()
+
+    def sent(self) -> None:
+        self.last = time.monotonic()
+
+    def due(self) -> bool:
+        return time.monotonic() - self.last >= self.heartbeat
+
+    @property
+    def tick(self) -> float:
+        return self.heartbeat / 3
 
 
 def _released(release: Callable[[], None] | None) -> None:
@@ -353,7 +371,7 @@ async def event_stream(
     """Server-sent events of one clinic's stream: the missed ones after `after_id`, then live.
 
     Opens with a `stream.open` message carrying the newest id (the page's resumption point),
-    sends `stream.heartbeat` when nothing else was sent for a heartbeat, so proxies keep the
+    sends `stream.heartbeat` when it sent nothing else for a heartbeat, so proxies keep the
     connection and the page knows it is alive, re-checks `still_allowed` on a timer (a rotated
     panel key, a revoked membership, an ended session) and ends with `stream.refused` when it no
     longer holds. `release` is called when the stream ends (its place in the process's limits).
@@ -382,20 +400,21 @@ async def event_stream(
             caught_up = len(missed) < READ_BATCH
         opened = {"kind": "stream.open", "last_id": last, "heartbeat_s": heartbeat}
         yield sse_message(data=opened, event_id=last)
-        async for item in _live(subscription, heartbeat=heartbeat, still_allowed=still_allowed):
+        silence = _Silence(heartbeat)
+        async for item in _live(subscription, tick=silence.tick, still_allowed=still_allowed):
             if isinstance(item, Refused):
                 yield sse_message(data={"kind": "stream.refused"})
                 return
-            if item is None:
-                yield HEARTBEAT
-                continue
-            _schema, events = item
-            for event in events:
+            for event in item[1] if item is not None else ():
                 if event.id <= last:
                     continue
                 last = event.id
                 if scope.wants(event):
                     yield sse_message(data=event_payload(event), event_id=event.id)
+                    silence.sent()
+            if silence.due():
+                yield HEARTBEAT
+                silence.sent()
     finally:
         hub.unsubscribe(subscription)
         _released(release)
@@ -424,18 +443,21 @@ async def clinics_stream(
         yield f"retry: {settings.CLINICO_EVENTS_RETRY_MS}\n\n"
         opened = {"kind": "stream.open", "clinics": len(schemas), "heartbeat_s": heartbeat}
         yield sse_message(data=opened)
-        async for item in _live(subscription, heartbeat=heartbeat, still_allowed=still_allowed):
+        silence = _Silence(heartbeat)
+        async for item in _live(subscription, tick=silence.tick, still_allowed=still_allowed):
             if isinstance(item, Refused):
                 yield sse_message(data={"kind": "stream.refused"})
                 return
-            if item is None:
+            if item is not None:
+                schema, events = item
+                kinds = sorted({event.kind for event in events})
+                yield sse_message(
+                    data={"kind": "clinic.changed", "clinic": schema, "kinds": kinds},
+                )
+                silence.sent()
+            if silence.due():
                 yield HEARTBEAT
-                continue
-            schema, events = item
-            kinds = sorted({event.kind for event in events})
-            yield sse_message(
-                data={"kind": "clinic.changed", "clinic": schema, "kinds": kinds},
-            )
+                silence.sent()
     finally:
         hub.unsubscribe(subscription)
         _released(release)

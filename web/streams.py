@@ -209,7 +209,9 @@ async def panel_stream(request: HttpRequest) -> HttpResponseBase:
     panel_id, desk_ids = panel
 
     def still_allowed() -> bool:
-        return _panel_desk_ids(request, clinic) is not None
+        # The same panel with the same desks: a changed panel ends the stream, and the TV's
+        # page opens it again with what the panel shows now.
+        return _panel_desk_ids(request, clinic) == (panel_id, desk_ids)
 
     scope = StreamScope(schema_name=clinic.schema_name, kinds=PANEL_KINDS, desk_ids=desk_ids)
     credential = f"panel:{clinic.schema_name}:{panel_id}"
@@ -291,7 +293,9 @@ async def dashboard_stream(request: HttpRequest) -> HttpResponseBase:
     session_key = request.session.session_key
 
     def still_allowed() -> bool:
-        return _session_still_valid(session_key, user.pk) and bool(_managed_schemas(user))
+        # The same clinics: a manager who lost a chain (or gained a clinic) gets a stream of
+        # what they manage now when the page opens it again.
+        return _session_still_valid(session_key, user.pk) and _managed_schemas(user) == schemas
 
     def open_messages(release: Callable[[], None]) -> AsyncIterator[str]:
         return clinics_stream(schemas=schemas, still_allowed=still_allowed, release=release)

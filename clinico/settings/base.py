@@ -394,6 +394,11 @@ CLINICO_EVENTS_OPENING_SLOTS = env.int("CLINICO_EVENTS_OPENING_SLOTS", default=8
 # A request that finds no opening slot within this long answers 503 with Retry-After.
 CLINICO_EVENTS_OPENING_WAIT_SECONDS = env.float("CLINICO_EVENTS_OPENING_WAIT_SECONDS", default=10.0)
 CLINICO_EVENTS_RETRY_AFTER_SECONDS = env.int("CLINICO_EVENTS_RETRY_AFTER_SECONDS", default=5)
+# A request still opening after this long (a stalled client, a database that does not answer) is
+# cut with 503: a few slow requests never hold every opening slot.
+CLINICO_EVENTS_OPENING_TIMEOUT_SECONDS = env.float(
+    "CLINICO_EVENTS_OPENING_TIMEOUT_SECONDS", default=15.0
+)
 # Open streams: per process (503), per credential (a panel, a user, a ticket's link) and per
 # client address (429). A clinic's waiting room shares one address for its TVs and the phones on
 # its Wi-Fi; the per-address limit is for a flood, not a busy clinic.

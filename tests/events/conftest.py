@@ -25,7 +25,7 @@ def uvicorn_command(port: int) -> list[str]:
         "clinico.asgi:application",
         "--host", "127.0.0.1", "--port", str(port),
         "--no-access-log", "--timeout-graceful-shutdown", "2",
-        "--limit-concurrency", "10500", "--backlog", "4096",
+        "--limit-concurrency", "10500", "--backlog", "4096", "--no-proxy-headers",
     ]  # fmt: skip
 
 
