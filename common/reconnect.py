@@ -142,8 +142,11 @@ def listen_connect(
     should_stop: Callable[[], bool] = lambda: False,
     delays: Iterator[float] | None = None,
 ) -> ListenConnection | None:
-    """`listen_open`, retried with a back-off until it succeeds; None once `should_stop()`."""
-    for delay in delays or backoff_delays():
+    """`listen_open`, retried with a back-off until it succeeds; None once `should_stop()`.
+
+    The back-off stays short (at most 2 s): what is published late is what was missed.
+    """
+    for delay in delays or backoff_delays(first=0.2, cap=2.0):
         if should_stop():
             return None
         try:

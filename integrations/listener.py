@@ -7,8 +7,10 @@ notifications of one clinic collapsing into one task. Whatever it misses (it was
 broker was) the sweeper finds through the public index.
 
 The process runs for days: its LISTEN connection and its ORM connection both survive a
-database restart (common/reconnect.py), and notifications sent while it was reconnecting are
-found by the sweeper.
+database restart (common/reconnect.py). Notifications sent while no connection listened are
+lost, so once it listens again it publishes, as the sweeper would, the task of every clinic
+with events past its cursor (one public query), instead of leaving them to the sweeper's next
+round.
 """
 
 import logging
@@ -24,7 +26,12 @@ from common.reconnect import ListenConnection, database_retry, listen_connect
 from common.tenancy import tenant_connection
 from events.models import EVENTS_CHANNEL
 from integrations.schedule.models import WebhookSchedule
-from integrations.services import webhooks_kick, webhooks_queued_mark, webhooks_queued_unmark
+from integrations.services import (
+    webhooks_kick,
+    webhooks_queued_mark,
+    webhooks_queued_unmark,
+    webhooks_sweep,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +100,12 @@ def webhooks_listen(*, should_stop: Callable[[], bool] = lambda: False) -> None:
             listener = _listening_connection(should_stop)
             if listener is None:
                 return
+            published = database_retry(webhooks_sweep, what=what, should_stop=should_stop)
+            logger.info(
+                "Listening on %s again; %d clinics' tasks published for what came meanwhile.",
+                EVENTS_CHANNEL,
+                published,
+            )
             continue
         schemas = {note.payload.split(" ", 1)[0] for note in notes}
         since = time.monotonic() - refreshed
