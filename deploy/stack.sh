@@ -94,14 +94,19 @@ stop_one() {
 
 # Every process started, in the reverse order of the start.
 stop_all() {
-  local name
+  local name file
   if [ -f "$RUN_DIR/stack.started" ]; then
     for name in $(tac "$RUN_DIR/stack.started"); do stop_one "$name"; done
   fi
-  # Any supervised process left from a start list this run did not record.
-  for file in "$RUN_DIR"/*.child.pid; do
+  # Whatever else has a pid file here: a start this run did not record, a process whose
+  # supervisor is gone, or a stack started by an older version of this script.
+  for file in "$RUN_DIR"/*.pid; do
     [ -e "$file" ] || continue
-    name=$(basename "$file" .child.pid)
+    name=$(basename "$file" .pid)
+    case "$name" in
+      celerybeat-internal) continue ;;
+      *.child) name=${name%.child} ;;
+    esac
     stop_one "$name"
   done
   rm -f "$RUN_DIR/stack.started"
