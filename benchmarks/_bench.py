@@ -180,3 +180,67 @@ def bench_clinic_drop(*, clinic: Clinic) -> None:
             f"DELETE FROM {CHECKIN_PENDING_INDEX} WHERE schema_name = %s", [clinic.schema_name]
         )
     clinic.delete(force_drop=True)
+
+
+# --- the live stack's periodic tasks --------------------------------------------------------
+
+# Every bench clinic's daily-reset entry starts with this (slugs bench_00000, …).
+BENCH_RESET_PREFIX = reset_periodic_task_name(schema_name="bench_")
+# What beat itself writes to a row when it sends the task.
+_BEAT_PROGRESS = {"last_run_at", "total_run_count", "date_changed"}
+
+
+def platform_schedules_snapshot() -> dict[int, dict]:
+    """Every periodic task that is not a bench clinic's, field by field (by id)."""
+    rows = PeriodicTask.objects.exclude(name__startswith=BENCH_RESET_PREFIX).values()
+    return {row["id"]: row for row in rows}
+
+
+def platform_schedules_restore(before: dict[int, dict]) -> list[str]:
+    """Put back what a benchmark changed in the live stack's periodic tasks; their names.
+
+    A live beat keeps running beside a benchmark and moves `last_run_at` forward as it sends
+    tasks: that is left alone. A `last_run_at` in the future (a benchmark ticked beat under time
+    travel) or any other field changed is put back as it was; a row the benchmark added is
+    removed.
+    """
+    from django.utils import timezone
+    from django_celery_beat.models import PeriodicTasks
+
+    now = timezone.now()
+    after = platform_schedules_snapshot()
+    changed: list[str] = []
+    for pk, row in after.items():
+        old = before.get(pk)
+        if old is None:
+            PeriodicTask.objects.filter(pk=pk).delete()
+            changed.append(row["name"])
+            continue
+        differs = {field for field in row if row[field] != old[field]}
+        ahead = row["last_run_at"] is not None and row["last_run_at"] > now
+        if ahead or differs - _BEAT_PROGRESS:
+            fields = {key: value for key, value in old.items() if key != "id"}
+            PeriodicTask.objects.filter(pk=pk).update(**fields)
+            changed.append(row["name"])
+    if changed:
+        PeriodicTasks.update_changed()
+    return sorted(changed)
+
+
+def scheduler_of_bench_rows(scheduler_class: type) -> type:
+    """`scheduler_class` reading only the bench clinics' reset entries and writing no other.
+
+    Ticked under time travel, the real scheduler would send the live stack's platform tasks
+    (the sweepers, the live figures' catch-up) and save their `last_run_at` hours ahead; and
+    its set-up writes celery's default entries into the live stack's table.
+    """
+
+    class BenchRowsScheduler(scheduler_class):  # type: ignore[misc, valid-type]
+        def setup_schedule(self) -> None:
+            pass
+
+        def enabled_models_qs(self):
+            return super().enabled_models_qs().filter(name__startswith=BENCH_RESET_PREFIX)
+
+    BenchRowsScheduler.__name__ = BenchRowsScheduler.__qualname__ = scheduler_class.__name__
+    return BenchRowsScheduler

@@ -10,6 +10,11 @@
    headers, shard queues); one worker node consumes every shard queue. Timed from the first tick
    until every clinic's day is summarised.
 
+Both schedulers read the bench clinics' reset entries only (`scheduler_of_bench_rows`): the live
+stack's platform tasks (the sweepers, the live figures' catch-up) are never sent nor saved under
+time travel. The run checks that at the end: a platform task it changed anyway is put back as it
+was, named, and the run fails.
+
 Bench clinics (chain `bench`, America/Sao_Paulo, reset 00:00) are provisioned once and reused.
 They stay inactive (the check-in sweeper skips them); only their reset schedules are enabled
 while measuring, and every one is disabled again when the benchmark ends. `make bench-clean`
@@ -58,6 +63,9 @@ from benchmarks._bench import (  # noqa: E402
     interleaved,
     latency_summary,
     median,
+    platform_schedules_restore,
+    platform_schedules_snapshot,
+    scheduler_of_bench_rows,
 )
 from clinico.celery import app  # noqa: E402
 from patients.models import Patient  # noqa: E402
@@ -133,8 +141,8 @@ def measure_ticks(ticks: int, batch: int) -> dict:
     Each scheduler's first tick (the schedule load) is timed apart; then batches of steady
     ticks alternate, upstream first and last. Milliseconds.
     """
-    ours_class = symbol_by_name(settings.CELERY_BEAT_SCHEDULER)
-    upstream_class = symbol_by_name(UPSTREAM_SCHEDULER)
+    ours_class = scheduler_of_bench_rows(symbol_by_name(settings.CELERY_BEAT_SCHEDULER))
+    upstream_class = scheduler_of_bench_rows(symbol_by_name(UPSTREAM_SCHEDULER))
     before = next_midnight_utc() - datetime.timedelta(minutes=30)
     _bench_reset_tasks().update(last_run_at=before - datetime.timedelta(minutes=1))
     samples: dict[str, list[float]] = {"ours": [], "upstream": []}
@@ -238,7 +246,7 @@ def run_resets(clinics: list[Clinic], concurrency: int) -> tuple[float, int]:
         time.sleep(6)  # the worker connects and consumes before midnight strikes
         midnight = next_midnight_utc()
         _bench_reset_tasks().update(last_run_at=midnight - datetime.timedelta(hours=1))
-        scheduler_class = symbol_by_name(settings.CELERY_BEAT_SCHEDULER)
+        scheduler_class = scheduler_of_bench_rows(symbol_by_name(settings.CELERY_BEAT_SCHEDULER))
         started = time.perf_counter()
         sent = 0
         with time_machine.travel(midnight + datetime.timedelta(seconds=1), tick=True):
@@ -290,12 +298,17 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=2, help="worker processes")
     args = parser.parse_args()
 
+    platform_schedules = platform_schedules_snapshot()
     try:
         figures = run(args)
     finally:
         enable_only([])
         bench_clinics_deactivate()
+        changed = platform_schedules_restore(platform_schedules)
+    figures["platform_tasks_changed"] = len(changed)
     print(json.dumps(figures))
+    if changed:
+        raise SystemExit(f"the run changed the live stack's periodic tasks (put back): {changed}")
 
 
 def run(args) -> dict:

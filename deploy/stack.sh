@@ -2,7 +2,12 @@
 # Start or stop Clinico's own processes for development: web (gunicorn), the events process
 # (uvicorn: the pages' live streams), Celery worker, the webhook worker (webhooks queue), beat,
 # and the webhook listener (starts deliveries as their events commit).
-# PIDs and logs live under .run/. Idempotent.
+# Each process runs under a small supervisor (`supervise` below) that starts it again when it
+# exits, after a back-off (1 s, doubling up to 30 s; back to 1 s once it had run for a minute),
+# and writes "restarted <name> (exit code N)" to its log. `stop` stops the supervisors (each
+# stops its process first) in the reverse order of the start.
+# PIDs and logs live under .run/: <name>.pid is the supervisor, <name>.child.pid its process.
+# Idempotent.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,23 +29,87 @@ worker_queues() {
 
 running() { [ -f "$RUN_DIR/$1.pid" ] && kill -0 "$(cat "$RUN_DIR/$1.pid")" 2>/dev/null; }
 
+# Run "$@" as <name> until this supervisor gets SIGTERM; start it again whenever it exits.
+supervise() {
+  local name=$1; shift
+  local delay=1 stopping=0 child="" sleeper="" code started
+  # SIGTERM (stop): pass it on to the process, wait for it to exit, then end.
+  trap 'stopping=1; [ -z "$child" ] || kill -TERM "$child" 2>/dev/null || true
+        [ -z "$sleeper" ] || kill "$sleeper" 2>/dev/null || true' TERM
+  while [ "$stopping" = 0 ]; do
+    started=$SECONDS
+    "$@" &
+    child=$!
+    echo "$child" >"$RUN_DIR/$name.child.pid"
+    # `wait` returns early when a trapped signal arrives: wait again until the process is gone.
+    while :; do
+      code=0
+      wait "$child" || code=$?
+      kill -0 "$child" 2>/dev/null || break
+    done
+    child=""
+    rm -f "$RUN_DIR/$name.child.pid"
+    [ "$stopping" = 0 ] || break
+    if [ $((SECONDS - started)) -ge 60 ]; then delay=1; fi
+    echo "[supervisor] $(date -u +%FT%TZ) $name exited (exit code $code); restarting in $delay s"
+    sleep "$delay" &
+    sleeper=$!
+    wait "$sleeper" || true
+    sleeper=""
+    [ "$stopping" = 0 ] || break
+    echo "[supervisor] $(date -u +%FT%TZ) restarted $name (exit code $code)"
+    delay=$((delay * 2 > 30 ? 30 : delay * 2))
+  done
+}
+
 start_one() {
   local name=$1; shift
   if running "$name"; then echo "[stack] $name already running"; return; fi
-  nohup "$@" >"$RUN_DIR/logs/$name.log" 2>&1 &
+  # A supervisor (this script again) ignores SIGHUP as nohup does, and so does its process.
+  : >"$RUN_DIR/logs/$name.log"
+  nohup bash "$ROOT/deploy/stack.sh" supervise "$name" "$@" >>"$RUN_DIR/logs/$name.log" 2>&1 &
   echo $! >"$RUN_DIR/$name.pid"
+  grep -qx "$name" "$RUN_DIR/stack.started" 2>/dev/null || echo "$name" >>"$RUN_DIR/stack.started"
   echo "[stack] started $name (log: .run/logs/$name.log)"
 }
 
 stop_one() {
-  local name=$1
+  local name=$1 child_file="$RUN_DIR/$1.child.pid" child=""
+  [ -f "$child_file" ] && child=$(cat "$child_file")
   if running "$name"; then
+    # The supervisor passes SIGTERM on to its process and ends once that process has exited.
     kill -TERM "$(cat "$RUN_DIR/$name.pid")" 2>/dev/null || true
-    for _ in $(seq 1 40); do running "$name" || break; sleep 0.25; done
+    for _ in $(seq 1 80); do running "$name" || break; sleep 0.25; done
     running "$name" && kill -KILL "$(cat "$RUN_DIR/$name.pid")" 2>/dev/null || true
     echo "[stack] stopped $name"
   fi
-  rm -f "$RUN_DIR/$name.pid"
+  # A process its supervisor could not stop (or left behind when killed) goes too.
+  if [ -n "$child" ] && kill -0 "$child" 2>/dev/null; then
+    kill -TERM "$child" 2>/dev/null || true
+    for _ in $(seq 1 40); do kill -0 "$child" 2>/dev/null || break; sleep 0.25; done
+    kill -KILL "$child" 2>/dev/null || true
+  fi
+  rm -f "$RUN_DIR/$name.pid" "$child_file"
+}
+
+# Every process started, in the reverse order of the start.
+stop_all() {
+  local name file
+  if [ -f "$RUN_DIR/stack.started" ]; then
+    for name in $(tac "$RUN_DIR/stack.started"); do stop_one "$name"; done
+  fi
+  # Whatever else has a pid file here: a start this run did not record, a process whose
+  # supervisor is gone, or a stack started by an older version of this script.
+  for file in "$RUN_DIR"/*.pid; do
+    [ -e "$file" ] || continue
+    name=$(basename "$file" .pid)
+    case "$name" in
+      celerybeat-internal) continue ;;
+      *.child) name=${name%.child} ;;
+    esac
+    stop_one "$name"
+  done
+  rm -f "$RUN_DIR/stack.started"
 }
 
 case "${1:-start}" in
@@ -86,7 +155,8 @@ case "${1:-start}" in
       sleep 0.5
     done
     ;;
-  stop) stop_one webhooks; stop_one beat; stop_one webhook-worker; stop_one worker; stop_one events; stop_one web ;;
+  stop) stop_all ;;
+  supervise) shift; supervise "$@" ;;
   queues) worker_queues ;;
   *) echo "usage: $0 start|stop|queues" >&2; exit 2 ;;
 esac

@@ -28,6 +28,7 @@ import psycopg2.extensions
 from django.conf import settings
 from django_tenants.utils import schema_context
 
+from common.reconnect import ListenConnection, backoff_delays, listen_open
 from events.models import EVENTS_CHANNEL, FIGURES_REFRESHED, Event
 from events.pool import pooled
 from events.selectors import event_last_id, event_list_after
@@ -39,7 +40,6 @@ READ_BATCH = 500
 MAX_CATCH_UP = 5000
 # A message, not a comment: the page's script sees it and knows a silent stream is dead.
 HEARTBEAT = 'data: {"kind":"stream.heartbeat"}\n\n'
-RECONNECT_DELAYS_S = (0.2, 0.5, 1, 2, 5)
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ class EventHub:
         self._cursor: dict[str, int] = {}
         self._pending: set[str] = set()
         self._fetching: dict[str, asyncio.Task] = {}
-        self._connection: psycopg2.extensions.connection | None = None
+        self._connection: ListenConnection | None = None
         self._connecting: asyncio.Task | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self.notifications = 0
@@ -157,20 +157,15 @@ class EventHub:
             self._connecting = asyncio.get_running_loop().create_task(self._connect())
         await asyncio.shield(self._connecting)
 
-    def _open(self) -> psycopg2.extensions.connection:
-        connection = psycopg2.connect(**_listen_dsn())
-        connection.autocommit = True
-        with connection.cursor() as cursor:
-            cursor.execute(f"LISTEN {EVENTS_CHANNEL}")
-        return connection
+    def _open(self) -> ListenConnection:
+        return listen_open(params=_listen_dsn(), channel=EVENTS_CHANNEL)
 
     async def _connect(self) -> None:
         self._loop = asyncio.get_running_loop()
-        for attempt in range(10_000):
+        for delay in backoff_delays(first=0.2, cap=5.0):
             try:
                 connection = await asyncio.to_thread(self._open)
             except psycopg2.Error as error:
-                delay = RECONNECT_DELAYS_S[min(attempt, len(RECONNECT_DELAYS_S) - 1)]
                 logger.warning("Cannot LISTEN for events (%s); again in %s s", error, delay)
                 await asyncio.sleep(delay)
                 continue
@@ -188,24 +183,23 @@ class EventHub:
         if connection is None:
             return
         if self._loop is not None:
+            # The socket number kept from the opening: the server may have closed it already.
             with contextlib.suppress(ValueError, OSError):
                 self._loop.remove_reader(connection.fileno())
-        with contextlib.suppress(psycopg2.Error):
-            connection.close()
+        connection.close()
 
     def _readable(self) -> None:
         connection = self._connection
         if connection is None:
             return
         try:
-            connection.poll()
+            notes = connection.notifications()
         except psycopg2.Error as error:
             logger.warning("Lost the events LISTEN connection (%s); reconnecting", error)
             self._drop_connection()
             if self._loop is not None and self._subscriptions:
                 self._connecting = self._loop.create_task(self._connect())
             return
-        notes, connection.notifies[:] = list(connection.notifies), []
         for note in notes:
             self.notifications += 1
             schema, _sep, rest = note.payload.partition(" ")

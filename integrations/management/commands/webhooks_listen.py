@@ -4,6 +4,7 @@ import signal
 
 from django.core.management.base import BaseCommand
 
+from common.reconnect import CONNECTION_ERRORS
 from integrations.listener import webhooks_listen
 
 
@@ -19,4 +20,9 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
-        webhooks_listen(should_stop=lambda: stopping)
+        try:
+            webhooks_listen(should_stop=lambda: stopping)
+        except CONNECTION_ERRORS:
+            if not stopping:
+                raise
+            # Stopped while the database was away: nothing was left half done.
