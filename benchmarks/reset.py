@@ -218,14 +218,6 @@ def start_worker(concurrency: int) -> subprocess.Popen:
     )
 
 
-def purge_queues() -> None:
-    with app.connection_for_write() as conn:
-        channel = conn.channel()
-        for queue in declared_queues():
-            queue(channel).declare()
-            queue(channel).purge()
-
-
 def shard_consumers() -> int:
     """Consumers already on the shard queues (a `make run` worker takes resets too)."""
     with app.connection_for_write() as conn:
@@ -240,7 +232,8 @@ def shard_consumers() -> int:
 def run_resets(clinics: list[Clinic], concurrency: int) -> tuple[float, int]:
     """Seconds from beat's first tick at midnight until every clinic's day is summarised."""
     enable_only(clinics)
-    purge_queues()
+    # The queues are the running stack's too (its check-ins, e-mails, webhooks): never purged.
+    # Resets are idempotent, so a message a stopped earlier run left behind does no harm.
     worker = start_worker(concurrency)
     try:
         time.sleep(6)  # the worker connects and consumes before midnight strikes
