@@ -25,6 +25,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connections
 from django.utils.translation import gettext as _
+from prometheus_client import Gauge
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -112,6 +113,15 @@ async def _answer_busy(send: Send) -> None:
     await send({"type": "http.response.body", "body": _busy_body()})
 
 
+# Open streams of this process by kind (panel, ticket, user: the credential's first word).
+open_streams = Gauge(
+    "clinico_event_streams_open",
+    "Open live streams of the events process, by kind.",
+    ["kind"],
+    multiprocess_mode="livesum",
+)
+
+
 class StreamSlots:
     """Open streams of this process: in all, per credential and per client address."""
 
@@ -135,6 +145,8 @@ class StreamSlots:
         self.total += 1
         self.by_credential[credential] += 1
         self.by_address[address] += 1
+        kind = open_streams.labels(credential.partition(":")[0])
+        kind.inc()
         given_back = False
 
         def give_back() -> None:
@@ -143,6 +155,7 @@ class StreamSlots:
                 return
             given_back = True
             self.total -= 1
+            kind.dec()
             for counter, key in ((self.by_credential, credential), (self.by_address, address)):
                 counter[key] -= 1
                 if counter[key] <= 0:
