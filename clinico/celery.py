@@ -180,8 +180,8 @@ def _worker_process_metrics_end(pid=None, **kwargs):
 
 
 @beat_init.connect(dispatch_uid="clinico_beat_metrics")
-def _beat_metrics_served(**kwargs):
-    """Beat's endpoint: its own metrics and the platform's gauges, read at each scrape."""
-    from common.metrics import platform_collector, serve
+def _beat_metrics_served(sender=None, **kwargs):
+    """Beat's endpoint: its schedule's lag and the platform's gauges, read at each scrape."""
+    from common.metrics import BeatCollector, platform_collector, serve
 
-    serve("beat", collectors=[platform_collector()])
+    serve("beat", collectors=[platform_collector(), BeatCollector(sender)])

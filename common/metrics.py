@@ -17,6 +17,7 @@ No metric has a clinic label: ten thousand clinics would be ten thousand series 
 detail per clinic stays in the database and the admin.
 """
 
+import datetime
 import logging
 import os
 import shutil
@@ -140,28 +141,18 @@ _WEBHOOK_BACKLOG_SQL = """
       ON a.schema_name = c.schema_name AND a.last_event_id > s.event_cursor
     WHERE s.due_at <= clock_timestamp() OR a.schema_name IS NOT NULL
 """
-# Platform tasks: beat entries that are not a clinic's (no `_schema_name` header).
-_BEAT_TASKS_SQL = """
-    SELECT t.name,
-           extract(epoch FROM clock_timestamp() - t.last_run_at),
-           extract(epoch FROM clock_timestamp() - t.last_run_at) - i.every * CASE i.period
-               WHEN 'days' THEN 86400 WHEN 'hours' THEN 3600 WHEN 'minutes' THEN 60
-               WHEN 'seconds' THEN 1 ELSE 0.000001 END
-    FROM public.django_celery_beat_periodictask t
-    LEFT JOIN public.django_celery_beat_intervalschedule i ON i.id = t.interval_id
-    WHERE t.enabled AND t.headers NOT LIKE '%_schema_name%' AND t.last_run_at IS NOT NULL
-"""
 # A clinic's reset is late when its last local reset time passed more than the grace ago and
 # beat has not sent it since (nor was the clinic or its schedule made since).
 _RESETS_LATE_SQL = """
-    WITH local AS (
-        SELECT c.timezone, c.created_at, t.last_run_at,
-               date_trunc('day', clock_timestamp() AT TIME ZONE c.timezone) + c.reset_time AS today_due,
+    WITH zoned AS (
+        SELECT c.timezone, c.created_at, t.last_run_at, c.reset_time,
                clock_timestamp() AT TIME ZONE c.timezone AS local_now
         FROM public.tenants_clinic c
         JOIN public.django_celery_beat_periodictask t
           ON t.name = 'daily-reset:' || c.schema_name AND t.enabled
         WHERE c.is_active
+    ), local AS (
+        SELECT *, date_trunc('day', local_now) + reset_time AS today_due FROM zoned
     ), due AS (
         SELECT coalesce(last_run_at, created_at) AS ran,
                (CASE WHEN today_due > local_now THEN today_due - interval '1 day'
@@ -201,8 +192,6 @@ class PlatformCollector(Collector):
                 pending, pending_age = cursor.fetchone()
                 cursor.execute(_WEBHOOK_BACKLOG_SQL)
                 backlog, backlog_age = cursor.fetchone()
-                cursor.execute(_BEAT_TASKS_SQL)
-                beat_rows = cursor.fetchall()
                 cursor.execute(_RESETS_LATE_SQL, [settings.CLINICO_METRICS_RESET_GRACE_SECONDS])
                 resets_late, reset_late_s = cursor.fetchone()
         except Error as error:
@@ -231,22 +220,6 @@ class PlatformCollector(Collector):
             "How long the oldest due webhook work has waited (0 when none).",
             max(float(backlog_age), 0.0),
         )
-        age = GaugeMetricFamily(
-            "clinico_beat_task_last_run_age_seconds",
-            "Seconds since beat last sent each platform task (negative: a last run in the future).",
-            labels=["task"],
-        )
-        lag = GaugeMetricFamily(
-            "clinico_beat_task_lag_seconds",
-            "Seconds past due of each interval platform task (0 when not yet due).",
-            labels=["task"],
-        )
-        for name, run_age, past_due in beat_rows:
-            age.add_metric([name], float(run_age))
-            if past_due is not None:
-                lag.add_metric([name], max(float(past_due), 0.0))
-        yield age
-        yield lag
         yield _gauge(
             "clinico_clinic_resets_late",
             "Active clinics whose daily reset time passed (beyond the grace) and beat has not "
@@ -288,6 +261,55 @@ class PlatformCollector(Collector):
         yield _gauge("clinico_broker_up", "Whether the broker answers (1) or not (0).", 1)
         yield depth
         yield oldest
+
+
+class BeatCollector(Collector):
+    """Each platform task's lag as the running beat sees it (its schedule in memory).
+
+    The database's `last_run_at` is written by beat only every few minutes; what beat holds
+    in memory is what decides when it sends. Clinics' entries (a `_schema_name` header) are
+    left out: their lateness is `clinico_clinic_reset_late_seconds`.
+    """
+
+    def __init__(self, service: Any) -> None:
+        self.service = service
+
+    def _entries(self) -> list[Any]:
+        scheduler = self.service.scheduler
+        entries = getattr(scheduler, "_schedule", None) or scheduler.data
+        for _attempt in range(3):  # beat's thread may be replacing them meanwhile
+            try:
+                return list(entries.values())
+            except RuntimeError:
+                continue
+        return []
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        from django.utils import timezone
+
+        age = GaugeMetricFamily(
+            "clinico_beat_task_last_run_age_seconds",
+            "Seconds since beat last sent each platform task (negative: a last run in the future).",
+            labels=["task"],
+        )
+        lag = GaugeMetricFamily(
+            "clinico_beat_task_lag_seconds",
+            "Seconds each platform task is past due and not yet sent (0 when not yet due).",
+            labels=["task"],
+        )
+        now = timezone.now()
+        for entry in self._entries():
+            headers = (getattr(entry, "options", None) or {}).get("headers") or {}
+            if "_schema_name" in headers or entry.last_run_at is None:
+                continue
+            last_run_at = entry.last_run_at
+            if timezone.is_naive(last_run_at):
+                last_run_at = timezone.make_aware(last_run_at, datetime.UTC)
+            age.add_metric([entry.name], (now - last_run_at).total_seconds())
+            remaining = entry.schedule.remaining_estimate(last_run_at).total_seconds()
+            lag.add_metric([entry.name], max(-remaining, 0.0))
+        yield age
+        yield lag
 
 
 PUBLISHED_AT_HEADER = "clinico_published_at"

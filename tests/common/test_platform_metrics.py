@@ -9,8 +9,11 @@ import datetime
 import json
 import time
 import uuid
+from types import SimpleNamespace
 
 import pytest
+from celery.beat import ScheduleEntry, Scheduler
+from celery.schedules import schedule as every
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 from kombu import Connection, Exchange, Queue
@@ -18,10 +21,9 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from clinico.celery import app as celery_app
-from common.metrics import PUBLISHED_AT_HEADER, PlatformCollector
+from common.metrics import PUBLISHED_AT_HEADER, BeatCollector, PlatformCollector
 from queueing.models import CheckIn
 from tenants.schedules import clinic_reset_schedule_sync, reset_periodic_task_name
-from tenants.sweeper import checkins_sweep_schedule_ensure
 from tests.checkin_factories import cpf_from_number
 from tests.queueing import factories as f
 
@@ -48,9 +50,9 @@ def platform(queues=(), broker=_no_broker) -> PlatformCollector:
 
 def test_a_clinic_whose_reset_time_passed_unsent_counts_as_late_without_naming_it(clinic_a):
     clinic_reset_schedule_sync(clinic=clinic_a)
-    PeriodicTask.objects.filter(name=reset_periodic_task_name(schema_name=clinic_a.schema_name)).update(
-        last_run_at=timezone.now() - datetime.timedelta(days=3)
-    )
+    PeriodicTask.objects.filter(
+        name=reset_periodic_task_name(schema_name=clinic_a.schema_name)
+    ).update(last_run_at=timezone.now() - datetime.timedelta(days=3))
     type(clinic_a).objects.filter(pk=clinic_a.pk).update(
         created_at=timezone.now() - datetime.timedelta(days=30)
     )
@@ -74,26 +76,39 @@ def test_a_clinic_reset_sent_on_time_is_not_late(clinic_a):
     assert samples[("clinico_clinic_reset_late_seconds", ())] == 0
 
 
-def test_beat_lag_and_a_last_run_in_the_future_are_shown_per_platform_task():
-    sweeper = checkins_sweep_schedule_ensure()
-    PeriodicTask.objects.filter(pk=sweeper.pk).update(
-        last_run_at=timezone.now() - datetime.timedelta(seconds=330)
+def _beat_with(*entries) -> BeatCollector:
+    """A beat whose scheduler holds `entries` (celery's own entries and schedules)."""
+    scheduler = Scheduler(celery_app, lazy=True)
+    scheduler.data = {entry.name: entry for entry in entries}
+    return BeatCollector(SimpleNamespace(scheduler=scheduler))
+
+
+def _entry(name: str, *, seconds_ago: float, headers: dict | None = None) -> ScheduleEntry:
+    return ScheduleEntry(
+        name=name,
+        task="tenants.checkins_sweep_task",
+        schedule=every(30, app=celery_app),
+        last_run_at=timezone.now() - datetime.timedelta(seconds=seconds_ago),
+        options={"headers": headers or {}},
+        app=celery_app,
     )
 
-    samples = scrape(platform())
-    labels = (("task", sweeper.name),)
+
+def test_beat_lag_and_a_last_run_in_the_future_are_shown_per_platform_task():
+    late = _entry("sweep-pending-check-ins", seconds_ago=330)
+    ahead = _entry("sweep-webhooks", seconds_ago=-10 * 3600)
+    clinic = _entry("daily-reset:clinic_a", seconds_ago=90000, headers={"_schema_name": "x"})
+
+    samples = scrape(_beat_with(late, ahead, clinic))
 
     # Every 30 s, last sent 330 s ago: 300 s past due.
-    assert 290 < samples[("clinico_beat_task_lag_seconds", labels)] < 360
-    assert 320 < samples[("clinico_beat_task_last_run_age_seconds", labels)] < 400
-
-    PeriodicTask.objects.filter(pk=sweeper.pk).update(
-        last_run_at=timezone.now() + datetime.timedelta(hours=10)
-    )
-    samples = scrape(platform())
-
-    assert samples[("clinico_beat_task_last_run_age_seconds", labels)] < -9 * 3600
-    assert samples[("clinico_beat_task_lag_seconds", labels)] == 0
+    assert 290 < samples[("clinico_beat_task_lag_seconds", (("task", late.name),))] < 360
+    assert 320 < samples[("clinico_beat_task_last_run_age_seconds", (("task", late.name),))] < 400
+    # Sent "ten hours from now" (a clock stepped back): never due, and shown as such.
+    assert samples[("clinico_beat_task_last_run_age_seconds", (("task", ahead.name),))] < -35000
+    assert samples[("clinico_beat_task_lag_seconds", (("task", ahead.name),))] == 0
+    # A clinic's own entry is no series of its own.
+    assert not any("daily-reset" in str(labels) for _name, labels in samples)
 
 
 def test_pending_check_ins_are_counted_from_the_public_index_with_their_age(clinic_a):
