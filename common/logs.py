@@ -64,7 +64,8 @@ def _schema_name() -> str | None:
 
 
 class JsonFormatter(_JsonFormatter):
-    """One JSON object per line with FIELDS first, then any `extra` the code passed."""
+    """One JSON object per line with FIELDS first, then the plain values the code passed as
+    `extra` (numbers, text; never an object's repr)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("fmt", ["asctime", "levelname", "name", "message"])
@@ -85,3 +86,9 @@ class JsonFormatter(_JsonFormatter):
             if value:
                 log_data[key] = value
         log_data.pop("process_kind", None)
+        # Objects passed as `extra` (Django's `request`, whose repr holds the query string) are
+        # left out: their text is not what the code chose to log.
+        for key, value in list(log_data.items()):
+            if key not in FIELDS and not isinstance(value, str | int | float | bool | type(None)):
+                if key not in ("exc_info", "stack_info"):
+                    del log_data[key]
