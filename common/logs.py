@@ -88,7 +88,7 @@ class JsonFormatter(_JsonFormatter):
         log_data.pop("process_kind", None)
         # Objects passed as `extra` (Django's `request`, whose repr holds the query string) are
         # left out: their text is not what the code chose to log.
+        plain = (str, int, float, bool, type(None))
         for key, value in list(log_data.items()):
-            if key not in FIELDS and not isinstance(value, str | int | float | bool | type(None)):
-                if key not in ("exc_info", "stack_info"):
-                    del log_data[key]
+            if key not in FIELDS and not isinstance(value, plain):
+                del log_data[key]
