@@ -134,7 +134,9 @@ _PENDING_CHECKINS_SQL = """
 """
 _WEBHOOK_BACKLOG_SQL = """
     SELECT count(*),
-           coalesce(extract(epoch FROM clock_timestamp() - min(coalesce(s.due_at, a.last_at))), 0)
+           coalesce(extract(epoch FROM clock_timestamp() - min(least(
+               CASE WHEN s.due_at <= clock_timestamp() THEN s.due_at END, a.last_at
+           ))), 0)
     FROM public.integrations_schedule_webhookschedule s
     JOIN public.tenants_clinic c ON c.id = s.clinic_id AND c.is_active
     LEFT JOIN public.events_activity_clinicactivity a

@@ -22,6 +22,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from clinico.celery import app as celery_app
 from common.metrics import PUBLISHED_AT_HEADER, BeatCollector, PlatformCollector
+from events.activity.models import ClinicActivity
+from integrations.schedule.models import WebhookSchedule
 from queueing.models import CheckIn
 from tenants.schedules import clinic_reset_schedule_sync, reset_periodic_task_name
 from tests.checkin_factories import cpf_from_number
@@ -157,3 +159,27 @@ def test_a_queue_shows_its_depth_and_its_oldest_message_age_and_keeps_the_messag
     finally:
         with Connection(url) as conn:
             conn.channel().queue_delete(name)
+
+
+def test_webhook_work_due_ten_minutes_ago_is_backlog_of_that_age(clinic_a):
+    WebhookSchedule.objects.update_or_create(
+        clinic=clinic_a, defaults={"due_at": timezone.now() - datetime.timedelta(minutes=10)}
+    )
+
+    samples = scrape(platform())
+
+    assert samples[("clinico_webhooks_backlog_clinics", ())] >= 1
+    assert 600 <= samples[("clinico_webhooks_oldest_due_age_seconds", ())] < 900
+
+
+def test_webhook_work_due_later_is_no_backlog(clinic_a):
+    WebhookSchedule.objects.all().delete()
+    ClinicActivity.objects.all().delete()
+    WebhookSchedule.objects.create(
+        clinic=clinic_a, due_at=timezone.now() + datetime.timedelta(minutes=10)
+    )
+
+    samples = scrape(platform())
+
+    assert samples[("clinico_webhooks_backlog_clinics", ())] == 0
+    assert samples[("clinico_webhooks_oldest_due_age_seconds", ())] == 0
