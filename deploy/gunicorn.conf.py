@@ -51,6 +51,17 @@ class RedactingLogger(Logger):
                 atoms[name] = f"{method} {rest}" if name == "r" else rest
         return atoms
 
+    def setup(self, cfg):
+        """gunicorn's own lines (start-up, workers booting or killed) are JSON like the rest."""
+        super().setup(cfg)
+        if os.environ.get("CLINICO_LOG_FORMAT", "json") != "json":
+            return
+        from common.logs import ContextFilter, JsonFormatter
+
+        for handler in self.error_log.handlers:
+            handler.setFormatter(JsonFormatter())
+            handler.addFilter(ContextFilter())
+
     def access(self, resp, req, environ, request_time):
         """One JSON line per answer, with the keys of the application's lines (common/logs.py)
         and the request id the application returned in X-Request-ID."""
