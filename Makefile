@@ -14,7 +14,7 @@ export CELERY_BROKER_URL ?= amqp://guest:guest@127.0.0.1:$(AMQP_PORT)//
 # test settings whatever this says.
 export DJANGO_SETTINGS_MODULE ?= clinico.settings.dev
 
-.PHONY: run stop test fuzz lint format bench venv services db demo browser
+.PHONY: run stop test fuzz lint format bench venv services db demo browser promtool
 
 venv: $(VENV)/.installed
 
@@ -40,6 +40,10 @@ demo: db
 browser:
 	@command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
+# promtool checks and unit-tests the alert rules of deploy/prometheus/ (tests/deploy/).
+promtool:
+	@command -v promtool >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus; }
+
 run: demo
 	bash deploy/stack.sh start
 	@echo ""
@@ -55,7 +59,7 @@ stop:
 # takes their tasks (the integration tests start a RabbitMQ node of their own as well).
 TEST_BROKER_URL ?= amqp://guest:guest@127.0.0.1:$(AMQP_PORT)/clinico_test
 
-test: venv browser
+test: venv browser promtool
 	CLINICO_AMQP_VHOSTS="clinico_test $(CLINICO_AMQP_VHOSTS)" bash deploy/services.sh start
 	DJANGO_SETTINGS_MODULE=clinico.settings.test CELERY_BROKER_URL=$(TEST_BROKER_URL) \
 	  $(VENV)/bin/pytest $(PYTEST_ARGS)

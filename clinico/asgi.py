@@ -14,6 +14,8 @@ import os
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinico.settings.prod")
 os.environ["DATABASE_CONN_MAX_AGE"] = "0"
 os.environ.setdefault("CLINICO_DB_APPLICATION_NAME", "clinico-events")
+# Its logs and metrics (CLINICO_METRICS_PORT_EVENTS) say "events" (common/apps.py).
+os.environ.setdefault("CLINICO_PROCESS_KIND", "events")
 
 from django.core.asgi import get_asgi_application  # noqa: E402
 

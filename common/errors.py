@@ -23,6 +23,8 @@ from kombu.exceptions import OperationalError as BrokerOperationalError
 from rest_framework import status
 from rest_framework.exceptions import APIException
 
+from common.metrics import unavailable_counted
+
 RETRY_AFTER_SECONDS = 5
 
 # SQLSTATEs of a database that is away rather than of a statement that failed: connection
@@ -98,7 +100,10 @@ class ExceptionHandler(StandardizedExceptionHandler):
     def convert_known_exceptions(self, exc: Exception) -> Exception:
         if isinstance(exc, RequestDataTooBig):
             return request_too_large()
-        return outage_of(exc) or super().convert_known_exceptions(exc)
+        converted = outage_of(exc) or super().convert_known_exceptions(exc)
+        if isinstance(converted, ServiceUnavailable):  # an outage, or a view's own 503
+            unavailable_counted(str(converted.get_codes()))
+        return converted
 
 
 # --- outside DRF: Django's error handlers ------------------------------------------------------
@@ -135,6 +140,7 @@ def _too_large(request) -> HttpResponse:
 
 
 def _unavailable(request, outage: ServiceUnavailable) -> HttpResponse:
+    unavailable_counted(str(outage.get_codes()))
     if _is_api(request):
         codes = outage.get_codes()
         body = error_body(kind="server_error", code=str(codes), detail=str(outage.detail))

@@ -17,6 +17,14 @@ PORT="${CLINICO_WEB_PORT:-8000}"
 # The pages open their live streams on this port of their own host (clinico/settings/dev.py).
 export CLINICO_EVENTS_PORT="${CLINICO_EVENTS_PORT:-8001}"
 SHARDS="${CLINICO_SHARD_QUEUES:-4}"
+# Each process kind serves Prometheus metrics on a loopback port of its own (docs/operations.md,
+# deploy/prometheus/prometheus.yml); gunicorn's and the worker's files live under the directory.
+export CLINICO_METRICS_PORT_WEB="${CLINICO_METRICS_PORT_WEB:-9181}"
+export CLINICO_METRICS_PORT_EVENTS="${CLINICO_METRICS_PORT_EVENTS:-9182}"
+export CLINICO_METRICS_PORT_WORKER="${CLINICO_METRICS_PORT_WORKER:-9183}"
+export CLINICO_METRICS_PORT_BEAT="${CLINICO_METRICS_PORT_BEAT:-9184}"
+export CLINICO_METRICS_PORT_WEBHOOKS="${CLINICO_METRICS_PORT_WEBHOOKS:-9185}"
+export CLINICO_METRICS_DIR="${CLINICO_METRICS_DIR:-$RUN_DIR/prometheus}"
 export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-clinico.settings.dev}"
 mkdir -p "$RUN_DIR/logs"
 cd "$ROOT"

@@ -29,6 +29,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import connections
 from django.utils.translation import gettext as _
+from prometheus_client import Gauge
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -177,6 +178,15 @@ async def _answer_busy(send: Send) -> None:
     await _answer(send, 503, _busy_body(), (retry_after,))
 
 
+# Open streams of this process by kind (panel, ticket, user: the credential's first word).
+open_streams = Gauge(
+    "clinico_event_streams_open",
+    "Open live streams of the events process, by kind.",
+    ["kind"],
+    multiprocess_mode="livesum",
+)
+
+
 class StreamSlots:
     """Open streams of this process: in all, per credential and per client address."""
 
@@ -200,6 +210,8 @@ class StreamSlots:
         self.total += 1
         self.by_credential[credential] += 1
         self.by_address[address] += 1
+        kind = open_streams.labels(credential.partition(":")[0])
+        kind.inc()
         given_back = False
 
         def give_back() -> None:
@@ -208,6 +220,7 @@ class StreamSlots:
                 return
             given_back = True
             self.total -= 1
+            kind.dec()
             for counter, key in ((self.by_credential, credential), (self.by_address, address)):
                 counter[key] -= 1
                 if counter[key] <= 0:

@@ -26,7 +26,9 @@ from dataclasses import dataclass, field
 import psycopg2
 import psycopg2.extensions
 from django.conf import settings
+from django.utils import timezone
 from django_tenants.utils import schema_context
+from prometheus_client import Histogram
 
 from common.reconnect import ListenConnection, backoff_delays, listen_open
 from events.models import EVENTS_CHANNEL, FIGURES_REFRESHED, Event
@@ -40,6 +42,12 @@ READ_BATCH = 500
 MAX_CATCH_UP = 5000
 # A message, not a comment: the page's script sees it and knows a silent stream is dead.
 HEARTBEAT = 'data: {"kind":"stream.heartbeat"}\n\n'
+# From an event's time (its transaction) to the hub's read of it for the clinic's streams.
+notification_lag = Histogram(
+    "clinico_event_stream_lag_seconds",
+    "From an event's write to its read by the events process for the clinic's open streams.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
 
 
 @dataclass(frozen=True)
@@ -235,6 +243,9 @@ class EventHub:
                     continue
                 if not events:
                     continue
+                read_at = timezone.now()
+                for event in events:
+                    notification_lag.observe(max((read_at - event.at).total_seconds(), 0.0))
                 if schema in self._cursor:
                     self._cursor[schema] = max(self._cursor[schema], events[-1].id)
                 for subscription in list(self._subscriptions.get(schema, ())):

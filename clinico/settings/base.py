@@ -41,6 +41,7 @@ SHARED_APPS = [
     "django_celery_beat",
     "events.activity",
     "integrations.schedule",
+    "common",
 ]
 TENANT_APPS = [
     "patients",
@@ -65,7 +66,11 @@ TENANT_LIMIT_SET_CALLS = True
 DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
 
 MIDDLEWARE = [
-    # Outermost: an unreachable database or broker answers 503 even where DEBUG shows its page.
+    # Outermost: every answer carries the request's id (common/request_id.py); then every answer
+    # is counted and timed by route template (common/metrics.py).
+    "common.request_id.RequestIdMiddleware",
+    "common.metrics.MetricsMiddleware",
+    # An unreachable database or broker answers 503 even where DEBUG shows its page.
     "common.errors.OutageMiddleware",
     "clinico.middleware.TrustedProxyHeadersMiddleware",
     "clinico.middleware.ClinicHostMiddleware",
@@ -360,14 +365,41 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# One JSON object per line (common/logs.py): time, level, process, request id, clinic schema.
+# CLINICO_LOG_FORMAT=plain gives the classic text lines, for a person reading a terminal.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "common.logs.ContextFilter"}},
+    "formatters": {
+        "json": {"()": "common.logs.JsonFormatter"},
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": env("CLINICO_LOG_FORMAT", default="json"),
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Metrics (common/metrics.py, docs/operations.md "Metrics and alerts") -----------------------
+# Each process kind serves /metrics on a port of its own, on this address; 0: not served.
+# Never a port the public or clinic hosts are served on.
+CLINICO_METRICS_ADDRESS = env("CLINICO_METRICS_ADDRESS", default="127.0.0.1")
+CLINICO_METRICS_PORT_WEB = env.int("CLINICO_METRICS_PORT_WEB", default=0)
+CLINICO_METRICS_PORT_EVENTS = env.int("CLINICO_METRICS_PORT_EVENTS", default=0)
+CLINICO_METRICS_PORT_WORKER = env.int("CLINICO_METRICS_PORT_WORKER", default=0)
+CLINICO_METRICS_PORT_BEAT = env.int("CLINICO_METRICS_PORT_BEAT", default=0)
+CLINICO_METRICS_PORT_WEBHOOKS = env.int("CLINICO_METRICS_PORT_WEBHOOKS", default=0)
+# The multiprocess files of gunicorn's and the Celery worker's processes: a directory per
+# process kind (and worker port) under this one, emptied when the process starts.
+CLINICO_METRICS_DIR = env("CLINICO_METRICS_DIR", default=str(BASE_DIR / ".run" / "prometheus"))
+# A clinic's daily reset not sent this long after its local reset time counts as late.
+CLINICO_METRICS_RESET_GRACE_SECONDS = env.int("CLINICO_METRICS_RESET_GRACE_SECONDS", default=600)
 
 # --- Patient data by need, the waiting-room panel ----------------------------------------------
 # Patient look-ups (search, read, correct, and check-ins and bookings by CPF) allowed per minute
