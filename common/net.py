@@ -94,9 +94,3 @@ def peer_is_trusted_proxy(request: HttpRequest) -> bool:
 def request_origin(request) -> str:
     """The scheme and host (and port) a request came to: where links e-mailed from it point."""
     return request.build_absolute_uri("/").rstrip("/")
-
-
-def peer_is_trusted_proxy(request: HttpRequest) -> bool:
-    """Whether the TCP peer of `request` is one of `CLINICO_TRUSTED_PROXIES`."""
-    peer = _parse(request.META.get("REMOTE_ADDR") or "")
-    return peer is not None and _trusted(peer, trusted_proxy_networks())
