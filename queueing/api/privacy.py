@@ -24,6 +24,7 @@ from accounts.models import User
 from accounts.permissions import ADMIN, ClinicAccess
 from audit.models import AccessAction
 from audit.selectors import access_entries_csv, access_entries_list
+from queueing.clock import clinic_timezone
 from common.api import DateTimeField, IdField, django_validation_to_api, query_params_validate
 from patients.cpf import cpf_mask
 from patients.models import Patient
@@ -222,7 +223,8 @@ class AccessTrailCsvApi(_AdminOnly):
     )
     def get(self, request):
         response = StreamingHttpResponse(
-            access_entries_csv(entries=_trail(request)), content_type="text/csv; charset=utf-8"
+            access_entries_csv(entries=_trail(request), zone=clinic_timezone()),
+            content_type="text/csv; charset=utf-8",
         )
         response["Content-Disposition"] = 'attachment; filename="access-trail.csv"'
         return response
