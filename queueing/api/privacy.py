@@ -24,13 +24,13 @@ from accounts.models import User
 from accounts.permissions import ADMIN, ClinicAccess
 from audit.models import AccessAction
 from audit.selectors import access_entries_csv, access_entries_list
-from queueing.clock import clinic_timezone
 from common.api import DateTimeField, IdField, django_validation_to_api, query_params_validate
 from patients.cpf import cpf_mask
 from patients.models import Patient
 from patients.selectors import patient_get
 from patients.throttles import PatientExportThrottle
 from patients.trail import access_actor, access_record_request
+from queueing.clock import clinic_timezone
 from queueing.selectors.privacy import patient_data_export, patients_due_for_review
 from queueing.services.privacy import patient_anonymise
 

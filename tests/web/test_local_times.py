@@ -73,8 +73,12 @@ def test_the_access_trail_and_its_csv_read_the_clinics_local_time(zoned_clinic):
     issued, _reprinted = LOCAL[zoned_clinic.timezone]
     with zoned_clinic:
         AccessEntry.objects.create(
-            at=ISSUED, user_email="rita@sol.test", role="receptionist", patient_id=7,
-            action="view", address="10.0.0.9",
+            at=ISSUED,
+            user_email="rita@sol.test",
+            role="receptionist",
+            patient_id=7,
+            action="view",
+            address="10.0.0.9",
         )
     admin = Client(HTTP_HOST=clinic_hostname(clinic=zoned_clinic))
     admin.force_login(factories.staff(zoned_clinic, "clinic_admin"))
@@ -94,8 +98,12 @@ def test_the_access_trail_and_its_csv_read_the_clinics_local_time(zoned_clinic):
 def test_the_access_trail_page_names_roles_and_fields_in_portuguese(clinic_a):
     with clinic_a:
         AccessEntry.objects.create(
-            user_email="rita@sol.test", role="receptionist", patient_id=7, action="update",
-            fields=["birth_date", "full_name"], address="10.0.0.9",
+            user_email="rita@sol.test",
+            role="receptionist",
+            patient_id=7,
+            action="update",
+            fields=["birth_date", "full_name"],
+            address="10.0.0.9",
         )
     admin = Client(HTTP_HOST=clinic_hostname(clinic=clinic_a))
     admin.force_login(factories.staff(clinic_a, "clinic_admin"))

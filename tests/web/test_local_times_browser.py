@@ -39,9 +39,7 @@ def test_a_reprinted_ticket_and_the_console_read_the_clinics_time_in_a_browser_e
     expect(slip).to_contain_text("07/12/2026 11:15")
     note = printable.locator(".slip-note").inner_text()
     reprinted = note.split("Reimpressa às ", 1)[1][:5]
-    allowed = {
-        (now_manaus + datetime.timedelta(minutes=m)).strftime("%H:%M") for m in (-1, 0, 1)
-    }
+    allowed = {(now_manaus + datetime.timedelta(minutes=m)).strftime("%H:%M") for m in (-1, 0, 1)}
     assert reprinted in allowed, (note, allowed)
     printable.set_viewport_size({"width": 800, "height": 1000})
     printable.screenshot(path=str(screenshots / "ticket-reprint-manaus.png"))
