@@ -85,14 +85,16 @@ class ClinicHostMiddleware(TenantMainMiddleware):
 
 class ClinicTimezoneMiddleware:
     """On a clinic's host every time a person reads is the clinic's: templates' `date`/`time`
-    filters and `localtime` follow the zone activated here (the public site stays in UTC)."""
+    filters and `localtime` follow the zone activated here (the public site and the API stay in
+    UTC)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
         clinic = getattr(request, "tenant", None)
-        if clinic is None:
+        # The API speaks UTC (ISO 8601 with its offset): partners convert; people read pages.
+        if clinic is None or request.path.startswith("/api/"):
             timezone.deactivate()
             return self.get_response(request)
         timezone.activate(zoneinfo.ZoneInfo(clinic.timezone))
