@@ -3,6 +3,7 @@
 import datetime
 
 from django import forms
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -33,9 +34,10 @@ TRAIL_ROLES = {
 def _field_label(name: str) -> str:
     """A patient field's name as the record form calls it ("birth date"), else the name itself."""
     try:
-        return str(Patient._meta.get_field(name).verbose_name)
-    except Exception:  # noqa: BLE001 - a field since renamed keeps its recorded name
+        field = Patient._meta.get_field(name)
+    except FieldDoesNotExist:  # a field since renamed keeps its recorded name
         return name
+    return str(getattr(field, "verbose_name", name))
 
 
 def _trail_row(entry: AccessEntry, action: str) -> dict:
