@@ -12,6 +12,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Model
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_tenants.models import TenantMixin
 from kombu.exceptions import OperationalError as KombuOperationalError
 from rest_framework_simplejwt.exceptions import TokenError
@@ -107,7 +108,7 @@ def account_email_publish(
 def user_password_change(*, user: User, current_password: str, new_password: str) -> User:
     """A signed-in person's new password; the current one must be given."""
     if not user.check_password(current_password):
-        raise ValidationError({"current_password": "The current password is wrong."})
+        raise ValidationError({"current_password": _("The current password is wrong.")})
     return user_password_set(user=user, password=new_password, field="new_password")
 
 
@@ -132,8 +133,10 @@ def password_reset_confirm(*, uidb64: str, token: str, password: str) -> User:
     if user is None:
         raise ValidationError(
             {
-                "token": "This link is invalid or expired, or was already used. Ask for a new "
-                "one with “Forgot my password”."
+                "token": _(
+                    "This link is invalid or expired, or was already used. Ask for a new "
+                    "one with “Forgot my password”."
+                )
             }
         )
     return user_password_set(user=user, password=password)
@@ -185,7 +188,10 @@ def staff_invite(
     membership = ClinicMembership.objects.filter(user=user, clinic_id=clinic.pk).first()
     if membership is not None and membership.is_active:
         raise ValidationError(
-            {"email": f"{normalized} is already a member of this clinic; change their role."}
+            {
+                "email": _("%(email)s is already a member of this clinic; change their role.")
+                % {"email": normalized}
+            }
         )
     membership = clinic_membership_grant(user=user, clinic=clinic, role=role)
     # The clinic knows the person by the name its admin typed, never by another clinic's.
@@ -208,7 +214,7 @@ def staff_invitation_send(*, membership: ClinicMembership, origin: str) -> None:
     """E-mail the invitation of an active member (again): a password link, or a sign-in note."""
     if not membership.is_active:
         raise ValidationError(
-            {"non_field_errors": ["This person's access was removed; invite them again."]}
+            {"non_field_errors": [_("This person's access was removed; invite them again.")]}
         )
     user = membership.user
     template = "access_granted" if user.has_usable_password() else "invitation"
@@ -219,11 +225,11 @@ def staff_invitation_send(*, membership: ClinicMembership, origin: str) -> None:
 def clinic_membership_role_change(*, membership: ClinicMembership, role: str) -> ClinicMembership:
     """Give a member another role; the clinic always keeps one active clinic admin."""
     if role not in ClinicRole.values:
-        raise ValidationError({"role": f"Unknown role {role!r}."})
+        raise ValidationError({"role": _("Unknown role %(role)r.") % {"role": role}})
     membership = ClinicMembership.objects.select_for_update().get(pk=membership.pk)
     if role != ClinicRole.CLINIC_ADMIN and _active_admins_left_without(membership=membership):
         raise ValidationError(
-            {"role": "This is the clinic's last clinic admin; make someone else admin first."}
+            {"role": _("This is the clinic's last clinic admin; make someone else admin first.")}
         )
     membership.role = role
     membership.full_clean()
@@ -237,7 +243,7 @@ def clinic_membership_deactivate(*, membership: ClinicMembership) -> ClinicMembe
     membership = ClinicMembership.objects.select_for_update().get(pk=membership.pk)
     if _active_admins_left_without(membership=membership):
         raise ValidationError(
-            {"non_field_errors": ["The clinic's last clinic admin cannot be deactivated."]}
+            {"non_field_errors": [_("The clinic's last clinic admin cannot be deactivated.")]}
         )
     membership.is_active = False
     membership.save(update_fields=["is_active", "updated_at"])

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from appointments.models import Appointment, AppointmentStatus
@@ -110,9 +111,13 @@ def appointment_place_for(
 def _service_for_booking(*, service_id: int) -> Service:
     service = Service.objects.filter(pk=service_id).first()
     if service is None:
-        raise ValidationError({"service": f"There is no service with id {service_id}."})
+        raise ValidationError(
+            {"service": _("There is no service with id %(id)s.") % {"id": service_id}}
+        )
     if not service.is_active:
-        raise ValidationError({"service": f'The service "{service.name}" is not active.'})
+        raise ValidationError(
+            {"service": _('The service "%(name)s" is not active.') % {"name": service.name}}
+        )
     return service
 
 
@@ -170,7 +175,7 @@ def appointment_create(
     service_day = service_day_of(scheduled_at)
     if service_day < service_day_today():
         raise ValidationError(
-            {"scheduled_at": "The time is on a day that has passed; book today or later."}
+            {"scheduled_at": _("The time is on a day that has passed; book today or later.")}
         )
     registration = {
         key: value.isoformat() if isinstance(value, datetime.date) else value
@@ -181,11 +186,11 @@ def appointment_create(
     if patient is None:
         raise ValidationError(
             {
-                f"patient.{field}": "Required: this CPF is not registered at this clinic yet."
+                f"patient.{field}": _("Required: this CPF is not registered at this clinic yet.")
                 for field in REQUIRED_REGISTRATION_FIELDS
                 if not registration.get(field)
             }
-            or {"patient": "This CPF is not registered; send the patient's registration."}
+            or {"patient": _("This CPF is not registered; send the patient's registration.")}
         )
     appointment = Appointment(
         patient=patient,
@@ -260,7 +265,8 @@ def appointment_cancel(
     if appointment.status != AppointmentStatus.EXPECTED:
         raise AppointmentRefused(
             appointment,
-            f"The appointment is {appointment.status}; only an expected one can be cancelled.",
+            _("The appointment is %(status)s; only an expected one can be cancelled.")
+            % {"status": appointment.get_status_display()},
         )
     appointment.status = AppointmentStatus.CANCELLED
     appointment.cancel_reason = reason.strip()[:200]

@@ -3,9 +3,11 @@
 import csv
 import datetime
 import io
+import zoneinfo
 from collections.abc import Iterator
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from audit.models import AccessEntry
 
@@ -21,6 +23,20 @@ CSV_COLUMNS = (
     "address",
     "purpose",
 )
+
+# The CSV's header, for the people who open it in a spreadsheet (in the request's language).
+CSV_HEADERS = {
+    "at": _("When"),
+    "user_id": _("User id"),
+    "user_email": _("User e-mail"),
+    "role": _("Role"),
+    "partner_client_id": _("Partner client"),
+    "patient_id": _("Patient id"),
+    "action": _("Action"),
+    "fields": _("Fields"),
+    "address": _("Address"),
+    "purpose": _("Purpose"),
+}
 
 
 def access_entries_list(
@@ -52,14 +68,25 @@ def _cell(value: object) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def access_entries_csv(*, entries: QuerySet[AccessEntry]) -> Iterator[str]:
-    """The entries as CSV text, a header line then one line per entry, streamed in chunks."""
+def access_entries_csv(*, entries: QuerySet[AccessEntry], zone: zoneinfo.ZoneInfo) -> Iterator[str]:
+    """The entries as CSV text, a header line then one line per entry, streamed in chunks.
+
+    Times are the clinic's (`zone`), with their offset: "2026-12-07 12:15:00-03:00".
+    """
+    # Translated now: the lines are streamed after the request's language is gone.
+    header = [str(CSV_HEADERS[column]) for column in CSV_COLUMNS]
+    return _csv_lines(entries=entries, zone=zone, header=header)
+
+
+def _csv_lines(
+    *, entries: QuerySet[AccessEntry], zone: zoneinfo.ZoneInfo, header: list[str]
+) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(CSV_COLUMNS)
+    writer.writerow(header)
     for entry in entries.iterator(chunk_size=2000):
         row = [getattr(entry, column) for column in CSV_COLUMNS]
-        row[0] = entry.at.isoformat()
+        row[0] = entry.at.astimezone(zone).isoformat(sep=" ", timespec="seconds")
         row[CSV_COLUMNS.index("fields")] = " ".join(entry.fields)
         writer.writerow([_cell(value) for value in row])
         if buffer.tell() > 64_000:

@@ -1,9 +1,12 @@
 """Host routing: <clinic>.<BASE_DOMAIN> is a clinic, BASE_DOMAIN is the public site, others 404."""
 
+import zoneinfo
+
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.http import JsonResponse
 from django.urls import set_urlconf
+from django.utils import timezone
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from clinico import health
@@ -78,3 +81,24 @@ class ClinicHostMiddleware(TenantMainMiddleware):
         request.urlconf = settings.ROOT_URLCONF
         set_urlconf(request.urlconf)
         return None
+
+
+class ClinicTimezoneMiddleware:
+    """On a clinic's host every time a person reads is the clinic's: templates' `date`/`time`
+    filters and `localtime` follow the zone activated here (the public site and the API stay in
+    UTC)."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        clinic = getattr(request, "tenant", None)
+        # The API speaks UTC (ISO 8601 with its offset): partners convert; people read pages.
+        if clinic is None or request.path.startswith("/api/"):
+            timezone.deactivate()
+            return self.get_response(request)
+        timezone.activate(zoneinfo.ZoneInfo(clinic.timezone))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

@@ -3,6 +3,7 @@
 import re
 
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from validate_docbr import CPF
 
 _SEPARATORS = re.compile(r"[.\-\s]")
@@ -18,23 +19,24 @@ def cpf_validate(value: str | None) -> str:
     """The CPF as 11 digits, or a ValidationError that says what is wrong with it."""
     digits = cpf_normalize(value or "")
     if not digits:
-        raise ValidationError("Enter the patient's CPF.", code="blank")
+        raise ValidationError(_("Enter the patient's CPF."), code="blank")
     if not digits.isascii() or not digits.isdigit():
         raise ValidationError(
-            "A CPF has only digits (dots and a hyphen are allowed, e.g. 529.982.247-25).",
+            _("A CPF has only digits (dots and a hyphen are allowed, e.g. 529.982.247-25)."),
             code="invalid_characters",
         )
     if len(digits) != 11:
         raise ValidationError(
-            f"A CPF has 11 digits; this one has {len(digits)}.", code="invalid_length"
+            _("A CPF has 11 digits; this one has %(count)s.") % {"count": len(digits)},
+            code="invalid_length",
         )
     if len(set(digits)) == 1:
         raise ValidationError(
-            "A CPF of one repeated digit is not a valid CPF.", code="repeated_digits"
+            _("A CPF of one repeated digit is not a valid CPF."), code="repeated_digits"
         )
     if not _validator.validate(digits):
         raise ValidationError(
-            "The CPF's check digits do not match; check the number typed.",
+            _("The CPF's check digits do not match; check the number typed."),
             code="invalid_check_digits",
         )
     return digits

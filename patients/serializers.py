@@ -22,10 +22,10 @@ class CPFField(serializers.CharField):
     # The codes of cpf_validate(), whose own messages are the ones shown: declared here so that
     # the OpenAPI document lists them among the field's 400 codes.
     default_error_messages = {
-        "invalid": "Send the CPF as text.",
+        "invalid": _("Send the CPF as text."),
         **dict.fromkeys(
             ("invalid_characters", "invalid_length", "repeated_digits", "invalid_check_digits"),
-            "This is not a valid CPF.",
+            _("This is not a valid CPF."),
         ),
     }
 
@@ -33,7 +33,7 @@ class CPFField(serializers.CharField):
         kwargs.setdefault("max_length", 20)
         kwargs.setdefault(
             "error_messages",
-            {"blank": "Enter the patient's CPF.", "required": "Enter the patient's CPF."},
+            {"blank": _("Enter the patient's CPF."), "required": _("Enter the patient's CPF.")},
         )
         super().__init__(**kwargs)
 
@@ -50,8 +50,8 @@ class BirthDateField(serializers.DateField):
     """A birth date from 1900 to tomorrow (a clinic a time zone ahead may already be there)."""
 
     default_error_messages = {
-        "future": "The birth date is in the future.",
-        "too_old": "The birth date is before 1900.",
+        "future": _("The birth date is in the future."),
+        "too_old": _("The birth date is before 1900."),
     }
 
     def to_internal_value(self, value):
@@ -73,7 +73,7 @@ class PatientRegistrationSerializer(serializers.Serializer):
         r"^[0-9+()\- ]{8,20}$",
         required=False,
         allow_blank=True,
-        error_messages={"invalid": "Use digits, spaces, +, ( ) or - (8 to 20 characters)."},
+        error_messages={"invalid": _("Use digits, spaces, +, ( ) or - (8 to 20 characters).")},
     )
     email = serializers.EmailField(max_length=254, required=False, allow_blank=True)
 

@@ -6,6 +6,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from common.rows import ColumnList, columns, from_row
@@ -98,7 +99,7 @@ def patient_update(
     """Correct a patient's record; records who changed which fields (not the values)."""
     unknown = set(data) - set(CORRECTABLE_FIELDS)
     if unknown:
-        raise ValidationError({field: "This field cannot be changed." for field in unknown})
+        raise ValidationError({field: _("This field cannot be changed.") for field in unknown})
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     changed = []
     for field, value in data.items():
@@ -115,7 +116,7 @@ def patient_update(
     if not changed:
         return patient
     if "cpf" in changed and Patient.objects.filter(cpf=patient.cpf).exclude(pk=patient.pk).exists():
-        raise ValidationError({"cpf": "Another patient of this clinic already has this CPF."})
+        raise ValidationError({"cpf": _("Another patient of this clinic already has this CPF.")})
     patient.full_clean(validate_unique=False)
     patient.save()
     PatientRecordChange.objects.create(

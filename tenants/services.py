@@ -9,6 +9,7 @@ import zoneinfo
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone as django_timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import ClinicRole, User
 from accounts.services import staff_invite
@@ -47,18 +48,22 @@ def _host_cache_forget_on_commit(clinic: Clinic) -> None:
 
 def _validate_slug(slug: str) -> None:
     if not slug:
-        raise ValidationError({"slug": "Slug is required."})
+        raise ValidationError({"slug": _("Slug is required.")})
     if len(slug) > 63:
-        raise ValidationError({"slug": "Slug must be at most 63 characters."})
+        raise ValidationError({"slug": _("Slug must be at most 63 characters.")})
     if not SLUG_RE.fullmatch(slug):
         raise ValidationError(
             {
-                "slug": "Slug must start with a lower-case letter and contain only lower-case "
-                "letters, digits and underscores."
+                "slug": _(
+                    "Slug must start with a lower-case letter and contain only lower-case "
+                    "letters, digits and underscores."
+                )
             }
         )
     if slug in RESERVED_SLUGS or slug.startswith("pg_") or slug == template_schema_name():
-        raise ValidationError({"slug": f'"{slug}" is a reserved name; choose another slug.'})
+        raise ValidationError(
+            {"slug": _('"%(slug)s" is a reserved name; choose another slug.') % {"slug": slug}}
+        )
 
 
 def _validate_timezone(tz: str) -> None:
@@ -66,10 +71,15 @@ def _validate_timezone(tz: str) -> None:
         zoneinfo.ZoneInfo(tz)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise ValidationError(
-            {"timezone": f'"{tz}" is not an IANA timezone (e.g. America/Sao_Paulo).'}
+            {
+                "timezone": _('"%(timezone)s" is not an IANA timezone (e.g. America/Sao_Paulo).')
+                % {"timezone": tz}
+            }
         ) from None
     if tz not in zoneinfo.available_timezones():
-        raise ValidationError({"timezone": f'"{tz}" is not an IANA timezone name.'})
+        raise ValidationError(
+            {"timezone": _('"%(timezone)s" is not an IANA timezone name.') % {"timezone": tz}}
+        )
 
 
 def chain_create(*, name: str, slug: str) -> Chain:
@@ -96,10 +106,12 @@ def clinic_provision(
     name = (name or "").strip()
     _validate_slug(slug)
     if not name:
-        raise ValidationError({"name": "Name is required."})
+        raise ValidationError({"name": _("Name is required.")})
     _validate_timezone(timezone)
     if Clinic.objects.filter(schema_name__iexact=slug).exists():
-        raise ValidationError({"slug": f'A clinic with slug "{slug}" already exists.'})
+        raise ValidationError(
+            {"slug": _('A clinic with slug "%(slug)s" already exists.') % {"slug": slug}}
+        )
 
     clinic = Clinic(
         chain=chain, name=name, schema_name=slug, timezone=timezone, reset_time=reset_time
@@ -164,7 +176,7 @@ def clinic_update_settings(
     """Change a clinic's settings and keep its reset schedule in step."""
     if name is not None:
         if not name.strip():
-            raise ValidationError({"name": "Name is required."})
+            raise ValidationError({"name": _("Name is required.")})
         clinic.name = name.strip()
     if timezone is not None:
         _validate_timezone(timezone)
@@ -176,7 +188,7 @@ def clinic_update_settings(
     if dedicated_queue is not None:
         if dedicated_queue and not re.fullmatch(r"[a-z0-9_-]{1,60}", dedicated_queue):
             raise ValidationError(
-                {"dedicated_queue": "Use lower-case letters, digits, '-' or '_' (at most 60)."}
+                {"dedicated_queue": _("Use lower-case letters, digits, '-' or '_' (at most 60).")}
             )
         clinic.dedicated_queue = dedicated_queue
     clinic.full_clean()

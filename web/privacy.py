@@ -3,6 +3,7 @@
 import datetime
 
 from django import forms
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase
@@ -10,15 +11,42 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.models import User
+from accounts.models import ClinicRole, User
 from accounts.permissions import ADMIN
 from audit.models import AccessAction, AccessEntry
 from audit.selectors import access_entries_csv, access_entries_list
 from common.dates import day_in_range_validate
+from patients.models import Patient
 from queueing.clock import clinic_timezone
 from web.access import clinic_of, no_access, staff_page
 
 PAGE_SIZE = 200
+
+# Who acted, as the trail records it, in the reader's words.
+TRAIL_ROLES = {
+    **{role.value: role.label for role in ClinicRole},
+    "totem": gettext_lazy("Totem"),
+    "partner": gettext_lazy("Partner system"),
+    "chain_manager": gettext_lazy("Chain manager"),
+}
+
+
+def _field_label(name: str) -> str:
+    """A patient field's name as the record form calls it ("birth date"), else the name itself."""
+    try:
+        field = Patient._meta.get_field(name)
+    except FieldDoesNotExist:  # a field since renamed keeps its recorded name
+        return name
+    return str(getattr(field, "verbose_name", name))
+
+
+def _trail_row(entry: AccessEntry, action: str) -> dict:
+    return {
+        "entry": entry,
+        "action": action,
+        "role": str(TRAIL_ROLES.get(entry.role, entry.role)),
+        "fields": ", ".join(_field_label(name) for name in entry.fields),
+    }
 
 
 class TrailFilterForm(forms.Form):
@@ -103,7 +131,7 @@ def access_trail(request: HttpRequest, role: str) -> HttpResponse:
     context = {
         "clinic": clinic_of(request),
         "form": form,
-        "rows": [(entry, actions.get(entry.action, entry.action)) for entry in entries],
+        "rows": [_trail_row(entry, actions.get(entry.action, entry.action)) for entry in entries],
         "page_size": PAGE_SIZE,
         "query": request.GET.urlencode(),
     }
@@ -124,7 +152,8 @@ def access_trail_csv(request: HttpRequest, role: str) -> HttpResponseBase:
             status=400,
         )
     response = StreamingHttpResponse(
-        access_entries_csv(entries=_entries(form)), content_type="text/csv; charset=utf-8"
+        access_entries_csv(entries=_entries(form), zone=clinic_timezone()),
+        content_type="text/csv; charset=utf-8",
     )
     response["Content-Disposition"] = 'attachment; filename="access-trail.csv"'
     return response

@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "common.errors.OutageMiddleware",
     "clinico.middleware.TrustedProxyHeadersMiddleware",
     "clinico.middleware.ClinicHostMiddleware",
+    "clinico.middleware.ClinicTimezoneMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "clinico.middleware.EventsOriginCSPMiddleware",

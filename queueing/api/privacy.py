@@ -30,6 +30,7 @@ from patients.models import Patient
 from patients.selectors import patient_get
 from patients.throttles import PatientExportThrottle
 from patients.trail import access_actor, access_record_request
+from queueing.clock import clinic_timezone
 from queueing.selectors.privacy import patient_data_export, patients_due_for_review
 from queueing.services.privacy import patient_anonymise
 
@@ -222,7 +223,8 @@ class AccessTrailCsvApi(_AdminOnly):
     )
     def get(self, request):
         response = StreamingHttpResponse(
-            access_entries_csv(entries=_trail(request)), content_type="text/csv; charset=utf-8"
+            access_entries_csv(entries=_trail(request), zone=clinic_timezone()),
+            content_type="text/csv; charset=utf-8",
         )
         response["Content-Disposition"] = 'attachment; filename="access-trail.csv"'
         return response

@@ -22,6 +22,8 @@ from typing import Any, TypedDict
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from common.spreadsheet import spreadsheet_text
@@ -402,21 +404,51 @@ CSV_SECTIONS: dict[str, tuple[str, ...]] = {
 }
 
 
+# The CSV's words for people reading it in a spreadsheet; the columns stay in the API's order.
+CSV_SECTION_NAMES = {
+    "totals": gettext_lazy("Totals"),
+    "hours": gettext_lazy("Per hour"),
+    "services": gettext_lazy("Per service"),
+    "attendants": gettext_lazy("Per attendant"),
+    "desks": gettext_lazy("Per desk"),
+}
+CSV_LABELS = {
+    "arrivals": gettext_lazy("Arrivals"),
+    "calls": gettext_lazy("Calls"),
+    "served": gettext_lazy("Served"),
+    "no_shows": gettext_lazy("No-shows"),
+    "cancelled": gettext_lazy("Cancelled"),
+    "wait_p50_s": gettext_lazy("Wait p50 (s)"),
+    "wait_p90_s": gettext_lazy("Wait p90 (s)"),
+    "service_avg_s": gettext_lazy("Average service time (s)"),
+    "within_target_share": gettext_lazy("Share within target (0–1)"),
+    "break_s": gettext_lazy("Break time (s)"),
+    "hour": gettext_lazy("Hour"),
+    "service": gettext_lazy("Service"),
+    "prefix": gettext_lazy("Ticket prefix"),
+    "target_wait_minutes": gettext_lazy("Target wait (minutes)"),
+    "attendant": gettext_lazy("Attendant"),
+    "service_total_s": gettext_lazy("Total service time (s)"),
+    "desk": gettext_lazy("Desk"),
+}
+
+
 def figures_report_csv(*, report: FiguresReport, clinic_name: str) -> str:
     """The report as CSV for spreadsheets: UTF-8 with a BOM, `;` between cells, decimal commas.
 
-    One block per section (totals, hours, services, attendants, desks): its name, a header of
-    the API's keys, its rows, a blank line. Durations are seconds, shares 0–1, as in the API.
+    One block per section (totals, hours, services, attendants, desks): its name, a header
+    naming the API's keys in the request's language, its rows, a blank line. Durations are
+    seconds, shares 0–1, as in the API.
     """
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
     writer.writerow(
         [
-            "clinic",
+            _("Clinic"),
             spreadsheet_text(clinic_name),
-            "from",
+            _("From"),
             report.date_from.isoformat(),
-            "to",
+            _("To"),
             report.date_to.isoformat(),
         ]
     )
@@ -430,8 +462,8 @@ def figures_report_csv(*, report: FiguresReport, clinic_name: str) -> str:
     }
     for name, rows in sections.items():
         keys = CSV_SECTIONS[name]
-        writer.writerow([name])
-        writer.writerow(keys)
+        writer.writerow([str(CSV_SECTION_NAMES[name])])
+        writer.writerow([str(CSV_LABELS[key]) for key in keys])
         for row in rows:
             writer.writerow([_csv_value(row[key]) for key in keys])
         writer.writerow([])

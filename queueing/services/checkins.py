@@ -22,6 +22,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext as _
 from kombu.exceptions import OperationalError as KombuOperationalError
 
 from accounts.models import User
@@ -87,14 +88,18 @@ def _service_for_checkin(*, service_id: int | None) -> Service:
         service = Service.objects.filter(is_default=True, is_active=True).first()
         if service is None:
             raise ValidationError(
-                {"service": "This clinic has no active default service; choose a service."}
+                {"service": _("This clinic has no active default service; choose a service.")}
             )
         return service
     service = Service.objects.filter(pk=service_id).first()
     if service is None:
-        raise ValidationError({"service": f"There is no service with id {service_id}."})
+        raise ValidationError(
+            {"service": _("There is no service with id %(id)s.") % {"id": service_id}}
+        )
     if not service.is_active:
-        raise ValidationError({"service": f'The service "{service.name}" is not active.'})
+        raise ValidationError(
+            {"service": _('The service "%(name)s" is not active.') % {"name": service.name}}
+        )
     return service
 
 
@@ -178,7 +183,7 @@ def _registration_for_new_patient(*, cpf: str, registration: dict) -> dict:
         return {**earlier, **registration}
     raise ValidationError(
         {
-            f"patient.{field}": "Required: this CPF is not registered at this clinic yet."
+            f"patient.{field}": _("Required: this CPF is not registered at this clinic yet.")
             for field in missing
         }
     )
@@ -250,7 +255,11 @@ def checkin_create(
     """
     if priority_reason and priority_reason not in DECLARABLE_PRIORITY_REASONS:
         raise ValidationError(
-            {"priority_reason": "Age priority is computed from the birth date; do not declare it."}
+            {
+                "priority_reason": _(
+                    "Age priority is computed from the birth date; do not declare it."
+                )
+            }
         )
     registration = _registration_normalized(registration)
     if idempotency_key:

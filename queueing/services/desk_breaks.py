@@ -9,6 +9,7 @@ Both ends go to the clinic's event stream (`desk.break_started`, `desk.break_end
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from events.services import event_record
@@ -25,13 +26,17 @@ def desk_break_start(*, desk_id: int, reason: str, actor: User | None = None) ->
     """
     if reason not in BreakReason.values:
         raise ValidationError(
-            {"reason": f"Say why the desk closes: one of {', '.join(BreakReason.values)}."}
+            {
+                "reason": _("Say why the desk closes: one of %(reasons)s.")
+                % {"reasons": ", ".join(BreakReason.values)}
+            }
         )
     desk = Desk.objects.select_for_update().get(pk=desk_id)
     if desk.on_break:
         raise TicketActionRefused(
             code="desk_on_break",
-            detail=f"Desk {desk.name} is already on a break ({desk.break_reason}).",
+            detail=_("Desk %(desk)s is already on a break (%(reason)s).")
+            % {"desk": desk.name, "reason": BreakReason(desk.break_reason).label},
         )
     held = (
         Ticket.objects.filter(desk_id=desk.pk, status__in=HELD_STATUSES)
@@ -41,9 +46,15 @@ def desk_break_start(*, desk_id: int, reason: str, actor: User | None = None) ->
     if held is not None:
         raise TicketActionRefused(
             code="desk_busy",
-            detail=f"Desk {desk.name} still holds ticket {held.display_code} "
-            f"({TicketStatus(held.status).value.replace('_', ' ')}); finish it, mark it as a "
-            "no-show or return it to the queue before the break.",
+            detail=_(
+                "Desk %(desk)s still holds ticket %(code)s (%(status)s); finish it, mark it as a "
+                "no-show or return it to the queue before the break."
+            )
+            % {
+                "desk": desk.name,
+                "code": held.display_code,
+                "status": TicketStatus(held.status).label,
+            },
             current_status=held.status,
             ticket=held,
         )
@@ -63,7 +74,8 @@ def desk_break_end(*, desk_id: int, actor: User | None = None) -> Desk:
     desk = Desk.objects.select_for_update().get(pk=desk_id)
     if not desk.on_break:
         raise TicketActionRefused(
-            code="desk_not_on_break", detail=f"Desk {desk.name} is not on a break."
+            code="desk_not_on_break",
+            detail=_("Desk %(desk)s is not on a break.") % {"desk": desk.name},
         )
     now = timezone.now()
     DeskBreak.objects.filter(desk=desk, ended_at__isnull=True).update(ended_at=now, ended_by=actor)

@@ -8,6 +8,7 @@ from decimal import Decimal
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from queueing.models import Desk, Panel, Service
 from queueing.services.setup import _UNSET, Unset
@@ -28,11 +29,15 @@ def panel_key_hash(key: str) -> str:
 def _panel_validate(panel: Panel) -> None:
     panel.name = (panel.name or "").strip()
     if not panel.name:
-        raise ValidationError({"name": "Name is required."})
+        raise ValidationError({"name": _("Name is required.")})
     if Panel.objects.filter(name__iexact=panel.name).exclude(pk=panel.pk).exists():
-        raise ValidationError({"name": f'A panel named "{panel.name}" already exists.'})
+        raise ValidationError(
+            {"name": _('A panel named "%(name)s" already exists.') % {"name": panel.name}}
+        )
     if not Decimal("0.5") <= Decimal(panel.voice_rate) <= Decimal("2"):
-        raise ValidationError({"voice_rate": "The voice rate is between 0.5 and 2 (1 is normal)."})
+        raise ValidationError(
+            {"voice_rate": _("The voice rate is between 0.5 and 2 (1 is normal).")}
+        )
     panel.full_clean(exclude=["key_hash"])
 
 
@@ -43,10 +48,15 @@ def _panel_targets(
     desks = list(Desk.objects.filter(pk__in=desk_ids))
     services = list(Service.objects.filter(pk__in=service_ids))
     if missing := sorted(set(desk_ids) - {d.pk for d in desks}):
-        raise ValidationError({"desks": f"Unknown desk id(s): {', '.join(map(str, missing))}."})
+        raise ValidationError(
+            {"desks": _("Unknown desk id(s): %(ids)s.") % {"ids": ", ".join(map(str, missing))}}
+        )
     if missing := sorted(set(service_ids) - {s.pk for s in services}):
         raise ValidationError(
-            {"services": f"Unknown service id(s): {', '.join(map(str, missing))}."}
+            {
+                "services": _("Unknown service id(s): %(ids)s.")
+                % {"ids": ", ".join(map(str, missing))}
+            }
         )
     return desks, services
 
@@ -135,6 +145,6 @@ def panel_delete(*, panel: Panel) -> None:
     """Remove a panel (its TV is refused); the default panel stays."""
     if panel.is_default:
         raise ValidationError(
-            {"non_field_errors": ["The default panel cannot be deleted; rename or change it."]}
+            {"non_field_errors": [_("The default panel cannot be deleted; rename or change it.")]}
         )
     panel.delete()

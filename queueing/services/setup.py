@@ -7,6 +7,7 @@ from typing import Final, Literal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from queueing.models import Desk, PriorityPolicy, Service
 
@@ -39,22 +40,24 @@ def _service_validate(service: Service) -> None:
     errors: dict[str, str] = {}
     service.name = (service.name or "").strip()
     if not service.name:
-        errors["name"] = "Name is required."
+        errors["name"] = _("Name is required.")
     elif Service.objects.filter(name__iexact=service.name).exclude(pk=service.pk).exists():
-        errors["name"] = f'A service named "{service.name}" already exists.'
+        errors["name"] = _('A service named "%(name)s" already exists.') % {"name": service.name}
     if not PREFIX_RE.fullmatch(service.prefix or ""):
-        errors["prefix"] = "The prefix is 1 to 3 upper-case letters (A-Z), e.g. R, TRI."
+        errors["prefix"] = _("The prefix is 1 to 3 upper-case letters (A-Z), e.g. R, TRI.")
     elif Service.objects.filter(prefix=service.prefix).exclude(pk=service.pk).exists():
-        errors["prefix"] = f'Prefix "{service.prefix}" is already used by another service.'
+        errors["prefix"] = _('Prefix "%(prefix)s" is already used by another service.') % {
+            "prefix": service.prefix
+        }
     if service.priority_policy == PriorityPolicy.INTERLEAVE and not (
         service.interleave_after and service.interleave_after >= 1
     ):
-        errors["interleave_after"] = (
+        errors["interleave_after"] = _(
             "With the interleave policy, say after how many priority calls (1 or more) a "
             "normal ticket is called."
         )
     if service.is_default and not service.is_active:
-        errors["is_active"] = (
+        errors["is_active"] = _(
             "This is the default service, which takes check-ins without a service; "
             "it cannot be deactivated."
         )
@@ -131,12 +134,15 @@ def service_update(
 def _desk_services(service_ids: Iterable[int]) -> list[Service]:
     ids = sorted(set(service_ids))
     if not ids:
-        raise ValidationError({"services": "A desk serves at least one service."})
+        raise ValidationError({"services": _("A desk serves at least one service.")})
     services = list(Service.objects.filter(pk__in=ids))
     missing = sorted(set(ids) - {s.pk for s in services})
     if missing:
         raise ValidationError(
-            {"services": f"Unknown service id(s): {', '.join(str(i) for i in missing)}."}
+            {
+                "services": _("Unknown service id(s): %(ids)s.")
+                % {"ids": ", ".join(str(i) for i in missing)}
+            }
         )
     return services
 
@@ -144,9 +150,11 @@ def _desk_services(service_ids: Iterable[int]) -> list[Service]:
 def _desk_validate_name(desk: Desk) -> None:
     desk.name = (desk.name or "").strip()
     if not desk.name:
-        raise ValidationError({"name": "Name is required."})
+        raise ValidationError({"name": _("Name is required.")})
     if Desk.objects.filter(name__iexact=desk.name).exclude(pk=desk.pk).exists():
-        raise ValidationError({"name": f'A desk named "{desk.name}" already exists.'})
+        raise ValidationError(
+            {"name": _('A desk named "%(name)s" already exists.') % {"name": desk.name}}
+        )
 
 
 @transaction.atomic

@@ -34,7 +34,12 @@ window.clinico = (function () {
       method,
       credentials: "same-origin",
       cache: "no-store",
-      headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
+      // Answers (errors included) in the page's language, whatever the browser's own.
+      headers: {
+        Accept: "application/json",
+        "Accept-Language": document.documentElement.lang || "pt-BR",
+        "X-CSRFToken": csrfToken(),
+      },
     };
     // A GET is the page reading its data again, not the person acting: it does not keep a
     // signed-in session from ending when nobody is at the screen (common/sessions.py).
@@ -67,9 +72,13 @@ window.clinico = (function () {
     for (const input of form.querySelectorAll("[aria-invalid]")) input.removeAttribute("aria-invalid");
   }
 
-  // Hours and minutes in the page's language, e.g. "14:05".
-  function clockTime(date, language) {
-    return date.toLocaleTimeString(language, { hour: "2-digit", minute: "2-digit" });
+  // Hours and minutes in the page's language and in the clinic's timezone (the IANA name the
+  // page carries on <html data-timezone>), e.g. "14:05": a reception PC or a TV set to another
+  // zone, or to UTC, still shows the clinic's time.
+  function clockTime(date, language, timeZone) {
+    const zone = timeZone || document.documentElement.dataset.timezone || undefined;
+    return new Intl.DateTimeFormat(language, { hour: "2-digit", minute: "2-digit", timeZone: zone })
+      .format(date);
   }
 
 

@@ -740,10 +740,10 @@ def figures_csv_call(clinic, caller: Caller) -> Call:
         assert response["Content-Type"] == "text/csv; charset=utf-8"
         text = response.content.decode("utf-8-sig")
         lines = text.splitlines()
-        totals = lines.index("totals")
+        totals = lines.index("Totais")  # the CSV speaks the request's language, pt-BR here
         header, values = lines[totals + 1].split(";"), lines[totals + 2].split(";")
         row = dict(zip(header, values, strict=True))
-        assert (row["calls"], row["served"]) == ("1", "1"), row
+        assert (row["Chamadas"], row["Atendidos"]) == ("1", "1"), row
 
     return Call("/api/v1/figures/csv/", {}, check)
 

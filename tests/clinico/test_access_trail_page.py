@@ -102,7 +102,7 @@ def test_filters_narrow_the_list_and_the_csv_has_the_same_rows(admin_browser, re
     assert download.status_code == 200
     assert download["Content-Type"].startswith("text/csv")
     lines = list(csv.DictReader(io.StringIO(b"".join(download.streaming_content).decode())))
-    assert [(r["user_email"], r["patient_id"], r["action"]) for r in lines] == [
+    assert [(r["E-mail do usuário"], r["Id do paciente"], r["Ação"]) for r in lines] == [
         (receptionist.email, str(patients[0].pk), "view")
     ]
 

@@ -7,7 +7,7 @@ import io
 import pytest
 import time_machine
 
-from queueing.selectors.report import figures_report_get
+from queueing.selectors.report import CSV_SECTIONS, figures_report_get
 from queueing.services import workflow
 from queueing.services.desk_breaks import desk_break_end, desk_break_start
 from queueing.services.setup import service_update
@@ -196,13 +196,28 @@ def test_the_api_answers_the_same_figures_to_the_admin_and_a_chain_manager(clini
     assert (backwards.status_code, backwards.json()["errors"][0]["attr"]) == (400, "from")
 
 
+SECTION_PT = {
+    "totals": "Totais",
+    "hours": "Por hora",
+    "services": "Por serviço",
+    "attendants": "Por atendente",
+    "desks": "Por guichê",
+}
+
+
 def _csv_blocks(content: bytes) -> dict[str, list[dict]]:
     assert content.startswith(b"\xef\xbb\xbf")  # the BOM spreadsheets look for
     lines = list(csv.reader(io.StringIO(content.decode("utf-8-sig")), delimiter=";"))
+    assert lines[0][0] == "Clínica" and lines[0][2:5:2] == ["De", "Até"]
     blocks: dict[str, list[dict]] = {}
     i = 2
+    sections = iter(CSV_SECTIONS.items())
     while i < len(lines):
-        name, header = lines[i][0], lines[i + 1]
+        # Each block is named and headed in Portuguese, its columns in the API's order
+        name, header = next(sections)
+        assert lines[i][0] == SECTION_PT[name]
+        assert all(label and "_" not in label for label in lines[i + 1])
+        assert len(lines[i + 1]) == len(header)
         i += 2
         rows = []
         while i < len(lines) and lines[i]:

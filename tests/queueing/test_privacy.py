@@ -193,7 +193,7 @@ def test_admins_read_the_trail_filtered_by_patient_and_person_and_as_csv(clinic_
     assert [e["action"] for e in by_patient] == ["view", "search"]
     assert later == []
     lines = b"".join(csv.streaming_content).decode().splitlines()
-    assert lines[0].startswith("at,user_id,user_email,role")
+    assert lines[0].startswith("Quando,Id do usuário,E-mail do usuário,Função")
     assert [line.split(",")[6] for line in lines[1:]] == ["view", "search"]
     bad = admin.get("/api/v1/access-trail/", {"patient": "maria"})
     assert (bad.status_code, bad.json()["errors"][0]["attr"]) == (400, "patient")
