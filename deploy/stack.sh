@@ -145,7 +145,10 @@ case "${1:-start}" in
       --concurrency "${CLINICO_WORKER_CONCURRENCY:-4}" --hostname "clinico@%h"
     # Webhook deliveries wait on partners' servers: their own queue and pool, never a process
     # that issues tickets (docs/webhooks.md, "Isolation").
-    start_one webhook-worker nice -n "${CLINICO_WORKER_NICE:-5}" \
+    # A worker node of its own: its own metrics port (two nodes on one port would empty each
+    # other's multiprocess files).
+    start_one webhook-worker env CLINICO_METRICS_PORT_WORKER="${CLINICO_METRICS_PORT_WEBHOOK_WORKER:-9186}" \
+      nice -n "${CLINICO_WORKER_NICE:-5}" \
       "$VENV/bin/celery" -A clinico worker -Q webhooks \
       --loglevel INFO --pool prefork \
       --concurrency "${CLINICO_WEBHOOK_WORKER_CONCURRENCY:-2}" --hostname "clinico-webhooks@%h"
