@@ -12,14 +12,33 @@ from common.dates import EARLIEST_DAY, day_out_of_range, latest_day
 BIGINT_MAX = 2**63 - 1
 
 OUT_OF_RANGE = _("Give a date from {earliest} to {latest}.")
+NOT_ASCII = _("Write the date with the digits 0-9 (YYYY-MM-DD).")
+
+
+def ascii_date_text(field: serializers.Field, value: object) -> None:
+    """Refuse a date or time written with other scripts' digits ("٢٠٢٦-١٢-٠١"): Django's date
+    parsing reads any Unicode digit, and the README says inputs are ASCII."""
+    if isinstance(value, str) and not value.isascii():
+        field.fail("not_ascii")
+
+
+class AsciiDateField(serializers.DateField):
+    """A date written in ASCII digits, with no range (a birth date may be any past day)."""
+
+    default_error_messages = {"not_ascii": NOT_ASCII}
+
+    def to_internal_value(self, value):
+        ascii_date_text(self, value)
+        return super().to_internal_value(value)
 
 
 class DateField(serializers.DateField):
     """A date a clinic can mean: from 2000-01-01 to two years from today (common.dates)."""
 
-    default_error_messages = {"out_of_range": OUT_OF_RANGE}
+    default_error_messages = {"out_of_range": OUT_OF_RANGE, "not_ascii": NOT_ASCII}
 
     def to_internal_value(self, value):
+        ascii_date_text(self, value)
         day = super().to_internal_value(value)
         if day_out_of_range(day):
             self.fail("out_of_range", earliest=EARLIEST_DAY, latest=latest_day())
@@ -29,9 +48,10 @@ class DateField(serializers.DateField):
 class DateTimeField(serializers.DateTimeField):
     """A moment a clinic can mean, on the days of DateField; never an OverflowError."""
 
-    default_error_messages = {"out_of_range": OUT_OF_RANGE}
+    default_error_messages = {"out_of_range": OUT_OF_RANGE, "not_ascii": NOT_ASCII}
 
     def to_internal_value(self, value):
+        ascii_date_text(self, value)
         try:
             moment = super().to_internal_value(value)
         except OverflowError:  # 9999-12-31T23:59:59 moved to another zone leaves the calendar

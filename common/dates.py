@@ -16,8 +16,12 @@ FUTURE_DAYS = 2 * 365 + 1
 
 
 def latest_day() -> datetime.date:
-    """The last day an input may name: two years from today."""
-    return timezone.localdate() + datetime.timedelta(days=FUTURE_DAYS)
+    """The last day an input may name: two years from today, wherever today is.
+
+    From UTC's date plus a day, not the active zone's: the bound is the same in every clinic,
+    at every hour (a page in São Paulo at 22:00 and its API in UTC agree on it).
+    """
+    return timezone.now().astimezone(datetime.UTC).date() + datetime.timedelta(days=FUTURE_DAYS + 1)
 
 
 def day_out_of_range(day: datetime.date) -> bool:

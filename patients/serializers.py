@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from accounts.authentication import PartnerPrincipal
-from common.api import django_validation_to_api
+from common.api import AsciiDateField, django_validation_to_api
 from patients.cpf import cpf_validate
 from patients.services import patient_registration_validate
 
@@ -46,7 +46,7 @@ class CPFField(serializers.CharField):
             raise serializers.ValidationError(error.messages[0], code=error.code) from None
 
 
-class BirthDateField(serializers.DateField):
+class BirthDateField(AsciiDateField):
     """A birth date from 1900 to tomorrow (a clinic a time zone ahead may already be there)."""
 
     default_error_messages = {

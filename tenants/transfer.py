@@ -184,7 +184,11 @@ def clinic_export(*, clinic: Clinic, path: Path) -> dict:
             "schema.dump": _file_sha256(dump),
         }
         manifest_data = json.dumps(manifest, indent=1).encode()
-        with tarfile.open(path, "w") as archive:
+        # A secret (password hashes, the panel and totem keys): readable by its owner only, from
+        # the moment it exists.
+        path.unlink(missing_ok=True)
+        owner_only = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(owner_only, "wb") as raw, tarfile.open(fileobj=raw, mode="w") as archive:
             for name, data in (
                 ("manifest.json", manifest_data),
                 ("signature", _signature(manifest_data).encode()),

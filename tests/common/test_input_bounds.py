@@ -202,3 +202,39 @@ def test_a_desk_named_like_a_formula_stays_text_in_the_figures_csv(clinic_a):
     assert "'" + FORMULA in cells and FORMULA not in cells
     assert "'-1+1" in cells
     assert not any(cell[:1] in ("=", "+", "@", "\t", "\r") for cell in cells)
+
+
+ARABIC_DAY = "٢٠٢٦-١٢-٠١"
+
+
+def test_dates_written_with_other_scripts_digits_are_refused_naming_the_field(clinic_a):
+    from tests.checkin_factories import staff_client
+
+    staff = staff_client(clinic_a, "clinic_admin")
+    figures = staff.get("/api/v1/figures/", {"from": ARABIC_DAY, "to": "2026-12-02"})
+    check_in = staff.post(
+        "/api/v1/check-ins/",
+        {
+            "cpf": "52998224725",
+            "patient": {"full_name": "Maria da Silva", "birth_date": "١٩٩٠-٠١-٠١"},
+        },
+        format="json",
+    )
+    with clinic_a:
+        service_id = f.reception().pk
+    booked = staff.post(
+        "/api/v1/appointments/",
+        {
+            "cpf": "52998224725",
+            "patient": {"full_name": "Maria da Silva", "birth_date": "1980-04-02"},
+            "service": service_id,
+            "scheduled_at": "٢٠٢٦-١٢-٠٩T10:00:00",
+        },
+        format="json",
+    )
+
+    assert figures.status_code == 400 and figures.json()["errors"][0]["attr"] == "from"
+    assert check_in.status_code == 400
+    assert check_in.json()["errors"][0]["attr"] == "patient.birth_date"
+    assert booked.status_code == 400
+    assert _attrs(booked) == ["scheduled_at"]

@@ -465,3 +465,13 @@ def test_a_public_json_of_another_shape_is_refused(clinic_with_queue, tmp_path):
     with pytest.raises(CommandError, match="not what clinic_export writes"):
         call_command("clinic_import", str(hostile), replace=True, chain="rede_exp", verbosity=0)
     _clinic_unchanged(clinic, codes)
+
+
+def test_an_exported_archive_is_readable_by_its_owner_only(clinic_with_queue, tmp_path):
+    archive = tmp_path / "exp_sol.clinic"
+    archive.write_bytes(b"an older file of that name")  # replaced, not reused with its mode
+    archive.chmod(0o644)
+
+    call_command("clinic_export", SLUG, str(archive), verbosity=0)
+
+    assert archive.stat().st_mode & 0o777 == 0o600
