@@ -3,6 +3,7 @@
 import csv
 import datetime
 import io
+import re
 import zoneinfo
 from collections.abc import Iterator
 
@@ -62,9 +63,14 @@ def access_entries_list(
     return entries.order_by("at", "id")
 
 
+# After a "," or ";" too: a spreadsheet expecting the other separator starts a cell there.
+_AFTER_SEPARATOR = re.compile(r"([,;])(?=[=+\-@\t\r])")
+
+
 def _cell(value: object) -> str:
-    """A CSV cell that a spreadsheet shows as text, never runs as a formula."""
-    text = "" if value is None else str(value)
+    """A CSV cell that a spreadsheet shows as text, never runs as a formula (common.spreadsheet
+    does the same; the import layers keep audit and common apart)."""
+    text = _AFTER_SEPARATOR.sub(r"\1'", "" if value is None else str(value))
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 

@@ -255,3 +255,32 @@ def test_a_booking_entry_names_the_persons_role_and_address(clinic_a, patient):
         "receptionist",
         "192.0.2.45",
     )
+
+
+def test_a_purpose_with_a_separator_and_a_formula_stays_one_text_cell_in_the_csv(clinic_a):
+    import csv
+    import io
+    import zoneinfo
+
+    from audit.selectors import access_entries_csv
+    from audit.services import AccessActor, access_record
+
+    with clinic_a:
+        patient = Patient.objects.create(cpf="52998224725", full_name="Maria da Silva")
+        actor = AccessActor(
+            user_id=None, user_email="r@x.test", role="receptionist", partner_client_id="",
+            address="127.0.0.1", purpose=';=HYPERLINK("http://evil.example";"x"),=1',
+        )  # fmt: skip
+        access_record(actor=actor, action="view", patient_ids=[patient.pk])
+        text = "".join(
+            access_entries_csv(
+                entries=AccessEntry.objects.filter(patient_id=patient.pk),
+                zone=zoneinfo.ZoneInfo("America/Sao_Paulo"),
+            )
+        )
+
+    # Split by either separator a spreadsheet may expect, no cell starts a formula.
+    for delimiter in (",", ";"):
+        line = next(csv.reader(io.StringIO(text.splitlines()[1]), delimiter=delimiter))
+        cells = [piece for cell in line for piece in cell.replace(";", ",").split(",")]
+        assert not [cell for cell in cells if cell.lstrip('"').startswith(("=", "+", "@"))]
