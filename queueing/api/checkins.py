@@ -29,6 +29,7 @@ from patients.serializers import (
 from patients.throttles import CpfWriteLimited
 from patients.trail import access_actor
 from queueing.api import examples
+from queueing.api.serializers import shows_patients
 from queueing.selectors.checkins import checkin_get
 from queueing.selectors.queue import ticket_position_and_estimate
 from queueing.services.checkins import (
@@ -168,8 +169,12 @@ class CheckInDetailApi(APIView):
             id = serializers.IntegerField()
             display_code = serializers.CharField()
             status = serializers.CharField()
-            priority_tier = serializers.IntegerField()
-            priority_reason = serializers.CharField()
+            priority_tier = serializers.IntegerField(
+                allow_null=True, help_text="Null for principals outside the clinic's staff."
+            )
+            priority_reason = serializers.CharField(
+                allow_null=True, help_text="Null for principals outside the clinic's staff."
+            )
             service = ServiceSerializer()
             position = serializers.IntegerField(allow_null=True)
             estimated_wait_minutes = serializers.IntegerField(allow_null=True)
@@ -204,12 +209,15 @@ class CheckInDetailApi(APIView):
         if checkin.ticket is not None:
             # The same position and estimate as the queue view shows for this ticket.
             position, estimate = ticket_position_and_estimate(ticket=checkin.ticket)
+            # The tier tells the stored birth date's age, the reason a health condition: clinic
+            # staff only (a partner would learn whether and how old a patient it sent is).
+            staff = shows_patients(request)
             ticket = {
                 "id": checkin.ticket.pk,
                 "display_code": checkin.ticket.display_code,
                 "status": checkin.ticket.status,
-                "priority_tier": checkin.ticket.priority_tier,
-                "priority_reason": checkin.ticket.priority_reason,
+                "priority_tier": checkin.ticket.priority_tier if staff else None,
+                "priority_reason": checkin.ticket.priority_reason if staff else None,
                 "service": checkin.ticket.service,
                 "position": position,
                 "estimated_wait_minutes": estimate,

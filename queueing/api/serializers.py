@@ -89,9 +89,15 @@ class TicketOutputSerializer(serializers.Serializer):
     service = ServiceSerializer()
     service_day = serializers.DateField()
     priority_tier = serializers.IntegerField(
-        help_text="0 super-priority (80+), 1 priority, 2 blood donor, 3 normal."
+        allow_null=True,
+        help_text="0 super-priority (80+), 1 priority, 2 blood donor, 3 normal; null for "
+        "principals outside the clinic's staff (the tier tells a patient's age).",
     )
-    priority_reason = serializers.CharField()
+    priority_reason = serializers.CharField(
+        allow_null=True,
+        help_text="Why the ticket is a priority (pregnant, disability, …: health data); null "
+        "for principals outside the clinic's staff.",
+    )
     position = serializers.IntegerField(allow_null=True, help_text="1 = next; null if not waiting.")
     estimated_wait_minutes = serializers.IntegerField(allow_null=True)
     arrived_at = serializers.DateTimeField()
@@ -136,8 +142,9 @@ def ticket_data(
         "status": ticket.status,
         "service": ticket.service,
         "service_day": ticket.service_day,
-        "priority_tier": ticket.priority_tier,
-        "priority_reason": ticket.priority_reason,
+        # The tier tells a patient's age and the reason a health condition: clinic staff only.
+        "priority_tier": ticket.priority_tier if staff else None,
+        "priority_reason": ticket.priority_reason if staff else None,
         "position": position,
         "estimated_wait_minutes": estimate,
         "arrived_at": ticket.arrived_at,

@@ -289,3 +289,29 @@ def test_a_partner_check_in_answers_alike_for_a_registered_and_an_unregistered_c
     assert whole[0] == whole[1] == (202, ["created_at", "id", "status", "status_url"], "pending")
     with clinic_a:
         assert Patient.objects.get(cpf=CPF).full_name == "Maria da Silva"  # not overwritten
+
+
+def test_a_partner_never_learns_a_patients_age_or_priority_reason_from_its_check_in(clinic_a):
+    import datetime
+
+    with clinic_a:
+        Patient.objects.create(
+            cpf=CPF, full_name="Maria da Silva", birth_date=datetime.date(1950, 5, 5)
+        )
+    _client, kiosk = _partner_api(clinic_a)
+    body = new_patient_body(CPF)  # the partner says 1990: the clinic knows she is over 60
+    created = kiosk.post("/api/v1/check-ins/", body, format="json").json()
+    with clinic_a:
+        checkin_process(checkin_id=created["id"])
+
+    as_partner = kiosk.get(f"/api/v1/check-ins/{created['id']}/").json()["ticket"]
+    ticket_id = as_partner["id"]
+    as_staff = staff_client(clinic_a).get(f"/api/v1/tickets/{ticket_id}/").json()
+    ticket_as_partner = kiosk.get(f"/api/v1/tickets/{ticket_id}/").json()
+
+    assert (as_staff["priority_tier"], as_staff["priority_reason"]) == (1, "age_60")
+    assert (as_partner["priority_tier"], as_partner["priority_reason"]) == (None, None)
+    assert (ticket_as_partner["priority_tier"], ticket_as_partner["priority_reason"]) == (
+        None,
+        None,
+    )
