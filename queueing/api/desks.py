@@ -115,13 +115,13 @@ class DeskCallChosenApi(APIView):
         },
     )
     def post(self, request, desk_id: int):
-        data = self.InputSerializer(data=request.data)
-        data.is_valid(raise_exception=True)
+        given = self.InputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
         try:
             ticket = ticket_call_chosen(
                 desk_id=desk_id,
-                ticket_id=data.validated_data["ticket"],
-                reason=data.validated_data["reason"],
+                ticket_id=given.validated_data["ticket"],
+                reason=given.validated_data["reason"],
                 **actor_fields(request),
             )
         except (Desk.DoesNotExist, Ticket.DoesNotExist):

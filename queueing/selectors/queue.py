@@ -262,7 +262,7 @@ def panel_state(*, recent: int = PANEL_RECENT_CALLS, panel: Panel | None = None)
         .select_related("service")
         .order_by("called_at")
     }
-    calls = (
+    calls = list(
         TicketEvent.objects.filter(
             kind__in=(TicketEventKind.CALLED, TicketEventKind.RECALLED),
             ticket__service_day=today,
@@ -271,7 +271,6 @@ def panel_state(*, recent: int = PANEL_RECENT_CALLS, panel: Panel | None = None)
         .select_related("ticket", "desk")
         .order_by("-at", "-id")[:recent]
     )
-    calls = list(calls)
     moved = [e.ticket_id for e in calls if e.ticket.status == TicketStatus.TRANSFERRED]
     transferred_to = (
         dict(

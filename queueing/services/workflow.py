@@ -21,6 +21,7 @@ import functools
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -57,7 +58,7 @@ _INTERLEAVE_LOCK_KEY = 0x494C5643
 HELD_STATUSES = (TicketStatus.CALLED, TicketStatus.IN_SERVICE)
 
 # action: (statuses it may start from, how the refusal reads)
-TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
+TRANSITIONS: dict[str, tuple[frozenset[str], str | Promise]] = {
     "call": (
         frozenset({TicketStatus.WAITING}),
         gettext_lazy("Ticket %(code)s is “%(status)s”; it cannot be called."),
@@ -136,7 +137,8 @@ def _ticket_lock(*, ticket_id: int, action: str) -> Ticket:
     if ticket.status not in allowed:
         raise TicketActionRefused(
             code="invalid_transition",
-            detail=refusal % {"code": ticket.display_code, "status": _status_label(ticket.status)},
+            detail=str(refusal)
+            % {"code": ticket.display_code, "status": _status_label(ticket.status)},
             current_status=ticket.status,
             ticket=ticket,
         )

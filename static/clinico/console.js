@@ -240,6 +240,10 @@
     $("call-reason").focus();
   });
   $("call-close").addEventListener("click", () => callDialog.close());
+  // The hint to say why goes away once something is typed.
+  for (const [field, box] of [["call-reason", "call-error"], ["cancel-reason", "cancel-error"]]) {
+    $(field).addEventListener("input", () => { if ($(field).value.trim()) $(box).hidden = true; });
+  }
   $("call-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     const reason = $("call-reason").value.trim();

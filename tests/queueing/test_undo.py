@@ -87,9 +87,9 @@ def test_an_undo_out_of_its_window_or_by_another_person_is_refused(clinic_a, cas
             ticket_no_show_undo(ticket_id=called.pk, actor=user)
         later = timezone.now() + (UNDO_WINDOW + datetime.timedelta(seconds=1))
 
-        with time_machine.travel(later if case == "late" else timezone.now(), tick=False):
-            with pytest.raises(TicketActionRefused) as refused:
-                ticket_no_show_undo(ticket_id=called.pk, actor=actor)
+        when = later if case == "late" else timezone.now()
+        with time_machine.travel(when, tick=False), pytest.raises(TicketActionRefused) as refused:
+            ticket_no_show_undo(ticket_id=called.pk, actor=actor)
 
         expected = {
             "late": "undo_expired",
