@@ -312,6 +312,7 @@ class TicketEventKind(models.TextChoices):
     RETURNED = "returned", _("Returned to queue")
     TRANSFERRED = "transferred", _("Transferred")
     EXPIRED = "expired", _("Expired at day close")
+    RESTORED = "restored", _("Restored (undone)")
 
 
 class TicketEvent(models.Model):

@@ -49,6 +49,8 @@ def panel(request: HttpRequest) -> HttpResponse:
             ),
             "waiting": _("Please wait to be called"),
             "closed": _("Closed"),
+            # Under the code of a called ticket that was transferred since.
+            "changedTo": _("Your ticket changed to %(code)s"),
             # Said aloud on each call: "Senha R 0 0 5, Guichê 2".
             "speech": _("Ticket %(code)s, %(desk)s"),
             "voiceOn": _("Voice on"),

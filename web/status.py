@@ -68,6 +68,8 @@ def status_texts() -> dict:
         "ended": _("This ticket has ended."),
         "finished": _("Your visit for this ticket is finished. Thank you!"),
         "updatedAt": _("Updated at %(time)s"),
+        "changedTo": _("Your ticket changed to %(code)s"),
+        "printedCode": _("Printed ticket: %(code)s"),
     }
 
 

@@ -38,9 +38,14 @@ from tenants.models import Clinic
 from tenants.selectors import chain_list_for_user
 from web.access import clinic_of
 
-# What the panel shows changes with these; the rest of the stream is not the waiting room's.
+# What the panel shows changes with these (calls, desks freed, desks closed for a break or
+# (de)activated); the rest of the stream is not the waiting room's.
 PANEL_KINDS = frozenset(
     {
+        "desk.break_started",
+        "desk.break_ended",
+        "desk.activated",
+        "desk.deactivated",
         "ticket.called",
         "ticket.recalled",
         "ticket.started",
@@ -50,6 +55,7 @@ PANEL_KINDS = frozenset(
         "ticket.cancelled",
         "ticket.transferred",
         "ticket.expired",
+        "ticket.restored",
     }
 )
 _DIGITS = re.compile(r"[0-9]{1,18}")
@@ -192,7 +198,9 @@ def _panel_desk_ids(request: HttpRequest, clinic: Clinic) -> tuple[int, frozense
                 panel = None
         if panel is None:
             return None
-        return panel.pk, frozenset(panel_desks(panel=panel).values_list("pk", flat=True))
+        # Inactive desks too: one activated while the panel is open appears on it live.
+        desks = panel_desks(panel=panel, active_only=False)
+        return panel.pk, frozenset(desks.values_list("pk", flat=True))
 
 
 async def panel_stream(request: HttpRequest) -> HttpResponseBase:

@@ -9,7 +9,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.permissions import CALLING, ClinicAccess, actor_fields
-from common.api import django_validation_to_api
+from common.api import IdField, django_validation_to_api
 from queueing.api import examples
 from queueing.api.serializers import (
     EMPTY_QUEUE_DETAIL,
@@ -20,10 +20,15 @@ from queueing.api.serializers import (
     ticket_data,
 )
 from queueing.api.setup import DeskOutputSerializer
-from queueing.models import BreakReason, Desk
+from queueing.models import BreakReason, Desk, Ticket
 from queueing.selectors.queue import desk_list
 from queueing.services.desk_breaks import desk_break_end, desk_break_start
-from queueing.services.workflow import TicketActionRefused, ticket_call_next
+from queueing.services.workflow import (
+    REASON_MAX_LENGTH,
+    TicketActionRefused,
+    ticket_call_chosen,
+    ticket_call_next,
+)
 
 
 class DeskCallNextApi(APIView):
@@ -70,6 +75,63 @@ class DeskCallNextApi(APIView):
         # Only clinic staff reach this POST (CALLING roles): they see the patient's name.
         data = ticket_data(ticket, request=request, staff=True)
         return Response({"ticket": TICKET_OUTPUT.to_representation(data), "detail": None})
+
+
+class DeskCallChosenApi(APIView):
+    """Call a chosen waiting ticket out of order, with the reason (kept on the ticket's history).
+
+    A call like call-next's: the panel shows it and `ticket.called` goes out with
+    `out_of_order: true` (the reason stays on the ticket's events, for staff). The desk must be
+    active, open, free and serve the ticket's service: else 409 `desk_inactive`,
+    `desk_on_break`, `desk_busy` or `service_not_served`; a ticket no longer waiting (another
+    desk called it first) answers 409 `invalid_transition`.
+    """
+
+    allowed_roles = CALLING
+    manager_access = False
+    partner_access = None
+    permission_classes = [ClinicAccess]
+
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "DeskCallChosen"
+
+        ticket = IdField(help_text="Id of the waiting ticket to call.")
+        reason = serializers.CharField(
+            max_length=REASON_MAX_LENGTH,
+            help_text="Why this ticket goes first, in a few words (kept on its history).",
+        )
+
+    @extend_schema(
+        operation_id="desks_call_chosen",
+        request=InputSerializer,
+        responses={
+            200: TicketOutputSerializer,
+            409: OpenApiResponse(
+                ConflictSerializer,
+                "The desk cannot call it (inactive, on a break, busy, another service) or the "
+                "ticket is no longer waiting.",
+            ),
+        },
+    )
+    def post(self, request, desk_id: int):
+        given = self.InputSerializer(data=request.data)
+        given.is_valid(raise_exception=True)
+        try:
+            ticket = ticket_call_chosen(
+                desk_id=desk_id,
+                ticket_id=given.validated_data["ticket"],
+                reason=given.validated_data["reason"],
+                **actor_fields(request),
+            )
+        except (Desk.DoesNotExist, Ticket.DoesNotExist):
+            raise Http404 from None
+        except DjangoValidationError as error:
+            raise django_validation_to_api(error) from None
+        except TicketActionRefused as error:
+            return conflict_response(error)
+        data = ticket_data(ticket, request=request, staff=True)
+        return Response(TICKET_OUTPUT.to_representation(data))
 
 
 class _DeskBreakApi(APIView):
@@ -135,6 +197,7 @@ class DeskBreakEndApi(_DeskBreakApi):
 
 urlpatterns = [
     path("desks/<int:desk_id>/call-next/", DeskCallNextApi.as_view(), name="desks-call-next"),
+    path("desks/<int:desk_id>/call/", DeskCallChosenApi.as_view(), name="desks-call-chosen"),
     path("desks/<int:desk_id>/break/", DeskBreakStartApi.as_view(), name="desks-break-start"),
     path("desks/<int:desk_id>/break/end/", DeskBreakEndApi.as_view(), name="desks-break-end"),
 ]

@@ -61,6 +61,7 @@ class FiguresOutputSerializer(serializers.Serializer):
         service_avg_s = serializers.FloatField(allow_null=True)
         within_target_share = serializers.FloatField(allow_null=True)
         break_s = serializers.FloatField()
+        out_of_order_calls = serializers.IntegerField(help_text="Chosen tickets called.")
 
     class HourSerializer(serializers.Serializer):
         class Meta:
@@ -111,6 +112,16 @@ class FiguresOutputSerializer(serializers.Serializer):
         served = serializers.IntegerField()
         service_avg_s = serializers.FloatField(allow_null=True)
         break_s = serializers.FloatField()
+        out_of_order_calls = serializers.IntegerField(help_text="Chosen tickets it called.")
+
+    class OutOfOrderSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "FiguresOutOfOrder"
+
+        service_day = serializers.DateField()
+        desk_id = serializers.IntegerField(allow_null=True)
+        desk = serializers.CharField()
+        calls = serializers.IntegerField(help_text="Chosen tickets called out of order.")
 
     date_from = serializers.DateField()
     date_to = serializers.DateField()
@@ -119,6 +130,7 @@ class FiguresOutputSerializer(serializers.Serializer):
     services = ServiceSerializer(many=True)
     attendants = AttendantSerializer(many=True)
     desks = DeskSerializer(many=True)
+    out_of_order = OutOfOrderSerializer(many=True)
 
 
 def figures_csv_response(*, report: FiguresReport, clinic_name: str, slug: str) -> HttpResponse:

@@ -123,6 +123,10 @@ class PanelApi(APIView):
             desk = serializers.CharField()
             called_at = serializers.DateTimeField()
             recall = serializers.BooleanField()
+            transferred_to = serializers.CharField(
+                allow_null=True,
+                help_text="The code the called ticket became when transferred since (else null).",
+            )
 
         class PanelInfoSerializer(serializers.Serializer):
             class Meta:

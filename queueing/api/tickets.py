@@ -3,6 +3,7 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.urls import path
+from django.utils.translation import gettext_lazy
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -27,8 +28,10 @@ from queueing.selectors.queue import ticket_get, ticket_transferred_to
 from queueing.services.workflow import (
     TicketActionRefused,
     ticket_cancel,
+    ticket_cancel_undo,
     ticket_finish,
     ticket_no_show,
+    ticket_no_show_undo,
     ticket_recall,
     ticket_requeue,
     ticket_start,
@@ -120,6 +123,21 @@ class TicketNoShowApi(_TicketActionApi):
         return ticket_no_show(ticket_id=ticket_id, **actor_fields(request))
 
 
+class TicketNoShowUndoApi(_TicketActionApi):
+    """Undo a no-show (no_show → called, at the same desk, as it was).
+
+    Only within a few seconds of the no-show (409 `undo_expired`), by whoever marked it
+    (409 `undo_not_yours`), while the desk is free and open (409 `desk_busy`, `desk_on_break`).
+    """
+
+    @_action_schema("tickets_no_show_undo")
+    def post(self, request, ticket_id: int):
+        return super().post(request, ticket_id)
+
+    def perform(self, request, ticket_id):
+        return ticket_no_show_undo(ticket_id=ticket_id, **actor_fields(request))
+
+
 class TicketRequeueApi(_TicketActionApi):
     """Return a called ticket to the queue (called → waiting); it keeps its place by arrival."""
 
@@ -142,7 +160,7 @@ class TicketCancelApi(_TicketActionApi):
 
         reason = serializers.CharField(
             max_length=200,
-            error_messages={"blank": "Say why the ticket is cancelled."},
+            error_messages={"blank": gettext_lazy("Say why the ticket is cancelled.")},
             help_text="Why, in a few words (kept on the ticket).",
         )
 
@@ -158,6 +176,23 @@ class TicketCancelApi(_TicketActionApi):
             reason=serializer.validated_data["reason"],
             **actor_fields(request),
         )
+
+
+class TicketCancelUndoApi(_TicketActionApi):
+    """Undo a cancellation (cancelled → waiting, in its place by arrival).
+
+    Only within a few seconds of the cancellation (409 `undo_expired`), by whoever cancelled it
+    (409 `undo_not_yours`).
+    """
+
+    allowed_roles = RECEPTION
+
+    @_action_schema("tickets_cancel_undo")
+    def post(self, request, ticket_id: int):
+        return super().post(request, ticket_id)
+
+    def perform(self, request, ticket_id):
+        return ticket_cancel_undo(ticket_id=ticket_id, **actor_fields(request))
 
 
 class TicketTransferApi(_TicketActionApi):
@@ -261,7 +296,17 @@ urlpatterns = [
     path("tickets/<int:ticket_id>/start/", TicketStartApi.as_view(), name="tickets-start"),
     path("tickets/<int:ticket_id>/finish/", TicketFinishApi.as_view(), name="tickets-finish"),
     path("tickets/<int:ticket_id>/no-show/", TicketNoShowApi.as_view(), name="tickets-no-show"),
+    path(
+        "tickets/<int:ticket_id>/no-show/undo/",
+        TicketNoShowUndoApi.as_view(),
+        name="tickets-no-show-undo",
+    ),
     path("tickets/<int:ticket_id>/cancel/", TicketCancelApi.as_view(), name="tickets-cancel"),
+    path(
+        "tickets/<int:ticket_id>/cancel/undo/",
+        TicketCancelUndoApi.as_view(),
+        name="tickets-cancel-undo",
+    ),
     path("tickets/<int:ticket_id>/requeue/", TicketRequeueApi.as_view(), name="tickets-requeue"),
     path("tickets/<int:ticket_id>/transfer/", TicketTransferApi.as_view(), name="tickets-transfer"),
 ]

@@ -80,6 +80,7 @@ class PanelCall(TypedDict):
     desk: str
     called_at: datetime.datetime
     recall: bool
+    transferred_to: str | None  # the new ticket's code, when the called one was transferred
 
 
 class PanelState(TypedDict):
@@ -228,9 +229,12 @@ def panel_by_key_hash(*, key_hash: str) -> Panel | None:
     return Panel.objects.filter(key_hash=key_hash).first() if key_hash else None
 
 
-def panel_desks(*, panel: Panel | None) -> QuerySet[Desk]:
-    """The active desks `panel` shows: its desks and the desks serving its services (or all)."""
-    desks = Desk.objects.filter(is_active=True)
+def panel_desks(*, panel: Panel | None, active_only: bool = True) -> QuerySet[Desk]:
+    """The active desks `panel` shows: its desks and the desks serving its services (or all).
+
+    `active_only=False` adds the inactive ones it would show once activated (its live stream).
+    """
+    desks = Desk.objects.filter(is_active=True) if active_only else Desk.objects.all()
     if panel is None:
         return desks
     desk_ids = list(panel.desks.values_list("pk", flat=True))
@@ -258,7 +262,7 @@ def panel_state(*, recent: int = PANEL_RECENT_CALLS, panel: Panel | None = None)
         .select_related("service")
         .order_by("called_at")
     }
-    calls = (
+    calls = list(
         TicketEvent.objects.filter(
             kind__in=(TicketEventKind.CALLED, TicketEventKind.RECALLED),
             ticket__service_day=today,
@@ -266,6 +270,16 @@ def panel_state(*, recent: int = PANEL_RECENT_CALLS, panel: Panel | None = None)
         )
         .select_related("ticket", "desk")
         .order_by("-at", "-id")[:recent]
+    )
+    moved = [e.ticket_id for e in calls if e.ticket.status == TicketStatus.TRANSFERRED]
+    transferred_to = (
+        dict(
+            Ticket.objects.filter(transferred_from_id__in=moved).values_list(
+                "transferred_from_id", "display_code"
+            )
+        )
+        if moved
+        else {}
     )
     return {
         "service_day": today,
@@ -285,6 +299,7 @@ def panel_state(*, recent: int = PANEL_RECENT_CALLS, panel: Panel | None = None)
                 "desk": event.desk.name if event.desk else "",
                 "called_at": event.at,
                 "recall": event.kind == TicketEventKind.RECALLED,
+                "transferred_to": transferred_to.get(event.ticket_id),
             }
             for event in calls
         ],

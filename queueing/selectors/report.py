@@ -9,7 +9,9 @@ Backs the figures page, its CSV and `GET /api/v1/figures/`. Definitions (docs/qu
   per hour of issue and per service;
 - service time: started → finished of served (`done`) tickets;
 - within target: share of called tickets whose wait was within their service's target;
-- break time: seconds each desk spent on breaks within the range (an open break counts to now).
+- break time: seconds each desk spent on breaks within the range (an open break counts to now);
+- out-of-order calls: calls of a chosen ticket (CALLED events marked `out_of_order`), per
+  service day and desk; they count among the calls too.
 
 Per attendant is the user who first called the ticket; per desk is the desk that called it.
 """
@@ -29,7 +31,15 @@ from accounts.models import User
 from common.spreadsheet import spreadsheet_text
 from common.sql import Params
 from queueing.clock import clinic_timezone
-from queueing.models import Desk, DeskBreak, Service, Ticket, TicketStatus
+from queueing.models import (
+    Desk,
+    DeskBreak,
+    Service,
+    Ticket,
+    TicketEvent,
+    TicketEventKind,
+    TicketStatus,
+)
 
 MAX_REPORT_DAYS = 366
 
@@ -37,6 +47,7 @@ TICKET = Ticket._meta.db_table
 SERVICE = Service._meta.db_table
 DESK = Desk._meta.db_table
 DESK_BREAK = DeskBreak._meta.db_table
+EVENT = TicketEvent._meta.db_table
 
 
 class HourRow(TypedDict):
@@ -79,6 +90,14 @@ class DeskRow(TypedDict):
     served: int
     service_avg_s: float | None
     break_s: float
+    out_of_order_calls: int
+
+
+class OutOfOrderRow(TypedDict):
+    service_day: datetime.date
+    desk_id: int | None
+    desk: str
+    calls: int
 
 
 class Totals(TypedDict):
@@ -92,6 +111,7 @@ class Totals(TypedDict):
     service_avg_s: float | None
     within_target_share: float | None
     break_s: float
+    out_of_order_calls: int
 
 
 @dataclass(frozen=True)
@@ -103,6 +123,7 @@ class FiguresReport:
     services: list[ServiceRow]  # by name
     attendants: list[AttendantRow]  # most calls first
     desks: list[DeskRow]  # by name
+    out_of_order: list[OutOfOrderRow]  # by day, then desk
 
 
 def _seconds(value: Any) -> float | None:
@@ -319,7 +340,35 @@ def desk_break_figures(*, service_day: datetime.date) -> list[DeskBreakFigures]:
     ]
 
 
-def _desks(date_from: datetime.date, date_to: datetime.date) -> list[DeskRow]:
+def _out_of_order(date_from: datetime.date, date_to: datetime.date) -> list[OutOfOrderRow]:
+    p = Params()
+    days = _days_sql(p, date_from, date_to)
+    sql = f"""
+SELECT t.service_day, e.desk_id, count(*) AS calls
+FROM {EVENT} e JOIN {TICKET} t ON t.id = e.ticket_id
+WHERE {days} AND e.kind = {p.add("called", str(TicketEventKind.CALLED))}
+      AND (e.detail ->> 'out_of_order')::boolean
+GROUP BY t.service_day, e.desk_id
+"""
+    rows = _rows(sql, p)
+    names = dict(Desk.objects.filter(pk__in={r["desk_id"] for r in rows}).values_list("pk", "name"))
+    return sorted(
+        (
+            OutOfOrderRow(
+                service_day=r["service_day"],
+                desk_id=r["desk_id"],
+                desk=names.get(r["desk_id"], "—"),
+                calls=r["calls"],
+            )
+            for r in rows
+        ),
+        key=lambda r: (r["service_day"], r["desk"]),
+    )
+
+
+def _desks(
+    date_from: datetime.date, date_to: datetime.date, out_of_order: list[OutOfOrderRow]
+) -> list[DeskRow]:
     p = Params()
     _status_params(p)
     days = _days_sql(p, date_from, date_to)
@@ -338,6 +387,9 @@ GROUP BY t.desk_id
     desks = Desk.objects.filter(pk__in=set(by_id) | set(breaks)) | Desk.objects.filter(
         is_active=True
     )
+    chosen: dict[int | None, int] = {}
+    for r in out_of_order:
+        chosen[r["desk_id"]] = chosen.get(r["desk_id"], 0) + r["calls"]
     result = []
     for desk in sorted(set(desks), key=lambda d: d.name):
         row = by_id.get(desk.pk)
@@ -349,6 +401,7 @@ GROUP BY t.desk_id
                 served=row["served"] if row else 0,
                 service_avg_s=_seconds(row["service_avg_s"]) if row else None,
                 break_s=breaks.get(desk.pk, 0.0),
+                out_of_order_calls=chosen.get(desk.pk, 0),
             )
         )
     return result
@@ -360,7 +413,8 @@ def figures_report_get(*, date_from: datetime.date, date_to: datetime.date) -> F
         raise ValueError("date_from is after date_to")
     tz = str(clinic_timezone())
     services, total = _services_and_totals(date_from, date_to)
-    desks = _desks(date_from, date_to)
+    out_of_order = _out_of_order(date_from, date_to)
+    desks = _desks(date_from, date_to, out_of_order)
     totals = Totals(
         arrivals=total.get("arrivals", 0),
         calls=total.get("calls", 0),
@@ -372,6 +426,7 @@ def figures_report_get(*, date_from: datetime.date, date_to: datetime.date) -> F
         service_avg_s=_seconds(total.get("service_avg_s")),
         within_target_share=_share(total) if total else None,
         break_s=round(sum(d["break_s"] for d in desks), 1),
+        out_of_order_calls=sum(r["calls"] for r in out_of_order),
     )
     return FiguresReport(
         date_from=date_from,
@@ -381,6 +436,7 @@ def figures_report_get(*, date_from: datetime.date, date_to: datetime.date) -> F
         services=services,
         attendants=_attendants(date_from, date_to),
         desks=desks,
+        out_of_order=out_of_order,
     )
 
 
@@ -390,6 +446,8 @@ def _csv_value(value: Any) -> str:
         return ""
     if isinstance(value, float):
         return f"{value:.4f}".rstrip("0").rstrip(".").replace(".", ",")
+    if isinstance(value, datetime.date):
+        return value.isoformat()
     if isinstance(value, str):
         return spreadsheet_text(value)  # a desk named =HYPERLINK(…) stays text
     return str(value)
@@ -401,6 +459,7 @@ CSV_SECTIONS: dict[str, tuple[str, ...]] = {
     "services": tuple(k for k in ServiceRow.__annotations__ if k != "service_id"),
     "attendants": tuple(k for k in AttendantRow.__annotations__ if k != "user_id"),
     "desks": tuple(k for k in DeskRow.__annotations__ if k != "desk_id"),
+    "out_of_order": tuple(k for k in OutOfOrderRow.__annotations__ if k != "desk_id"),
 }
 
 
@@ -436,9 +495,9 @@ CSV_LABELS = {
 def figures_report_csv(*, report: FiguresReport, clinic_name: str) -> str:
     """The report as CSV for spreadsheets: UTF-8 with a BOM, `;` between cells, decimal commas.
 
-    One block per section (totals, hours, services, attendants, desks): its name, a header
-    naming the API's keys in the request's language, its rows, a blank line. Durations are
-    seconds, shares 0–1, as in the API.
+    One block per section (totals, hours, services, attendants, desks, out_of_order): its name,
+    a header naming the API's keys in the request's language, its rows, a blank line. Durations
+    are seconds, shares 0–1, as in the API.
     """
     out = io.StringIO()
     writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
@@ -459,6 +518,7 @@ def figures_report_csv(*, report: FiguresReport, clinic_name: str) -> str:
         "services": report.services,
         "attendants": report.attendants,
         "desks": report.desks,
+        "out_of_order": report.out_of_order,
     }
     for name, rows in sections.items():
         keys = CSV_SECTIONS[name]

@@ -12,6 +12,7 @@ _TRANSFERS_FOLLOWED = 10
 class TicketPublicStatus(TypedDict):
     ticket_id: int
     display_code: str
+    printed_code: str  # the code of the link's own ticket (on the paper), before any transfer
     service: str
     status: str
     position: int | None
@@ -55,12 +56,14 @@ def ticket_public_status(*, ticket_id: int) -> TicketPublicStatus | None:
     ticket = Ticket.objects.select_related("service", "desk").filter(pk=ticket_id).first()
     if ticket is None:
         return None
+    printed_code = ticket.display_code
     ticket = _current(ticket)
     position, estimate = ticket_position_and_estimate(ticket=ticket)
     at_desk = ticket.status in (TicketStatus.CALLED, TicketStatus.IN_SERVICE)
     return {
         "ticket_id": ticket.pk,
         "display_code": ticket.display_code,
+        "printed_code": printed_code,
         "service": ticket.service.name,
         "status": ticket.status,
         "position": position,

@@ -7,8 +7,10 @@ from typing import Final, Literal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from events.services import event_record
 from queueing.models import Desk, PriorityPolicy, Service
 
 DEFAULT_SERVICE_NAME = "Recepção"
@@ -182,6 +184,7 @@ def desk_update(
     if name is not _UNSET:
         desk.name = name
         _desk_validate_name(desk)
+    switched = is_active is not _UNSET and is_active != desk.is_active
     if is_active is not _UNSET:
         desk.is_active = is_active
     services = _desk_services(service_ids) if service_ids is not _UNSET else None
@@ -189,4 +192,8 @@ def desk_update(
     desk.save()
     if services is not None:
         desk.services.set(services)
+    if switched:
+        # The waiting room's panels show the desk (or stop showing it) at once.
+        kind = "desk.activated" if desk.is_active else "desk.deactivated"
+        event_record(kind=kind, at=timezone.now(), desk_id=desk.pk, data={"desk": desk.name})
     return desk

@@ -9,6 +9,10 @@ Django's ValidationError naming the field (the API answers 400).
     called → called (recall) | no_show | waiting (requeue, keeps its arrival)
     waiting → cancelled (with a reason)
     waiting | called | in_service → transferred (a new ticket opens in the target service)
+    waiting → called (a desk calls a chosen ticket out of order, with a reason)
+    no_show → called, cancelled → waiting (undone by the same person within `UNDO_WINDOW`)
+
+Messages are translated (the clinic's language, or the request's `Accept-Language`).
 """
 
 import datetime
@@ -17,16 +21,22 @@ import functools
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from common.sql import advisory_xact_lock
 from queueing.clock import clinic_timezone, service_day_today
 from queueing.models import (
+    BreakReason,
+    Desk,
     PriorityPolicy,
     PriorityReason,
     PriorityTier,
     Service,
     Ticket,
+    TicketEvent,
     TicketEventKind,
     TicketStatus,
 )
@@ -34,6 +44,7 @@ from queueing.services.live_figures import live_figures_changed
 from queueing.services.ticket_sql import (
     desk_lock_for_calling,
     service_latest_calls,
+    ticket_call_chosen_waiting,
     ticket_call_first_waiting,
     ticket_change,
     ticket_lock,
@@ -47,23 +58,58 @@ _INTERLEAVE_LOCK_KEY = 0x494C5643
 HELD_STATUSES = (TicketStatus.CALLED, TicketStatus.IN_SERVICE)
 
 # action: (statuses it may start from, how the refusal reads)
-TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
-    "call": (frozenset({TicketStatus.WAITING}), "called"),
-    "recall": (frozenset({TicketStatus.CALLED}), "called again"),
-    "start": (frozenset({TicketStatus.CALLED}), "started"),
-    "finish": (frozenset({TicketStatus.IN_SERVICE}), "finished"),
-    "no_show": (frozenset({TicketStatus.CALLED}), "marked as a no-show"),
-    "cancel": (frozenset({TicketStatus.WAITING}), "cancelled"),
-    "requeue": (frozenset({TicketStatus.CALLED}), "returned to the queue"),
+TRANSITIONS: dict[str, tuple[frozenset[str], str | Promise]] = {
+    "call": (
+        frozenset({TicketStatus.WAITING}),
+        gettext_lazy("Ticket %(code)s is “%(status)s”; it cannot be called."),
+    ),
+    "recall": (
+        frozenset({TicketStatus.CALLED}),
+        gettext_lazy("Ticket %(code)s is “%(status)s”; it cannot be called again."),
+    ),
+    "start": (
+        frozenset({TicketStatus.CALLED}),
+        gettext_lazy("Ticket %(code)s is “%(status)s”; it cannot be started."),
+    ),
+    "finish": (
+        frozenset({TicketStatus.IN_SERVICE}),
+        gettext_lazy("Ticket %(code)s is “%(status)s”; it cannot be finished."),
+    ),
+    "no_show": (
+        frozenset({TicketStatus.CALLED}),
+        gettext_lazy("Ticket %(code)s is “%(status)s”; it cannot be marked as a no-show."),
+    ),
+    "cancel": (
+        frozenset({TicketStatus.WAITING}),
+        gettext_lazy("Ticket %(code)s is “%(status)s”; it cannot be cancelled."),
+    ),
+    "requeue": (
+        frozenset({TicketStatus.CALLED}),
+        gettext_lazy("Ticket %(code)s is “%(status)s”; it cannot be returned to the queue."),
+    ),
     "transfer": (
         frozenset({TicketStatus.WAITING, TicketStatus.CALLED, TicketStatus.IN_SERVICE}),
-        "transferred",
+        gettext_lazy("Ticket %(code)s is “%(status)s”; it cannot be transferred."),
+    ),
+    "no_show_undo": (
+        frozenset({TicketStatus.NO_SHOW}),
+        gettext_lazy("Ticket %(code)s is “%(status)s”; there is no no-show to undo."),
+    ),
+    "cancel_undo": (
+        frozenset({TicketStatus.CANCELLED}),
+        gettext_lazy("Ticket %(code)s is “%(status)s”; there is no cancellation to undo."),
     ),
 }
+# How long after a no-show or a cancellation the same person may undo it (the console offers
+# "Undo" for 8 s; the rest is the network's margin).
+UNDO_WINDOW = datetime.timedelta(seconds=15)
+REASON_MAX_LENGTH = 200
 # Reasons declared at check-in travel with a transfer; age tiers are recomputed from the birth date.
 CARRIED_REASONS = DECLARED_PRIORITY_REASONS | {PriorityReason.BLOOD_DONOR}
 # Actions that put a ticket in front of someone again: only for today's tickets.
-TODAY_ONLY_ACTIONS = frozenset({"call", "recall", "requeue", "transfer"})
+TODAY_ONLY_ACTIONS = frozenset(
+    {"call", "recall", "requeue", "transfer", "no_show_undo", "cancel_undo"}
+)
 
 
 class TicketActionRefused(Exception):
@@ -87,25 +133,73 @@ class TicketActionRefused(Exception):
 def _ticket_lock(*, ticket_id: int, action: str) -> Ticket:
     """The ticket, row-locked, after checking `action` is allowed from its current status."""
     ticket = ticket_lock(ticket_id=ticket_id)
-    allowed, verb = TRANSITIONS[action]
+    allowed, refusal = TRANSITIONS[action]
     if ticket.status not in allowed:
         raise TicketActionRefused(
             code="invalid_transition",
-            # The API's messages are English; the status is its code, not the localised label.
-            detail=f"Ticket {ticket.display_code} is {ticket.status.replace('_', ' ')}; "
-            f"it cannot be {verb}.",
+            detail=str(refusal)
+            % {"code": ticket.display_code, "status": _status_label(ticket.status)},
             current_status=ticket.status,
             ticket=ticket,
         )
     if action in TODAY_ONLY_ACTIONS and ticket.service_day != service_day_today():
         raise TicketActionRefused(
             code="earlier_service_day",
-            detail=f"Ticket {ticket.display_code} belongs to the service day "
-            f"{ticket.service_day.isoformat()}; only today's tickets can be {verb}.",
+            detail=_(
+                "Ticket %(code)s belongs to the service day %(day)s; only today's tickets can "
+                "be changed this way."
+            )
+            % {"code": ticket.display_code, "day": ticket.service_day.isoformat()},
             current_status=ticket.status,
             ticket=ticket,
         )
     return ticket
+
+
+def _status_label(status: str) -> str:
+    return str(TicketStatus(status).label)
+
+
+def _reason_clean(reason: str, *, missing: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": missing})
+    if len(reason) > REASON_MAX_LENGTH:
+        raise ValidationError(
+            {"reason": _("The reason is at most %(max)s characters.") % {"max": REASON_MAX_LENGTH}}
+        )
+    return reason
+
+
+def _desk_check_free(*, desk: Desk, held_id: int | None) -> None:
+    """Refuse (409) unless the desk is active, open and holds no ticket."""
+    if not desk.is_active:
+        raise TicketActionRefused(
+            code="desk_inactive",
+            detail=_("Desk %(desk)s is not active; it cannot call.") % {"desk": desk.name},
+        )
+    if desk.on_break:
+        raise TicketActionRefused(
+            code="desk_on_break",
+            detail=_("Desk %(desk)s is on a break (%(reason)s); end the break to call a ticket.")
+            % {"desk": desk.name, "reason": _break_label(desk.break_reason)},
+        )
+    if held_id is not None:
+        held = Ticket.objects.get(pk=held_id)
+        raise TicketActionRefused(
+            code="desk_busy",
+            detail=_(
+                "Desk %(desk)s still holds ticket %(code)s (%(status)s); finish it, mark it as "
+                "a no-show or return it to the queue before calling another one."
+            )
+            % {"desk": desk.name, "code": held.display_code, "status": _status_label(held.status)},
+            current_status=held.status,
+            ticket=held,
+        )
+
+
+def _break_label(reason: str) -> str:
+    return str(BreakReason(reason).label) if reason in BreakReason.values else reason
 
 
 def _day_start(day: datetime.date) -> datetime.datetime:
@@ -158,26 +252,7 @@ def ticket_call_next(
     desk, held_id, services = desk_lock_for_calling(
         desk_id=desk_id, today=today, held_statuses=HELD_STATUSES
     )
-    if not desk.is_active:
-        raise TicketActionRefused(
-            code="desk_inactive", detail=f"Desk {desk.name} is not active; it cannot call."
-        )
-    if desk.on_break:
-        raise TicketActionRefused(
-            code="desk_on_break",
-            detail=f"Desk {desk.name} is on a break ({desk.break_reason}); end the break "
-            "to call the next ticket.",
-        )
-    if held_id is not None:
-        held = Ticket.objects.get(pk=held_id)
-        raise TicketActionRefused(
-            code="desk_busy",
-            detail=f"Desk {desk.name} still holds ticket {held.display_code} "
-            f"({held.status.replace('_', ' ')}); finish it, mark it as a no-show or "
-            "return it to the queue before calling the next one.",
-            current_status=held.status,
-            ticket=held,
-        )
+    _desk_check_free(desk=desk, held_id=held_id)
     if not services:
         return None
     due, latest_call_at = _interleaved_services_lock(
@@ -236,7 +311,7 @@ def _transition(
         partner_client_id=partner_client_id,
         cancel_reason=cancel_reason,
     )
-    for _ in range(2):
+    for _attempt in range(2):
         ticket = change()
         if ticket is not None:
             live_figures_changed()
@@ -310,11 +385,7 @@ def ticket_cancel(
     *, ticket_id: int, reason: str, actor: User | None = None, partner_client_id: str = ""
 ) -> Ticket:
     """A waiting patient leaves the queue (gave up, wrong service...): the reason is kept."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise ValidationError({"reason": "Say why the ticket is cancelled."})
-    if len(reason) > 200:
-        raise ValidationError({"reason": "The reason is at most 200 characters."})
+    reason = _reason_clean(reason, missing=_("Say why the ticket is cancelled."))
     return _transition(
         ticket_id=ticket_id,
         action="cancel",
@@ -352,13 +423,20 @@ def ticket_transfer(
     """
     target = Service.objects.filter(pk=service_id).first()
     if target is None:
-        raise ValidationError({"service": f"There is no service with id {service_id}."})
+        raise ValidationError(
+            {"service": _("There is no service with id %(id)s.") % {"id": service_id}}
+        )
     if not target.is_active:
-        raise ValidationError({"service": f"Service {target.name} is not active."})
+        raise ValidationError(
+            {"service": _("Service %(service)s is not active.") % {"service": target.name}}
+        )
     ticket = _ticket_lock(ticket_id=ticket_id, action="transfer")
     if ticket.service_id == target.pk:
         raise ValidationError(
-            {"service": f"Ticket {ticket.display_code} is already in {target.name}."}
+            {
+                "service": _("Ticket %(code)s is already in %(service)s.")
+                % {"code": ticket.display_code, "service": target.name}
+            }
         )
     declared = ticket.priority_reason if ticket.priority_reason in CARRIED_REASONS else ""
     new_ticket = ticket_issue(
@@ -388,3 +466,159 @@ def ticket_transfer(
         },
     )
     return new_ticket
+
+
+@transaction.atomic
+def ticket_call_chosen(
+    *,
+    desk_id: int,
+    ticket_id: int,
+    reason: str,
+    actor: User | None = None,
+    partner_client_id: str = "",
+) -> Ticket:
+    """Give the desk a chosen waiting ticket out of order, with the reason; a call like any other.
+
+    The desk must be active, open, free and serve the ticket's service; the ticket waiting and
+    of today. The desk's row and then the ticket's are locked, as call-next locks them: two desks
+    never both get the ticket (the second finds it called and is refused with 409). The CALLED
+    event records `out_of_order` and the reason. Raises Desk.DoesNotExist, Ticket.DoesNotExist,
+    ValidationError on `reason`, TicketActionRefused (409).
+    """
+    reason = _reason_clean(reason, missing=_("Say why this ticket is called out of order."))
+    today = service_day_today()
+    desk, held_id, services = desk_lock_for_calling(
+        desk_id=desk_id, today=today, held_statuses=HELD_STATUSES
+    )
+    _desk_check_free(desk=desk, held_id=held_id)
+    ticket = _ticket_lock(ticket_id=ticket_id, action="call")
+    service = services.get(ticket.service_id)
+    if service is None:
+        raise TicketActionRefused(
+            code="service_not_served",
+            detail=_("Desk %(desk)s does not call tickets of %(service)s.")
+            % {"desk": desk.name, "service": ticket.service.name},
+            current_status=ticket.status,
+            ticket=ticket,
+        )
+    # An interleaved service counts its calls under its lock, in the order they were made.
+    _due, latest_call_at = _interleaved_services_lock(services=[service], service_day=today)
+    now = timezone.now()
+    if latest_call_at is not None and now <= latest_call_at:
+        now = latest_call_at + datetime.timedelta(microseconds=1)
+    called = ticket_call_chosen_waiting(
+        ticket_id=ticket.pk,
+        today=today,
+        desk_id=desk.pk,
+        now=now,
+        actor_id=actor.pk if actor is not None else None,
+        partner_client_id=partner_client_id,
+        detail={"out_of_order": True, "reason": reason},
+    )
+    if called is None:  # locked above as waiting: cannot happen
+        raise RuntimeError(f"Ticket {ticket_id}: chosen call allowed but not applied.")
+    live_figures_changed()
+    return called
+
+
+def _undo_check(
+    *, ticket: Ticket, kind: TicketEventKind, actor: User | None, partner_client_id: str
+) -> TicketEvent:
+    """The event to undo: the ticket's latest, of `kind`, within the window, by the same person."""
+    latest = TicketEvent.objects.filter(ticket_id=ticket.pk).order_by("-at", "-id").first()
+    if latest is None or latest.kind != kind or latest.at < timezone.now() - UNDO_WINDOW:
+        raise TicketActionRefused(
+            code="undo_expired",
+            detail=_("Ticket %(code)s can no longer be restored: the time to undo is over.")
+            % {"code": ticket.display_code},
+            current_status=ticket.status,
+            ticket=ticket,
+        )
+    same = (
+        latest.actor_id == actor.pk
+        if actor is not None
+        else bool(partner_client_id) and latest.partner_client_id == partner_client_id
+    )
+    if not same:
+        raise TicketActionRefused(
+            code="undo_not_yours",
+            detail=_("Only whoever changed ticket %(code)s may undo it.")
+            % {"code": ticket.display_code},
+            current_status=ticket.status,
+            ticket=ticket,
+        )
+    return latest
+
+
+def _restore(
+    *,
+    ticket_id: int,
+    action: str,
+    undone: TicketEventKind,
+    to_status: TicketStatus,
+    actor: User | None,
+    partner_client_id: str,
+) -> Ticket:
+    ticket = _ticket_lock(ticket_id=ticket_id, action=action)
+    event = _undo_check(
+        ticket=ticket, kind=undone, actor=actor, partner_client_id=partner_client_id
+    )
+    if to_status == TicketStatus.CALLED and ticket.desk_id is not None:
+        # Back at its desk, as it was: the desk must still be free and open.
+        desk, held_id, _services = desk_lock_for_calling(
+            desk_id=ticket.desk_id, today=ticket.service_day, held_statuses=HELD_STATUSES
+        )
+        _desk_check_free(desk=desk, held_id=held_id)
+    restored = ticket_change(
+        ticket_id=ticket.pk,
+        kind=TicketEventKind.RESTORED,
+        from_status=ticket.status,
+        to_status=to_status,
+        today=service_day_today(),
+        now=timezone.now(),
+        actor_id=actor.pk if actor is not None else None,
+        partner_client_id=partner_client_id,
+        detail={"undone": str(undone), "undone_event": event.pk},
+    )
+    if restored is None:  # locked above in the status undo starts from: cannot happen
+        raise RuntimeError(f"Ticket {ticket_id}: {action} allowed but not applied.")
+    live_figures_changed()
+    return restored
+
+
+@transaction.atomic
+def ticket_no_show_undo(
+    *, ticket_id: int, actor: User | None = None, partner_client_id: str = ""
+) -> Ticket:
+    """Undo a no-show: the ticket is called at its desk again, as it was (same call time).
+
+    Only within `UNDO_WINDOW` of the no-show, by whoever marked it, while the desk is still free
+    and open; recorded as a RESTORED event. Raises Ticket.DoesNotExist, TicketActionRefused.
+    """
+    return _restore(
+        ticket_id=ticket_id,
+        action="no_show_undo",
+        undone=TicketEventKind.NO_SHOW,
+        to_status=TicketStatus.CALLED,
+        actor=actor,
+        partner_client_id=partner_client_id,
+    )
+
+
+@transaction.atomic
+def ticket_cancel_undo(
+    *, ticket_id: int, actor: User | None = None, partner_client_id: str = ""
+) -> Ticket:
+    """Undo a cancellation: the ticket waits again in its place (its arrival is kept).
+
+    Only within `UNDO_WINDOW` of the cancellation, by whoever cancelled it; recorded as a
+    RESTORED event. Raises Ticket.DoesNotExist, TicketActionRefused.
+    """
+    return _restore(
+        ticket_id=ticket_id,
+        action="cancel_undo",
+        undone=TicketEventKind.CANCELLED,
+        to_status=TicketStatus.WAITING,
+        actor=actor,
+        partner_client_id=partner_client_id,
+    )

@@ -57,12 +57,23 @@
   let queueData = null;
   let lastQueueHtml = "";
 
-  function ticketRow(ticket) {
+  // The desk chosen on this screen may call this waiting ticket out of order ("Call this one").
+  function canCallChosen(ticket) {
+    const desk = selectedDesk();
+    return Boolean(desk && ticket.status === "waiting" && desk.services.includes(ticket.service.id));
+  }
+
+  // One row: position and code; the name in full (ellipsised only when the row runs out of
+  // room, the full name in its title); the tier, the wait and the estimate on one line; the
+  // actions in one row.
+  function ticketRow(ticket, service) {
+    if (!ticket.service) ticket.service = service;
     const tier = String(ticket.priority_tier);
     const reason = ticket.priority_reason
       ? (T.priorityReasons[ticket.priority_reason] || ticket.priority_reason) : "";
     const badge = `<span class="tier tier-${tier}" title="${esc(reason)}">${esc(T.tiers[tier])}</span>`;
-    const name = ticket.patient ? `<span class="patient">${esc(ticket.patient.display_name)}</span>` : "";
+    const patientName = ticket.patient ? ticket.patient.display_name : "";
+    const name = `<span class="patient" title="${esc(patientName)}">${esc(patientName)}</span>`;
     let state;
     if (ticket.status === "waiting") {
       state = `<span class="waited">${esc(fmt(T.waited, { n: minutesSince(ticket.arrived_at) }))}</span>`;
@@ -73,17 +84,22 @@
       state = `<span class="status status-${esc(ticket.status)}">${esc(T.statuses[ticket.status] || ticket.status)}</span>`;
       if (ticket.desk) state += ` · ${esc(ticket.desk.name)}`;
     }
+    const data = `data-ticket-id="${ticket.id}" data-code="${esc(ticket.display_code)}" data-name="${esc(patientName)}"`;
+    const callOne = canCallChosen(ticket)
+      ? `<button type="button" class="button button-small" data-call-chosen="${ticket.id}" ${data}${deskCanCall() ? "" : " disabled"}>${esc(T.callChosen)}</button>`
+      : "";
     const cancel = config.canCancel && ticket.status === "waiting"
-      ? `<button type="button" class="button button-small button-quiet" data-cancel="${ticket.id}" data-code="${esc(ticket.display_code)}">${esc(T.cancelLabel || "×")}</button>`
+      ? `<button type="button" class="button button-small button-quiet" data-cancel="${ticket.id}" ${data}>${esc(T.cancelLabel || "×")}</button>`
       : "";
     const reprint = `<a class="button button-small button-quiet" href="/tickets/${ticket.id}/print/" target="_blank" rel="noopener" data-reprint="${ticket.id}" title="${esc(T.reprintTitle)}">${esc(T.reprint)}</a>`;
     const position = ticket.position != null ? `<span class="position" aria-label="${esc(T.position)}">${ticket.position}º</span>` : `<span class="position"></span>`;
     return `<li class="ticket ticket-${esc(ticket.status)}" data-ticket="${ticket.id}">
         ${position}
         <span class="code">${esc(ticket.display_code)}</span>
+        ${name}
         ${badge}
-        <span class="ticket-main">${name}<span class="ticket-state">${state}</span></span>
-        <span class="ticket-tools">${reprint}${cancel}</span>
+        <span class="ticket-state">${state}</span>
+        <span class="ticket-tools">${callOne}${reprint}${cancel}</span>
       </li>`;
   }
 
@@ -96,18 +112,24 @@
       if (queue.tickets.length === 0) {
         html += `<p class="empty">${esc(T.emptyQueue)}</p>`;
       } else {
-        html += `<ol class="tickets">${queue.tickets.map(ticketRow).join("")}</ol>`;
+        html += `<ol class="tickets">${queue.tickets.map((t) => ticketRow(t, queue.service)).join("")}</ol>`;
       }
       html += "</section>";
     }
     if (!services.length) html = `<p class="empty">${esc(T.emptyQueue)}</p>`;
     if (html !== lastQueueHtml) {
-      const focused = document.activeElement && document.activeElement.dataset
-        ? document.activeElement.dataset.cancel : undefined;
+      // The button that had the focus keeps it across the redraw.
+      const active = document.activeElement;
+      let focused = null;
+      if (active && active.dataset && active.closest && active.closest("#queue")) {
+        for (const key of ["cancel", "callChosen", "reprint"]) {
+          if (active.dataset[key]) focused = `[data-${key.replace(/[A-Z]/g, (c) => "-" + c.toLowerCase())}="${active.dataset[key]}"]`;
+        }
+      }
       $("queue").innerHTML = html;
       lastQueueHtml = html;
       if (focused) {
-        const again = $("queue").querySelector(`[data-cancel="${focused}"]`);
+        const again = $("queue").querySelector(focused);
         if (again) again.focus();
       }
     }
@@ -128,6 +150,41 @@
     }
   }
 
+  // ---- undo: a no-show or a cancellation can be taken back for a few seconds -----------------
+
+  const UNDO_MS = 8000;
+  let undoTimer = null;
+  let undoAction = null;
+
+  function hideUndo() {
+    clearTimeout(undoTimer);
+    undoAction = null;
+    $("undo-toast").hidden = true;
+  }
+
+  function offerUndo(message, action) {
+    $("undo-text").textContent = message;
+    undoAction = action;
+    $("undo-toast").hidden = false;
+    clearTimeout(undoTimer);
+    undoTimer = setTimeout(hideUndo, UNDO_MS);
+  }
+
+  $("undo-button").addEventListener("click", async () => {
+    const action = undoAction;
+    hideUndo();
+    if (!action) return;
+    const answer = await api("POST", action.url);
+    if (!answer.ok) flash(errorText(answer), "error");
+    else flash(action.done, "success");
+    await refreshQueue();
+  });
+
+  // "R003 · Maria Aparecida" in every confirmation: the right patient is the one changed.
+  function who(ticket) {
+    return ticket.name ? `${ticket.code} · ${ticket.name}` : ticket.code;
+  }
+
   // ---- cancel (waiting tickets) ----------------------------------------------------------------
 
   const dialog = $("cancel-dialog");
@@ -135,8 +192,9 @@
   $("queue").addEventListener("click", (event) => {
     const button = event.target.closest("[data-cancel]");
     if (!button) return;
-    cancelTicket = { id: button.dataset.cancel, code: button.dataset.code };
+    cancelTicket = { id: button.dataset.cancel, code: button.dataset.code, name: button.dataset.name };
     $("cancel-code").textContent = cancelTicket.code;
+    $("cancel-name").textContent = cancelTicket.name;
     $("cancel-reason").value = "";
     $("cancel-error").hidden = true;
     dialog.showModal();
@@ -152,15 +210,61 @@
       $("cancel-reason").focus();
       return;
     }
-    const answer = await api("POST", `/api/v1/tickets/${cancelTicket.id}/cancel/`, { reason });
+    const ticket = cancelTicket;
+    const answer = await api("POST", `/api/v1/tickets/${ticket.id}/cancel/`, { reason });
     if (!answer.ok) {
       $("cancel-error").textContent = errorText(answer);
       $("cancel-error").hidden = false;
       return;
     }
     dialog.close();
-    flash(fmt(T.cancelled, { code: cancelTicket.code }), "success");
+    offerUndo(fmt(T.cancelled, { code: who(ticket) }), {
+      url: `/api/v1/tickets/${ticket.id}/cancel/undo/`,
+      done: fmt(T.restored, { code: who(ticket) }),
+    });
     refreshQueue();
+  });
+
+  // ---- call a chosen ticket out of order --------------------------------------------------------
+
+  const callDialog = $("call-dialog");
+  let chosenTicket = null;
+  $("queue").addEventListener("click", (event) => {
+    const button = event.target.closest("[data-call-chosen]");
+    if (!button || button.disabled) return;
+    chosenTicket = { id: Number(button.dataset.callChosen), code: button.dataset.code, name: button.dataset.name };
+    $("call-who").textContent = who(chosenTicket);
+    $("call-reason").value = "";
+    $("call-error").hidden = true;
+    callDialog.showModal();
+    $("call-reason").focus();
+  });
+  $("call-close").addEventListener("click", () => callDialog.close());
+  // The hint to say why goes away once something is typed.
+  for (const [field, box] of [["call-reason", "call-error"], ["cancel-reason", "cancel-error"]]) {
+    $(field).addEventListener("input", () => { if ($(field).value.trim()) $(box).hidden = true; });
+  }
+  $("call-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const reason = $("call-reason").value.trim();
+    if (!reason) {
+      $("call-error").textContent = T.callReason;
+      $("call-error").hidden = false;
+      $("call-reason").focus();
+      return;
+    }
+    const ticket = chosenTicket;
+    const answer = await api("POST", `/api/v1/desks/${deskId()}/call/`, { ticket: ticket.id, reason });
+    if (!answer.ok) {
+      $("call-error").textContent = errorText(answer);
+      $("call-error").hidden = false;
+      if (answer.status === 409) refreshQueue();
+      return;
+    }
+    callDialog.close();
+    const desk = selectedDesk();
+    flash(fmt(T.called, { code: who(ticket), desk: desk ? desk.name : "" }), "success");
+    await refreshQueue();
   });
 
   // ---- desk ----------------------------------------------------------------------------------
@@ -207,6 +311,11 @@
     }
     $("break-start-row").hidden = onBreak;
     $("break-end").hidden = !onBreak;
+  }
+
+  // The desk may call now: chosen, open, and holding no ticket.
+  function deskCanCall() {
+    return Boolean(deskId()) && !deskOnBreak() && heldTicket() === null;
   }
 
   function deskOnBreak() {
@@ -284,12 +393,14 @@
     if (answer.ok && answer.data) {
       desk.break_reason = answer.data.break_reason;
       desk.break_started_at = answer.data.break_started_at;
+      if (queueData) renderQueue();
       renderDesk();
     }
   }
 
   deskSelect.addEventListener("change", () => {
     localStorage.setItem(deskKey, deskSelect.value);
+    if (queueData) renderQueue();  // "Call this one" follows the desk's services
     renderDesk();
     refreshDeskState();
   });
@@ -310,11 +421,43 @@
     await refreshQueue();
   });
 
+  // No-show asks first, naming the patient; then it can be undone for a few seconds.
+  const noShowDialog = $("no-show-dialog");
+  let noShowTicket = null;
+  $("no-show-close").addEventListener("click", () => noShowDialog.close());
+  $("no-show-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const t = noShowTicket;
+    noShowDialog.close();
+    if (!t) return;
+    const answer = await api("POST", `/api/v1/tickets/${t.id}/no-show/`);
+    const ticket = { code: t.display_code, name: t.patient ? t.patient.display_name : "" };
+    if (!answer.ok) {
+      flash(errorText(answer), "error");
+    } else {
+      offerUndo(`${who(ticket)}: ${T.statuses.no_show}`, {
+        url: `/api/v1/tickets/${t.id}/no-show/undo/`,
+        done: fmt(T.restored, { code: who(ticket) }),
+      });
+    }
+    await refreshQueue();
+    if (!$("call-next").disabled) $("call-next").focus();
+  });
+
   $("desk-actions").addEventListener("click", async (event) => {
     const button = event.target.closest("[data-action]");
     if (!button || !currentTicket) return;
     const action = button.dataset.action;
     const ticket = currentTicket;
+    if (action === "no-show") {
+      noShowTicket = ticket;
+      $("no-show-who").textContent = who({
+        code: ticket.display_code, name: ticket.patient ? ticket.patient.display_name : "",
+      });
+      noShowDialog.showModal();
+      $("no-show-confirm").focus();
+      return;
+    }
     let body;
     if (action === "transfer") body = { service: Number($("transfer-service").value) };
     button.disabled = true;

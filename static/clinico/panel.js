@@ -134,12 +134,17 @@ window.addEventListener("hashchange", () => {
   function render(data) {
     const calls = data.recent_calls || [];
     const latest = calls[0];
+    const changed = $("now-changed");
     if (latest) {
+      // The printed code stays: the patient holds that paper; the new code is said below it.
       $("now-code").textContent = latest.display_code;
       $("now-desk").textContent = latest.desk;
+      changed.textContent = latest.transferred_to ? fmt(T.changedTo, { code: latest.transferred_to }) : "";
+      changed.hidden = !latest.transferred_to;
     } else {
       $("now-code").textContent = "—";
       $("now-desk").textContent = T.waiting;
+      changed.hidden = true;
     }
     $("desks").innerHTML = (data.desks || []).map((desk) => `
       <li class="panel-desk${desk.ticket ? " busy" : ""}${desk.closed ? " closed" : ""}">
@@ -149,7 +154,8 @@ window.addEventListener("hashchange", () => {
     const earlier = calls.slice(1);
     $("recent").innerHTML = earlier.length
       ? earlier.map((call) => `
-      <li><span class="recent-code">${esc(call.display_code)}</span>
+      <li><span class="recent-code">${esc(call.display_code)}${call.transferred_to
+        ? ` <span class="recent-changed">→ ${esc(call.transferred_to)}</span>` : ""}</span>
           <span class="recent-desk">${esc(call.desk)}</span></li>`).join("")
       : `<li class="recent-empty">—</li>`;
     if (latest && lastEventId !== null && latest.event_id > lastEventId) {

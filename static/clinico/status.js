@@ -35,6 +35,13 @@
 
   function show(state) {
     $("status-code").textContent = state.display_code;
+    // A transfer gives the ticket a new code: say so, and keep the paper's code in sight.
+    const changed = state.printed_code && state.printed_code !== state.display_code;
+    $("status-changed").hidden = !changed;
+    if (changed) {
+      $("status-changed-to").textContent = fmt(T.changedTo, { code: state.display_code });
+      $("status-printed").textContent = fmt(T.printedCode, { code: state.printed_code });
+    }
     $("status-service").textContent = state.service;
     const now = $("status-now");
     now.className = `status-now status-${state.status}`;

@@ -29,6 +29,8 @@ from queueing.services.panels import panel_create, panel_key_hash
 from queueing.services.setup import desk_create, service_create
 from queueing.services.tickets import ticket_issue
 from queueing.services.workflow import ticket_call_next, ticket_finish, ticket_start
+from queueing.services.workflow import ticket_cancel as workflow_cancel
+from queueing.services.workflow import ticket_no_show as workflow_no_show
 from tenants.models import Clinic
 
 CPF = "52998224725"
@@ -333,6 +335,52 @@ def call_next_call(clinic, caller: Caller) -> Call:
         assert body["ticket"]["desk"] == {"id": desk.pk, "name": "Guichê Matriz"}, body
 
     return Call(f"/api/v1/desks/{desk.pk}/call-next/", {}, check)
+
+
+def call_chosen_call(clinic, caller: Caller) -> Call:
+    first = _waiting()
+    chosen = ticket_issue(
+        patient=Patient.objects.create(cpf=NEW_CPF, full_name="João Souza"), service=first.service
+    )
+    desk = _desk(chosen.service)
+
+    def check(response):
+        body = _expect(response, 200)
+        _check_ticket(body, chosen, "called")
+        assert body["desk"] == {"id": desk.pk, "name": "Guichê Matriz"}, body
+        call = chosen.events.get(kind="called")
+        assert call.detail == {"out_of_order": True, "reason": "Resultado de exame"}, call.detail
+
+    data = {"ticket": chosen.pk, "reason": "Resultado de exame"}
+    return Call(f"/api/v1/desks/{desk.pk}/call/", data, check)
+
+
+def _caller_user(caller: Caller) -> User | None:
+    return User.objects.get(email=caller.email) if caller.email else None
+
+
+def no_show_undo_call(clinic, caller: Caller) -> Call:
+    ticket, _desk_ = _called()
+    workflow_no_show(ticket_id=ticket.pk, actor=_caller_user(caller))
+
+    def check(response):
+        body = _expect(response, 200)
+        _check_ticket(body, ticket, "called")
+        assert Ticket.objects.get(pk=ticket.pk).status == "called"
+
+    return Call(f"/api/v1/tickets/{ticket.pk}/no-show/undo/", {}, check)
+
+
+def cancel_undo_call(clinic, caller: Caller) -> Call:
+    ticket = _waiting()
+    workflow_cancel(ticket_id=ticket.pk, reason="Saiu", actor=_caller_user(caller))
+
+    def check(response):
+        body = _expect(response, 200)
+        _check_ticket(body, ticket, "waiting")
+        assert Ticket.objects.get(pk=ticket.pk).status == "waiting"
+
+    return Call(f"/api/v1/tickets/{ticket.pk}/cancel/undo/", {}, check)
 
 
 def _action_call(action: str, expected: str, *, before=_called, data=None) -> Callable:
@@ -986,6 +1034,9 @@ CASES = {
     ("POST", "/api/v1/desks/"): desk_create_call,
     ("PATCH", "/api/v1/desks/1/"): desk_change_call,
     ("POST", "/api/v1/desks/1/call-next/"): call_next_call,
+    ("POST", "/api/v1/desks/1/call/"): call_chosen_call,
+    ("POST", "/api/v1/tickets/1/no-show/undo/"): no_show_undo_call,
+    ("POST", "/api/v1/tickets/1/cancel/undo/"): cancel_undo_call,
     ("POST", "/api/v1/tickets/1/recall/"): _action_call("recall", "called"),
     ("POST", "/api/v1/tickets/1/start/"): _action_call("start", "in_service"),
     ("POST", "/api/v1/tickets/1/finish/"): _action_call("finish", "done", before=_in_service),

@@ -96,6 +96,7 @@ EXPECTED_TOTALS = {
     "service_avg_s": 240.0,  # (360 + 120 + 240) / 3
     "within_target_share": 0.75,  # all but C
     "break_s": 1800.0,
+    "out_of_order_calls": 0,
 }
 EXPECTED_HOURS = [
     # 09h: A, B, C arrive and are called; their waits 240, 300, 660
@@ -150,8 +151,22 @@ EXPECTED_ATTENDANTS = [
     },
 ]
 EXPECTED_DESKS = [
-    {"desk": "Guichê 1", "calls": 2, "served": 1, "service_avg_s": 360.0, "break_s": 0.0},
-    {"desk": "Guichê 2", "calls": 2, "served": 2, "service_avg_s": 180.0, "break_s": 1800.0},
+    {
+        "desk": "Guichê 1",
+        "calls": 2,
+        "served": 1,
+        "service_avg_s": 360.0,
+        "break_s": 0.0,
+        "out_of_order_calls": 0,
+    },
+    {
+        "desk": "Guichê 2",
+        "calls": 2,
+        "served": 2,
+        "service_avg_s": 180.0,
+        "break_s": 1800.0,
+        "out_of_order_calls": 0,
+    },
 ]
 
 
@@ -256,4 +271,5 @@ def test_the_csv_has_the_same_numbers_with_decimal_commas(clinic_a):
         "served": "2",
         "service_avg_s": "180",
         "break_s": "1800",
+        "out_of_order_calls": "0",
     }

@@ -93,10 +93,20 @@ def test_an_action_not_allowed_from_the_status_answers_409_and_changes_nothing(
     assert answer.status_code == 409, answer.content
     assert answer.json()["type"] == "client_error"
     assert answer.json()["errors"][0]["code"] == "invalid_transition"
-    # One language in the message (the API's English), even where the clinic reads Portuguese.
+    # In the clinic's language (Portuguese), naming the ticket and its status as staff read it.
+    label = {
+        "waiting": "Aguardando",
+        "called": "Chamada",
+        "in_service": "Em atendimento",
+        "done": "Concluída",
+        "no_show": "Não compareceu",
+        "cancelled": "Cancelada",
+        "transferred": "Transferida",
+        "expired": "Expirada",
+    }[status]
     assert answer.json()["errors"][0]["detail"].startswith(
-        f"Ticket {ticket.display_code} is {status.replace('_', ' ')}; it cannot be "
-    )
+        f"A senha {ticket.display_code} está “{label}”: "
+    ), answer.json()
     assert answer.json()["current_status"] == status
     assert ticket.status == status
     assert events_after == events_before

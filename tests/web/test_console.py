@@ -214,7 +214,8 @@ def test_no_show_transfer_and_cancel_from_the_console(page, clinic_a, clinic_url
     page.get_by_role("button", name="Chamar próximo").click()
     expect(page.get_by_test_id("desk-code")).to_have_text("R001")
     page.get_by_role("button", name="Não compareceu").click()
-    expect(page.locator("#flash")).to_contain_text("R001: Não compareceu")
+    page.get_by_role("dialog").get_by_role("button", name="Não compareceu").click()
+    expect(page.locator("#undo-toast")).to_contain_text("R001 · Ana Souza: Não compareceu")
 
     # Transfer opens a ticket in the chosen service
     page.get_by_role("button", name="Chamar próximo").click()
@@ -225,13 +226,13 @@ def test_no_show_transfer_and_cancel_from_the_console(page, clinic_a, clinic_url
     expect(page.locator("#queue")).to_contain_text("T001")
 
     # Cancelling a waiting ticket asks for the reason
-    page.locator("#queue [data-code='R003']").click()
+    page.locator("#queue [data-cancel][data-code='R003']").click()
     dialog = page.get_by_role("dialog")
     dialog.get_by_role("button", name="Cancelar senha").click()
     expect(dialog.locator("#cancel-error")).to_be_visible()
     dialog.get_by_label("Motivo").fill("Paciente desistiu")
     dialog.get_by_role("button", name="Cancelar senha").click()
-    expect(page.locator("#flash")).to_contain_text("Senha R003 cancelada")
+    expect(page.locator("#undo-toast")).to_contain_text("Senha R003 · Ana Souza cancelada")
     expect(page.locator("#queue")).not_to_contain_text("R003")
 
 

@@ -16,6 +16,7 @@ from queueing.services.ticket_sql.issue import CheckInQueued, ticket_insert
 from queueing.services.ticket_sql.moves import (
     desk_lock_for_calling,
     service_latest_calls,
+    ticket_call_chosen_waiting,
     ticket_call_first_waiting,
     ticket_change,
     tickets_expire,
@@ -25,6 +26,7 @@ __all__ = [
     "CheckInQueued",
     "desk_lock_for_calling",
     "service_latest_calls",
+    "ticket_call_chosen_waiting",
     "ticket_call_first_waiting",
     "ticket_change",
     "ticket_insert",

@@ -174,6 +174,57 @@ def ticket_call_first_waiting(
     """
     p = Params()
     picked = _pick_cte(params=p, today=today, service_ids=service_ids, normal_only=normal_only)
+    return _call(
+        p,
+        picked=picked,
+        desk_id=desk_id,
+        now=now,
+        actor_id=actor_id,
+        partner_client_id=partner_client_id,
+        detail={"interleave_turn": True} if interleave_turn else {},
+    )
+
+
+def ticket_call_chosen_waiting(
+    *,
+    ticket_id: int,
+    today: datetime.date,
+    desk_id: int,
+    now: datetime.datetime,
+    actor_id: int | None,
+    partner_client_id: str,
+    detail: dict,
+) -> Ticket | None:
+    """Call and record one chosen ticket if it is waiting today; one statement (None if not)."""
+    p = Params()
+    picked = f"""picked AS (
+    SELECT id FROM {TICKET}
+    WHERE id = {p.add("ticket", ticket_id)} AND service_day = {p.add("today", today)}
+          AND status = {p.add("waiting", str(TicketStatus.WAITING))}
+    FOR UPDATE
+)"""
+    return _call(
+        p,
+        picked=picked,
+        desk_id=desk_id,
+        now=now,
+        actor_id=actor_id,
+        partner_client_id=partner_client_id,
+        detail=detail,
+    )
+
+
+def _call(
+    p: Params,
+    *,
+    picked: str,
+    desk_id: int,
+    now: datetime.datetime,
+    actor_id: int | None,
+    partner_client_id: str,
+    detail: dict,
+) -> Ticket | None:
+    """Call the ticket of the CTE `picked` to the desk and record its CALLED event."""
     event = event_cte(
         params=p,
         source="called",
@@ -184,7 +235,7 @@ def ticket_call_first_waiting(
         actor_id=actor_id,
         partner_client_id=partner_client_id,
         desk_id=desk_id,
-        detail={"interleave_turn": True} if interleave_turn else {},
+        detail=detail,
     )
     sql = f"""
 WITH RECURSIVE {picked}, called AS (
@@ -230,6 +281,8 @@ _CHANGES: dict[str, _Change] = {
     ),
     TicketEventKind.RETURNED: _Change(sets=("desk_id = NULL",)),
     TicketEventKind.TRANSFERRED: _Change(sets=("finished_at = %(now)s",)),
+    # An undone no-show is called at its desk again; an undone cancellation waits again.
+    TicketEventKind.RESTORED: _Change(sets=("cancel_reason = ''",)),
 }
 
 
