@@ -222,6 +222,8 @@ def shard_consumers() -> int:
     """Consumers already on the shard queues (a `make run` worker takes resets too)."""
     with app.connection_for_write() as conn:
         channel = conn.channel()
+        for queue in declared_queues():  # declared as the stack declares them (never purged)
+            queue(channel).declare()
         return sum(
             queue(channel).queue_declare(passive=True).consumer_count
             for queue in declared_queues()
