@@ -133,7 +133,7 @@
         if (again) again.focus();
       }
     }
-    $("queue-updated").textContent = fmt(T.updatedAt, { time: new Date().toLocaleTimeString(config.language) });
+    $("queue-updated").textContent = fmt(T.updatedAt, { time: clockTime(new Date(), config.language) });
   }
 
   async function refreshQueue() {

@@ -134,3 +134,18 @@ def test_the_api_docs_run_their_script_from_a_file_the_policy_allows(db):
         response = Client(HTTP_HOST="localhost").get(path)
         assert response.status_code == 200
         assert not inline_script.search(response.content.decode()), path
+
+
+def test_no_form_of_a_page_falls_back_to_putting_its_fields_in_the_url():
+    # A form without a method is sent as a GET when its script has not run: a CPF typed into
+    # the console's check-in would land in the address bar, the history and the Referer.
+    from pathlib import Path
+
+    templates = Path(__file__).resolve().parents[2] / "templates"
+    forms = [
+        (path.name, tag)
+        for path in templates.rglob("*.html")
+        for tag in re.findall(r"<form\b[^>]*>", path.read_text())
+    ]
+    assert forms
+    assert [(name, tag) for name, tag in forms if "method=" not in tag] == []
