@@ -15,6 +15,12 @@ window.clinico = (function () {
     return template.replace(/%\((\w+)\)s/g, (_, key) => (key in params ? params[key] : ""));
   }
 
+  // A number as the page's language writes it ("0,4" in pt-BR; "1.234"): Intl, not toString.
+  function number(value, maximumFractionDigits = 1) {
+    const language = document.documentElement.lang || "pt-BR";
+    return new Intl.NumberFormat(language, { maximumFractionDigits }).format(value);
+  }
+
   function esc(value) {
     return String(value ?? "").replace(/[&<>"']/g, (c) => ({
       "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;",
@@ -187,7 +193,7 @@ window.clinico = (function () {
   }
 
   return Object.freeze({
-    $, pageConfig, fmt, esc, csrfToken, api, clearFieldErrors, clockTime, live, liveState,
+    $, pageConfig, fmt, number, esc, csrfToken, api, clearFieldErrors, clockTime, live, liveState,
   });
 })();
 
