@@ -38,8 +38,12 @@ def panel(request: HttpRequest) -> HttpResponse:
         panel_cookie_set(answer, request=request, clinic=clinic, panel=panel)
         return answer
     cookie, panel = panel_of_cookie(request=request, clinic=clinic)
+    if cookie is None:
+        # A TV that never had the panel: its sign-in page, where a `#key=` link posts its key.
+        # Not an error (the first open of every new TV comes here first), so no 403 is logged.
+        return _panel_refused(request, "missing", status=200)
     if cookie != "valid" or panel is None:
-        return _panel_refused(request, "changed" if cookie == "stale" else "missing")
+        return _panel_refused(request, "changed")
     config: dict[str, object] = {
         "events": stream_url(request, "/events/panel/"),
         "strings": {
