@@ -18,7 +18,10 @@ SHOTS = "/tmp/shots-x"
 # Samples the call highlight each animation frame for `ms` and answers the lowest contrast ratio
 # (WCAG's formula) between the code's colour and the box's background.
 LOWEST_CONTRAST_JS = """ms => new Promise(done => {
-  const channel = c => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+  const channel = c => {
+    c /= 255;
+    return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+  };
   const luminance = rgb => {
     const [r, g, b] = rgb.match(/[\\d.]+/g).map(Number);
     return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
@@ -32,7 +35,8 @@ LOWEST_CONTRAST_JS = """ms => new Promise(done => {
   let lowest = Infinity, frames = 0;
   const start = performance.now();
   (function sample() {
-    lowest = Math.min(lowest, ratio(getComputedStyle(code).color, getComputedStyle(box).backgroundColor));
+    const now = ratio(getComputedStyle(code).color, getComputedStyle(box).backgroundColor);
+    lowest = Math.min(lowest, now);
     frames += 1;
     if (performance.now() - start < ms) requestAnimationFrame(sample);
     else done({lowest, frames});
