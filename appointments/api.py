@@ -188,7 +188,7 @@ def _same_day_detail(appointments) -> str:
     """The warning naming the patient's other bookings that day, on the clinic's clock."""
     zone = clinic_timezone()
     bookings = ", ".join(
-        f"{timezone.localtime(a.scheduled_at, zone):%H:%M} {a.service.name}" for a in appointments
+        f"{timezone.localtime(a.scheduled_at, zone):%H:%M} ({a.service.name})" for a in appointments
     )
     return _("This patient already has a booking on this day: %(bookings)s.") % {
         "bookings": bookings

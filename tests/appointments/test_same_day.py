@@ -48,7 +48,7 @@ def test_a_second_booking_that_day_is_asked_for_then_made_when_confirmed(
     assert asked.status_code == 409, asked.content
     error = asked.json()["errors"][0]
     assert (error["code"], error["attr"]) == ("same_day_booking", "confirm_same_day")
-    assert error["detail"] == "Este paciente já tem agendamento neste dia: 14:30 Recepção."
+    assert error["detail"] == "Este paciente já tem agendamento neste dia: 14:30 (Recepção)."
     assert confirmed.status_code == 201, confirmed.content
     with clinic_a:
         assert Appointment.objects.count() == 2

@@ -113,3 +113,85 @@ def test_the_dashboard_passes_axe_at_1366(new_page, clinic_a, clinic_b, public_u
     expect(page.get_by_role("heading", name="Rede Sol")).to_be_visible()
     _shot(page, "dashboard-1366")
     axe_check(page)
+
+
+def test_the_pages_after_a_form_pass_axe(new_page, clinic_a, clinic_url, public_url):
+    staff_user(clinic_a, "receptionist", "rita@sol.test")
+    manager_user(clinic_a.chain, "gabi@rede-sol.test")
+    phone = new_page(locale="pt-BR", viewport=PHONE)
+    phone.goto(clinic_url(clinic_a, "/password/forgot/"))
+
+    def forgot(copy):
+        copy.get_by_label("E-mail").fill("rita@sol.test")
+        copy.get_by_role("button").last.click()
+        copy.wait_for_load_state()
+        copy.screenshot(path=f"{SHOTS}/password-sent-390.png", full_page=True)
+
+    axe_check(phone, prepare=forgot)
+
+    # A sign-in refused, and the no-access page of a receptionist opening the figures
+    page = new_page(locale="pt-BR", viewport=RECEPTION_PC)
+
+    def refused(copy):
+        copy.get_by_label("E-mail").fill("rita@sol.test")
+        copy.get_by_label("Senha").fill("not-her-password")
+        copy.get_by_role("button", name="Entrar").click()
+        expect(copy.get_by_role("alert")).to_be_visible()
+
+    page.goto(clinic_url(clinic_a, "/login/"))
+    axe_check(page, prepare=refused)
+    sign_in(page, clinic_url(clinic_a, "/login/"), "rita@sol.test")
+    page.goto(clinic_url(clinic_a, "/figures/"))
+    _shot(page, "no-access-1366")
+    axe_check(page)
+
+    # The dashboard's form to open a clinic, open and with its errors shown
+    manager = new_page(locale="pt-BR", viewport=RECEPTION_PC)
+    sign_in(manager, public_url("/login/"), "gabi@rede-sol.test")
+
+    def open_clinic_errors(copy):
+        copy.get_by_text("Abrir uma nova clínica").click()
+        copy.get_by_role("button", name="Abrir clínica").click()
+        expect(copy.locator(".provision-form [aria-invalid=true]").first).to_be_visible()
+        copy.screenshot(path=f"{SHOTS}/dashboard-open-errors-1366.png", full_page=True)
+
+    axe_check(manager, prepare=open_clinic_errors)
+
+
+def test_every_totem_step_passes_axe_in_portrait(new_page, clinic_a, clinic_url):
+    with clinic_a:
+        factories.service("Exames", "E")
+    totem = new_page(locale="pt-BR", viewport=TOTEM)
+    totem.goto(clinic_url(clinic_a, f"/totem/#key={clinic_a.totem_key}"))
+    expect(totem.get_by_role("heading", name="Bem-vindo! Digite seu CPF")).to_be_visible()
+
+    def to_services(copy):
+        copy.keyboard.type("52998224725")
+        copy.keyboard.press("Enter")
+        expect(copy.get_by_role("heading", name="Qual atendimento você procura?")).to_be_visible()
+        copy.screenshot(path=f"{SHOTS}/totem-service-1080.png")
+
+    def to_priority(copy):
+        to_services(copy)
+        copy.locator("#step-service [data-service]").first.click()
+        expect(copy.locator("#step-priority")).to_be_visible()
+        copy.screenshot(path=f"{SHOTS}/totem-priority-1080.png")
+
+    def to_registration(copy):
+        to_priority(copy)
+        copy.locator("#step-priority .totem-none").click()
+        expect(copy.locator("#step-register")).to_be_visible()
+        copy.screenshot(path=f"{SHOTS}/totem-register-1080.png")
+
+    for prepare in (to_services, to_priority, to_registration):
+        axe_check(totem, prepare=prepare)
+
+
+def test_the_screens_sign_in_pages_pass_axe(new_page, clinic_a, clinic_url):
+    for screen, viewport in (("panel", TV), ("totem", TOTEM)):
+        tab = new_page(locale="pt-BR", viewport=viewport)
+        tab.goto(clinic_url(clinic_a, f"/{screen}/"))
+        key_label = "Chave do painel" if screen == "panel" else "Chave do totem"
+        expect(tab.get_by_label(key_label)).to_be_visible()
+        _shot(tab, f"{screen}-sign-in")
+        axe_check(tab)
