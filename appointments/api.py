@@ -316,6 +316,10 @@ class AppointmentListCreateApi(CpfWriteLimited):
             200: OpenApiResponse(
                 AppointmentOutputSerializer, "The same external_id again: the first booking."
             ),
+            409: OpenApiResponse(
+                description="same_day_booking: confirm_same_day was false and the patient "
+                "already has a booking that day."
+            ),
             422: OpenApiResponse(description="external_id already used for another booking."),
         },
         examples=[
