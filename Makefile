@@ -37,12 +37,18 @@ db: venv services
 demo: db
 	$(PY) manage.py seed_demo
 
-browser:
+browser: node_modules/.installed
 	@command -v chromium >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
 # promtool checks and unit-tests the alert rules of deploy/prometheus/ (tests/deploy/).
 promtool:
 	@command -v promtool >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends prometheus; }
+
+# axe-core, pinned in package-lock.json: the browser tests inject it into every page.
+node_modules/.installed: package.json package-lock.json
+	@command -v npm >/dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q npm; }
+	npm ci --no-audit --no-fund
+	touch $@
 
 run: demo
 	bash deploy/stack.sh start

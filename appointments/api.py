@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import connection
 from django.http import Http404
 from django.urls import path
+from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import SAFE_METHODS
@@ -31,6 +33,7 @@ from appointments.selectors import appointment_get, appointment_list, appointmen
 from appointments.services import (
     AppointmentRefused,
     ExternalIdReused,
+    SameDayBooking,
     appointment_cancel,
     appointment_create,
 )
@@ -176,6 +179,22 @@ class ExternalIdConflict(serializers.ValidationError):
     default_code = "external_id_reused"
 
 
+class SameDayConflict(serializers.ValidationError):
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "same_day_booking"
+
+
+def _same_day_detail(appointments) -> str:
+    """The warning naming the patient's other bookings that day, on the clinic's clock."""
+    zone = clinic_timezone()
+    bookings = ", ".join(
+        f"{timezone.localtime(a.scheduled_at, zone):%H:%M} ({a.service.name})" for a in appointments
+    )
+    return _("This patient already has a booking on this day: %(bookings)s.") % {
+        "bookings": bookings
+    }
+
+
 class AppointmentConflictSerializer(serializers.Serializer):
     class Meta:
         ref_name = "AppointmentConflict"
@@ -259,6 +278,13 @@ class AppointmentListCreateApi(CpfWriteLimited):
             help_text="Your own id of the appointment: sending it again answers the first "
             "booking (200) instead of booking twice.",
         )
+        confirm_same_day = serializers.BooleanField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="false: answer 409 same_day_booking if the patient already has a booking "
+            "that day (ask, then send true to book anyway); absent or true: book.",
+        )
 
     @extend_schema(
         operation_id="appointments_list",
@@ -289,6 +315,10 @@ class AppointmentListCreateApi(CpfWriteLimited):
             201: AppointmentOutputSerializer,
             200: OpenApiResponse(
                 AppointmentOutputSerializer, "The same external_id again: the first booking."
+            ),
+            409: OpenApiResponse(
+                description="same_day_booking: confirm_same_day was false and the patient "
+                "already has a booking that day."
             ),
             422: OpenApiResponse(description="external_id already used for another booking."),
         },
@@ -322,10 +352,15 @@ class AppointmentListCreateApi(CpfWriteLimited):
                 note=data.get("note") or "",
                 external_id=data.get("external_id"),
                 trail_actor=access_actor(request),
+                confirm_same_day=data.get("confirm_same_day"),
                 **actor_fields(request),
             )
         except DjangoValidationError as error:
             raise django_validation_to_api(error) from None
+        except SameDayBooking as same_day:
+            raise SameDayConflict(
+                {"confirm_same_day": _same_day_detail(same_day.appointments)}
+            ) from None
         except ExternalIdReused:
             raise ExternalIdConflict(
                 {

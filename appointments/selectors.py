@@ -82,3 +82,13 @@ def appointment_overdue(*, appointment: Appointment, now: datetime.datetime | No
         return False
     tolerance = datetime.timedelta(minutes=appointment.service.appointment_late_minutes)
     return (now or timezone.now()) > appointment.scheduled_at + tolerance
+
+
+def appointments_same_day(*, patient_id: int, service_day: datetime.date) -> list[Appointment]:
+    """The patient's other bookings of `service_day` still on (not cancelled), by time."""
+    return list(
+        Appointment.objects.select_related("service")
+        .filter(patient_id=patient_id, service_day=service_day)
+        .exclude(status=AppointmentStatus.CANCELLED)
+        .order_by("scheduled_at", "id")
+    )

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from appointments.models import Appointment, AppointmentStatus
+from appointments.selectors import appointments_same_day
 from audit.models import AccessAction
 from audit.services import AccessActor, access_record
 from events.services import event_record
@@ -27,6 +28,14 @@ from queueing.models import Service, Ticket
 from queueing.services.arrivals import ArrivalRank
 
 REQUIRED_REGISTRATION_FIELDS = ("full_name", "birth_date")
+
+
+class SameDayBooking(Exception):
+    """The patient already has a booking that day; booking again needs the caller's confirmation."""
+
+    def __init__(self, appointments: list[Appointment]):
+        super().__init__("The patient is already booked that day.")
+        self.appointments = appointments
 
 
 class ExternalIdReused(Exception):
@@ -152,8 +161,12 @@ def appointment_create(
     actor: User | None = None,
     partner_client_id: str = "",
     trail_actor: AccessActor | None = None,
+    confirm_same_day: bool | None = None,
 ) -> tuple[Appointment, bool]:
     """Book a visit; the patient is registered on first use. (appointment, created).
+
+    `confirm_same_day` False: raise SameDayBooking when the patient already has a booking that
+    day (the console asks before booking twice); True or None (partners' agendas): book.
 
     `trail_actor` is who the access trail names (with role and address, from the request);
     without it, the actor or partner client alone.
@@ -192,6 +205,10 @@ def appointment_create(
             }
             or {"patient": _("This CPF is not registered; send the patient's registration.")}
         )
+    if confirm_same_day is False and not registered:
+        same_day = appointments_same_day(patient_id=patient.pk, service_day=service_day)
+        if same_day:
+            raise SameDayBooking(same_day)
     appointment = Appointment(
         patient=patient,
         service=service,

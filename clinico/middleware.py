@@ -4,9 +4,12 @@ import zoneinfo
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import render
 from django.urls import set_urlconf
 from django.utils import timezone
+from django.utils import translation
+from django.utils.translation import gettext as _
 from django_tenants.middleware.main import TenantMainMiddleware
 
 from clinico import health
@@ -15,11 +18,46 @@ from common.tenancy import tenant_connection
 from tenants.selectors import clinic_for_host
 
 
-def _not_found(detail: str, code: str = "unknown_host") -> JsonResponse:
-    return JsonResponse(
-        {"type": "client_error", "errors": [{"code": code, "detail": detail, "attr": None}]},
-        status=404,
-    )
+def _language(request) -> str:
+    """pt-BR unless the visitor chose English with the pages' switcher (as web.access does)."""
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    codes = {code for code, _name in settings.LANGUAGES}
+    return chosen if chosen in codes else settings.LANGUAGE_CODE
+
+
+def _wants_page(request) -> bool:
+    return not request.path.startswith("/api/") and "text/html" in request.headers.get("Accept", "")
+
+
+def _not_found(request, reason: str, hostname: str, suggestion: str | None = None) -> HttpResponse:
+    """A 404 in the visitor's language: a page for browsers, the API's error body for programs."""
+    with translation.override(_language(request)):
+        if reason == "inactive":
+            code, detail = "clinic_inactive", _('The clinic at "%(host)s" is not active.')
+        elif reason == "unknown":
+            code, detail = "unknown_host", _('No clinic is served at "%(host)s".')
+        else:
+            code, detail = "unknown_host", _('"%(host)s" is not an address served here.')
+        detail = detail % {"host": hostname}
+        if _wants_page(request):
+            context = {"detail": detail, "suggestion": suggestion}
+            return render(request, "pages/unknown_host.html", context, status=404)
+        return JsonResponse(
+            {"type": "client_error", "errors": [{"code": code, "detail": detail, "attr": None}]},
+            status=404,
+        )
+
+
+def _hyphenated(request) -> str | None:
+    """The address a host with underscores means: clinic addresses use hyphens (clinic-a.…)."""
+    name, _sep, port = request.META.get("HTTP_HOST", "").partition(":")
+    if "_" not in name or (port and not port.isdigit()):
+        return None
+    candidate = name.replace("_", "-").lower()
+    clinic = clinic_for_host(hostname=candidate)
+    if clinic is None or not clinic.is_active:
+        return None
+    return f"{request.scheme}://{candidate}{':' + port if port else ''}/"
 
 
 class TrustedProxyHeadersMiddleware:
@@ -62,7 +100,8 @@ class ClinicHostMiddleware(TenantMainMiddleware):
         try:
             hostname = self.hostname_from_request(request)
         except DisallowedHost:
-            return _not_found("This host is not served here.")
+            raw = request.META.get("HTTP_HOST", "").partition(":")[0][:253]
+            return _not_found(request, "disallowed", raw, suggestion=_hyphenated(request))
 
         if hostname == settings.BASE_DOMAIN:
             request.tenant = None
@@ -72,9 +111,9 @@ class ClinicHostMiddleware(TenantMainMiddleware):
 
         clinic = clinic_for_host(hostname=hostname)
         if clinic is None:
-            return _not_found(f'No clinic is served at "{hostname}".')
+            return _not_found(request, "unknown", hostname)
         if not clinic.is_active:
-            return _not_found(f'The clinic at "{hostname}" is not active.', code="clinic_inactive")
+            return _not_found(request, "inactive", hostname)
         clinic.domain_url = hostname
         request.tenant = clinic
         tenant_connection.set_tenant(clinic)

@@ -39,6 +39,12 @@ def _number(value: float) -> str:
     return formats.number_format(round(value, 1), 1)
 
 
+def _tick(value: float) -> str:
+    """An axis mark as exact as its step needs: 0,25 and 0,75 (not 0,2 and 0,8), localised."""
+    decimals = len(f"{round(value, 2):g}".partition(".")[2])
+    return formats.number_format(round(value, 2), decimals) if decimals else _number(value)
+
+
 def bar_chart(
     *, labels: Sequence[str], series: Sequence[Series], label: str, unit: str = ""
 ) -> SafeString:
@@ -58,7 +64,7 @@ def bar_chart(
         parts.append(
             f'<line class="chart-rule" x1="{left}" x2="{width - right}" y1="{y:.1f}" '
             f'y2="{y:.1f}"/><text class="chart-axis" x="{left - 4}" y="{y + 4:.1f}" '
-            f'text-anchor="end">{_number(tick)}</text>'
+            f'text-anchor="end">{_tick(tick)}</text>'
         )
     groups = max(len(labels), 1)
     group_w = plot_w / groups

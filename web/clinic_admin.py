@@ -7,7 +7,6 @@ only: other staff get the no-access page.
 """
 
 import functools
-import zoneinfo
 
 from django import forms
 from django.contrib import messages
@@ -36,6 +35,7 @@ from queueing.services.panels import panel_create, panel_delete, panel_key_rotat
 from queueing.services.setup import desk_create, desk_update, service_create, service_update
 from tenants.models import Clinic
 from tenants.services import clinic_update_settings
+from tenants.timezones import timezone_choices
 from web.access import clinic_here, no_access, staff_page
 
 SECTIONS = [
@@ -457,12 +457,6 @@ def panel_remove(request: HttpRequest, panel_id: int) -> HttpResponse:
 # --- settings ------------------------------------------------------------------------------------
 
 
-def _timezone_choices() -> list[tuple[str, str]]:
-    zones = sorted(zoneinfo.available_timezones())
-    brazil = [z for z in zones if z.startswith("America/")]
-    return [(z, z) for z in brazil] + [(z, z) for z in zones if z not in brazil and "/" in z]
-
-
 class SettingsForm(forms.Form):
     name = forms.CharField(label=gettext_lazy("Clinic name"), max_length=120)
     timezone = forms.ChoiceField(label=gettext_lazy("Timezone"), choices=())
@@ -472,9 +466,11 @@ class SettingsForm(forms.Form):
         help_text=gettext_lazy("The queue starts afresh at this local time each day."),
     )
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, current_timezone: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["timezone"].choices = _timezone_choices()  # type: ignore[attr-defined]
+        self.fields["timezone"].choices = timezone_choices(  # type: ignore[attr-defined]
+            current=current_timezone
+        )
 
 
 @require_http_methods(["GET", "POST"])
@@ -483,7 +479,7 @@ def settings(request: HttpRequest) -> HttpResponse:
     """The clinic's name, timezone and reset time; the daily reset's schedule follows."""
     clinic = Clinic.objects.get(pk=clinic_here(request).pk)
     initial = {"name": clinic.name, "timezone": clinic.timezone, "reset_time": clinic.reset_time}
-    form = SettingsForm(request.POST or None, initial=initial)
+    form = SettingsForm(request.POST or None, initial=initial, current_timezone=clinic.timezone)
     if (
         request.method == "POST"
         and form.is_valid()

@@ -83,6 +83,10 @@ def console_texts() -> dict:
             "cancelConfirm": _("Cancel the appointment at %(time)s?"),
             "cancelled": _("Appointment at %(time)s cancelled."),
             "ticket": _("ticket %(code)s"),
+            # The patient already has a booking that day: the receptionist confirms a second.
+            "bookAnyway": _("Book anyway"),
+            # The check-in card's hint for a patient with a booking today.
+            "bookedToday": _("Booked today at %(time)s · %(service)s"),
         },
     }
 

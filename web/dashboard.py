@@ -24,6 +24,7 @@ from tenants.selectors import (
     clinic_hostname,
     clinic_live_values,
 )
+from tenants.timezones import timezone_choices, timezone_label
 from web.access import api_error_texts, is_chain_manager, manager_page
 from web.charts import Series, bar_chart, hbar_chart
 from web.streams import stream_url
@@ -86,6 +87,7 @@ def _dashboard_chain(request: HttpRequest, chain: Chain, *, with_summaries: bool
             "slug": clinic.schema_name,
             "name": clinic.name,
             "timezone": clinic.timezone,
+            "timezone_label": timezone_label(clinic.timezone),
             "is_active": clinic.is_active,
             "url": f"{request.scheme}://{clinic_hostname(clinic=clinic)}{port}/",
             "figures_url": reverse("chain-clinic-figures", args=[clinic.schema_name]),
@@ -167,28 +169,18 @@ def _port(request: HttpRequest) -> str:
 @manager_page
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Every clinic of the manager's chains: live figures, the last days, open a clinic."""
-    timezones = ["America/Sao_Paulo", "America/Manaus", "America/Noronha", "America/Rio_Branco"]
-    timezones += [
-        "America/Belem",
-        "America/Fortaleza",
-        "America/Recife",
-        "America/Bahia",
-        "America/Cuiaba",
-        "America/Porto_Velho",
-        "America/Boa_Vista",
-    ]
     chains, chain = _chosen_chain(request)
     context = {
         "chains": chains,
         "chain": _dashboard_chain(request, chain) if chain is not None else None,
-        "timezones": timezones,
+        "timezones": timezone_choices(),
         "dashboard_config": {
             "chain": chain.pk if chain is not None else None,
             "page": _int_param(request, "page") or 1,
             "events": stream_url(request, "/events/dashboard/"),
             "strings": {
                 **api_error_texts(),
-                "opened": _("Clinic %(name)s opened: %(host)s"),
+                "opened": _("%(name)s is open at %(link)s."),
                 "opening": _("Opening the clinic…"),
             },
         },

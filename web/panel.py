@@ -3,6 +3,7 @@
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import formats
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -10,6 +11,8 @@ from django.views.decorators.http import require_http_methods
 from queueing.panel_access import panel_cookie_set, panel_for_key, panel_of_cookie
 from web.access import clinic_here, clinic_of, page_language
 from web.streams import stream_url
+
+VOICE_RATES = ("0.7", "0.9", "1", "1.2")
 
 
 def _panel_refused(request: HttpRequest, reason: str, status: int = 403) -> HttpResponse:
@@ -38,8 +41,12 @@ def panel(request: HttpRequest) -> HttpResponse:
         panel_cookie_set(answer, request=request, clinic=clinic, panel=panel)
         return answer
     cookie, panel = panel_of_cookie(request=request, clinic=clinic)
+    if cookie is None:
+        # A TV that never had the panel: its sign-in page, where a `#key=` link posts its key.
+        # Not an error (the first open of every new TV comes here first), so no 403 is logged.
+        return _panel_refused(request, "missing", status=200)
     if cookie != "valid" or panel is None:
-        return _panel_refused(request, "changed" if cookie == "stale" else "missing")
+        return _panel_refused(request, "changed")
     config: dict[str, object] = {
         "events": stream_url(request, "/events/panel/"),
         "strings": {
@@ -63,7 +70,13 @@ def panel(request: HttpRequest) -> HttpResponse:
         "voiceEnabled": panel.voice_enabled,
         "voiceRate": float(panel.voice_rate),
     }
-    context = {"clinic": clinic, "panel": panel, "panel_config": config}
+    context = {
+        "clinic": clinic,
+        "panel": panel,
+        "panel_config": config,
+        # The voice's speeds as the page's language writes them ("0,9×").
+        "voice_rates": [(value, formats.number_format(float(value))) for value in VOICE_RATES],
+    }
     page = render(request, "pages/panel.html", context)
     panel_cookie_set(page, request=request, clinic=clinic, panel=panel)  # a TV that runs for years
     return page

@@ -119,8 +119,12 @@ def totem(request: HttpRequest) -> HttpResponse:
         totem_cookie_set(answer, request=request, clinic=clinic)
         return answer
     cookie = totem_cookie_state(request=request, clinic=clinic)
+    if cookie is None:
+        # A totem that never had the key: its sign-in page, where a `#key=` link posts its key.
+        # Not an error (the first open of every new totem comes here first): no 403 is logged.
+        return _totem_refused(request, "missing", status=200)
     if cookie != "valid":
-        return _totem_refused(request, "changed" if cookie == "stale" else "missing")
+        return _totem_refused(request, "changed")
     current = totem_settings_current(clinic=clinic)
     services = [
         {"id": s.pk, "name": s.name, "prefix": s.prefix}

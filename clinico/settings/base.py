@@ -180,6 +180,8 @@ LANGUAGES = [("pt-br", "Português (Brasil)"), ("en", "English")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
+# pt-BR numbers everywhere a page shows one: "1.234" and "0,4" (ids in markup use |unlocalize).
+USE_THOUSAND_SEPARATOR = True
 USE_TZ = True
 
 STATIC_URL = "/static/"

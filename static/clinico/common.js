@@ -15,6 +15,30 @@ window.clinico = (function () {
     return template.replace(/%\((\w+)\)s/g, (_, key) => (key in params ? params[key] : ""));
   }
 
+  // A number as the page's language writes it ("0,4" in pt-BR; "1.234"): Intl, not toString.
+  function number(value, maximumFractionDigits = 1) {
+    const language = document.documentElement.lang || "pt-BR";
+    return new Intl.NumberFormat(language, { maximumFractionDigits }).format(value);
+  }
+
+  // "529.982.247-25" as the digits are typed (the check-in and the booking CPF fields).
+  function cpfFormat(digits) {
+    const d = String(digits).replace(/\D/g, "").slice(0, 11);
+    if (d.length <= 3) return d;
+    if (d.length <= 6) return `${d.slice(0, 3)}.${d.slice(3)}`;
+    if (d.length <= 9) return `${d.slice(0, 3)}.${d.slice(3, 6)}.${d.slice(6)}`;
+    return `${d.slice(0, 3)}.${d.slice(3, 6)}.${d.slice(6, 9)}-${d.slice(9)}`;
+  }
+
+  // Formats a CPF input as it is typed; digits typed before the script ran too.
+  function cpfMask(input) {
+    input.addEventListener("input", () => {
+      const formatted = cpfFormat(input.value);
+      if (formatted !== input.value) input.value = formatted;
+    });
+    input.value = cpfFormat(input.value);
+  }
+
   function esc(value) {
     return String(value ?? "").replace(/[&<>"']/g, (c) => ({
       "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;",
@@ -196,7 +220,7 @@ window.clinico = (function () {
   }
 
   return Object.freeze({
-    $, pageConfig, fmt, esc, csrfToken, api, clearFieldErrors, clockTime, live, liveState,
+    $, pageConfig, fmt, number, cpfFormat, cpfMask, esc, csrfToken, api, clearFieldErrors, clockTime, live, liveState,
   });
 })();
 

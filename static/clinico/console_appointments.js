@@ -3,7 +3,7 @@
 "use strict";
 
 (function () {
-  const { $, pageConfig, fmt, esc, api, clearFieldErrors } = window.clinico;
+  const { $, pageConfig, fmt, esc, api, clearFieldErrors, cpfMask } = window.clinico;
   const config = pageConfig("console-config");
   const T = config.strings;
   const A = T.appointments;
@@ -87,11 +87,33 @@
     const select = $("appointment-service");
     select.innerHTML = config.services
       .map((s) => `<option value="${s.id}">${esc(s.name)}</option>`).join("");
-    form.addEventListener("submit", async (event) => {
+    cpfMask($("appointment-cpf"));
+    const sameDay = $("appointment-same-day");
+    // Any change to the booking asks again; "Book anyway" books this one despite the other.
+    form.addEventListener("input", () => { sameDay.hidden = true; });
+    $("appointment-same-day-confirm").addEventListener("click", () => book(true));
+
+    // The patient's other booking that day, as the server names it, and the way to go on.
+    function askSameDay(result) {
+      const error = ((result.data && result.data.errors) || []).find((e) => e.code === "same_day_booking");
+      if (!error) return false;
+      $("appointment-same-day-text").textContent = error.detail;
+      sameDay.hidden = false;
+      $("appointment-same-day-confirm").focus();
+      return true;
+    }
+
+    form.addEventListener("submit", (event) => {
       event.preventDefault();
+      book(false);
+    });
+
+    async function book(confirmSameDay) {
       clearFieldErrors(form);
+      sameDay.hidden = true;
       const value = (id) => $(id).value.trim();
       const body = {
+        confirm_same_day: confirmSameDay,
         cpf: value("appointment-cpf"),
         service: Number(select.value),
         scheduled_at: value("appointment-time"),
@@ -105,6 +127,7 @@
       $("appointment-submit").disabled = true;
       const result = await api("POST", "/api/v1/appointments/", body);
       $("appointment-submit").disabled = false;
+      if (result.status === 409 && askSameDay(result)) return;
       if (result.ok) {
         flash(fmt(A.booked, { time: timeOf(result.data.scheduled_at) }), "ok");
         form.reset();
@@ -121,7 +144,7 @@
         }
       }
       if (!placed) flash(errorText(result), "error");
-    });
+    }
   }
 
   refresh();

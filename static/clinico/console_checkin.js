@@ -24,13 +24,7 @@ window.clinicoConsoleCheckIn = function ({ config, errorText, refreshQueue }) {
   const result = $("checkin-result");
   let pollTimer = null;
 
-  function formatCpf(digits) {
-    const d = digits.slice(0, 11);
-    if (d.length <= 3) return d;
-    if (d.length <= 6) return `${d.slice(0, 3)}.${d.slice(3)}`;
-    if (d.length <= 9) return `${d.slice(0, 3)}.${d.slice(3, 6)}.${d.slice(6)}`;
-    return `${d.slice(0, 3)}.${d.slice(3, 6)}.${d.slice(6, 9)}-${d.slice(9)}`;
-  }
+  const formatCpf = window.clinico.cpfFormat;
 
   function cpfDigits() {
     return cpfInput.value.replace(/\D/g, "");
@@ -60,12 +54,35 @@ window.clinicoConsoleCheckIn = function ({ config, errorText, refreshQueue }) {
     cpfInput.focus();
   }
 
+  // ---- the patient's booking today, shown beside the check-in --------------------------------
+  let bookedToday = "";
+
+  async function bookedTodayOf(patientId) {
+    const answer = await api("GET", "/api/v1/appointments/?status=expected");
+    if (!answer.ok || !Array.isArray(answer.data)) return "";
+    const A = T.appointments || {};
+    return answer.data
+      .filter((a) => a.patient && a.patient.id === patientId)
+      .map((a) => fmt(A.bookedToday, {
+        time: new Date(a.scheduled_at).toLocaleTimeString(config.language, {
+          hour: "2-digit", minute: "2-digit", timeZone: config.timezone,
+        }),
+        service: a.service.name,
+      }))
+      .join(" · ");
+  }
+
+  function bookedTodayHtml() {
+    return bookedToday
+      ? `<p class="booked-today" data-testid="booked-today">${esc(bookedToday)}</p>` : "";
+  }
+
   function ticketHtml(ticket) {
     const wait = ticket.estimated_wait_minutes == null
       ? T.noEstimate : fmt(T.minutes, { n: ticket.estimated_wait_minutes });
     return `
       <p class="result-label">${esc(T.queued)}</p>
-      <p class="ticket-code" data-testid="issued-code">${esc(ticket.display_code)}</p>
+      <p class="ticket-code" data-testid="issued-code">${esc(ticket.display_code)}</p>${bookedTodayHtml()}
       <dl class="ticket-facts">
         <div><dt>${esc(T.service)}</dt><dd>${esc(ticket.service.name)}</dd></div>
         <div><dt>${esc(T.position)}</dt><dd>${esc(ticket.position ?? "–")}</dd></div>
@@ -146,6 +163,7 @@ window.clinicoConsoleCheckIn = function ({ config, errorText, refreshQueue }) {
       await submitCheckIn(true);
       return;
     }
+    bookedToday = "";
     showResult(`<p class="spinner">${esc(T.checkingCpf)}</p>`, "pending");
     // The CPF goes in the body: URLs end up in access logs.
     const answer = await api("POST", "/api/v1/patients/search/", { cpf: digits });
@@ -167,7 +185,8 @@ window.clinicoConsoleCheckIn = function ({ config, errorText, refreshQueue }) {
       return;
     }
     const patient = answer.data[0];
-    showResult(`<p>${esc(fmt(T.knownPatient, { name: patient.display_name }))}</p>`, "pending");
+    bookedToday = await bookedTodayOf(patient.id);
+    showResult(`<p>${esc(fmt(T.knownPatient, { name: patient.display_name }))}</p>${bookedTodayHtml()}`, "pending");
     await submitCheckIn(false);
   }
 

@@ -2,7 +2,7 @@
 "use strict";
 
 (function () {
-  const { $, pageConfig, fmt, api, clearFieldErrors, live } = window.clinico;
+  const { $, pageConfig, fmt, number, api, clearFieldErrors, live } = window.clinico;
   const config = pageConfig("dashboard-config");
   const T = config.strings;
   const LIVE_REFRESH_MS = 15000;
@@ -10,8 +10,9 @@
   const MINUTES = ["wait_avg_min", "wait_p90_min"];
 
   function shown(name, value) {
-    if (MINUTES.includes(name)) return value == null ? "–" : `${value} min`;
-    return value;
+    if (value == null) return "–";
+    if (MINUTES.includes(name)) return `${number(value)} min`;
+    return typeof value === "number" ? number(value) : value;
   }
 
   function showLive(clinics, totals) {
@@ -41,6 +42,22 @@
     if (answer.ok && answer.data && answer.data.clinics) showLive(answer.data.clinics, answer.data.totals);
   }
 
+  // "Clínica Walk Norte está aberta em <link>": the new clinic's address, one click away.
+  function showOpened() {
+    const stored = sessionStorage.getItem("clinico.opened");
+    if (!stored) return;
+    sessionStorage.removeItem("clinico.opened");
+    const opened = JSON.parse(stored);
+    const box = $("flash");
+    const [before, after] = fmt(T.opened, { name: opened.name, link: "\u0000" }).split("\u0000");
+    const link = document.createElement("a");
+    link.href = opened.url;
+    link.textContent = opened.url.replace(/^https?:\/\//, "").replace(/\/$/, "");
+    box.replaceChildren(before, link, after || "");
+    box.className = "flash flash-success";
+    box.hidden = false;
+  }
+
   for (const form of document.querySelectorAll(".provision-form")) {
     const chain = form.dataset.chain;
     const formError = form.querySelector(".form-error");
@@ -61,7 +78,9 @@
       button.textContent = button.dataset.label;
       if (answer.ok) {
         const clinic = answer.data;
-        sessionStorage.setItem("clinico.flash", fmt(T.opened, { name: clinic.name, host: clinic.host }));
+        const port = location.port ? `:${location.port}` : "";
+        const opened = { name: clinic.name, url: `${location.protocol}//${clinic.host}${port}/` };
+        sessionStorage.setItem("clinico.opened", JSON.stringify(opened));
         location.reload();
         return;
       }
@@ -95,14 +114,7 @@
     button.dataset.label = button.textContent;
   }
 
-  const message = sessionStorage.getItem("clinico.flash");
-  if (message) {
-    sessionStorage.removeItem("clinico.flash");
-    const box = $("flash");
-    box.textContent = message;
-    box.className = "flash flash-success";
-    box.hidden = false;
-  }
+  showOpened();
 
   // The chain's live stream says which clinic changed; the figures are read again at most once
   // a second however busy the clinics are. Polling takes over while the stream is cut.

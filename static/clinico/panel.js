@@ -131,6 +131,17 @@ window.addEventListener("hashchange", () => {
     box.hidden = !message;
   }
 
+  // "Last calls" holds each ticket once, at its latest call: a recall updates its entry (and a
+  // recall of the ticket now shown leaves no second entry below it).
+  function oneEntryPerTicket(calls) {
+    const seen = new Set();
+    return calls.filter((call) => {
+      if (seen.has(call.display_code)) return false;
+      seen.add(call.display_code);
+      return true;
+    });
+  }
+
   function render(data) {
     const calls = data.recent_calls || [];
     const latest = calls[0];
@@ -151,7 +162,7 @@ window.addEventListener("hashchange", () => {
         <span class="panel-desk-name">${esc(desk.desk)}</span>
         <span class="panel-desk-code">${desk.closed ? esc(T.closed) : desk.ticket ? esc(desk.ticket.display_code) : "—"}</span>
       </li>`).join("");
-    const earlier = calls.slice(1);
+    const earlier = oneEntryPerTicket(calls).slice(1);
     $("recent").innerHTML = earlier.length
       ? earlier.map((call) => `
       <li><span class="recent-code">${esc(call.display_code)}${call.transferred_to

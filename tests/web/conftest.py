@@ -203,3 +203,53 @@ def email_link_wait(mail_dir: Path, to: str, *, after: float = 0.0, timeout: flo
                     return links[0]
         time.sleep(0.2)
     raise AssertionError(f"no e-mail with a link to {to} in {mail_dir}")
+
+
+AXE_SCRIPT = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+
+
+def axe_check(page, *, ready: str | None = None, url: str | None = None, prepare=None) -> None:
+    """Assert that axe-core finds no serious or critical WCAG 2.1 AA violation on `page`.
+
+    The pages run a Content-Security-Policy without inline script, which also stops an injected
+    axe-core; the check therefore opens the page's address (or `url`, for a page whose address
+    bar lost its fragment) again, with the same cookies, storage and screen, in a context that
+    bypasses the policy, so the tested page keeps its own. `ready` is a selector to wait for;
+    `prepare(copy)` brings the copy to the state to check (a step, an open form).
+    """
+    if not AXE_SCRIPT.exists():
+        pytest.fail(f"{AXE_SCRIPT} is missing: run `make browser` (npm ci).")
+    browser = page.context.browser
+    context = browser.new_context(
+        bypass_csp=True,
+        storage_state=page.context.storage_state(),
+        viewport=page.viewport_size,
+        locale="pt-BR",
+    )
+    try:
+        context.set_default_timeout(10_000)
+        copy = context.new_page()
+        copy.goto(url or page.url)
+        copy.wait_for_load_state()
+        if ready:
+            copy.locator(ready).first.wait_for()
+        if prepare is not None:
+            prepare(copy)
+        copy.add_script_tag(path=str(AXE_SCRIPT))
+        results = copy.evaluate(
+            "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", AXE_TAGS
+        )
+    finally:
+        context.close()
+    serious = [
+        {
+            "id": violation["id"],
+            "impact": violation["impact"],
+            "help": violation["help"],
+            "nodes": [node["target"] for node in violation["nodes"]][:5],
+        }
+        for violation in results["violations"]
+        if violation["impact"] in ("serious", "critical")
+    ]
+    assert serious == [], f"axe-core on {page.url}: {serious}"

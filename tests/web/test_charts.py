@@ -30,3 +30,12 @@ def test_names_are_escaped_and_numbers_read_the_pt_br_way():
 def test_a_label_without_a_value_shows_a_dash_not_a_bar():
     svg = hbar_chart(labels=["Triagem", "Recepção"], values=[None, 4], label="p90")
     assert svg.count("<rect") == 1 and ">–<" in svg
+
+
+def test_an_axis_of_quarters_reads_its_marks_exactly():
+    with translation.override("pt-br"):
+        svg = bar_chart(
+            labels=["09h"], series=[Series("Espera p50", [0.9], "chart-a")], label="Espera"
+        )
+    ticks = re.findall(r'text-anchor="end">([^<]+)</text>', svg)
+    assert ticks == ["0", "0,25", "0,5", "0,75", "1"]

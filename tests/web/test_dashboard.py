@@ -98,7 +98,14 @@ def test_manager_opens_a_new_clinic_from_the_dashboard_and_its_admin_is_invited(
         page.get_by_label("E-mail do administrador da clínica").fill("chefe@acre.test")
         page.get_by_role("button", name="Abrir clínica").click()
 
-        expect(page.locator("#flash")).to_contain_text("web-sol-acre.localhost")
+        # The confirmation names the clinic once and links its address
+        flash = page.locator("#flash")
+        expect(flash).to_have_text(
+            re.compile(r"^Clínica Sol Acre está aberta em web-sol-acre\.localhost:\d+\.$")
+        )
+        expect(flash.get_by_role("link")).to_have_attribute(
+            "href", re.compile(r"^http://web-sol-acre\.localhost:\d+/$")
+        )
         expect(page.get_by_test_id("live-table")).to_contain_text("Clínica Sol Acre")
         expect(page.get_by_test_id("live-table")).to_contain_text("America/Rio_Branco")
 

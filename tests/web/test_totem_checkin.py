@@ -155,7 +155,10 @@ def test_staff_and_strangers_cannot_use_the_totem_endpoints(clinic_a):
         answer = client.post("/totem/check-ins/", {"cpf": CPF}, format="json")
         assert answer.status_code == 403
         assert answer.json()["errors"][0]["code"] == "totem_key_missing"
-    assert stranger.get("/totem/").status_code == 403
+    # A stranger's visit is the totem's sign-in page (as a new totem's first open): no check-in.
+    signin = stranger.get("/totem/")
+    assert signin.status_code == 200
+    assert 'name="key"' in signin.content.decode()
     assert stranger.post("/totem/", {"key": "guessed"}).status_code == 403
 
 
