@@ -169,6 +169,11 @@ class SubscriptionChangeSerializer(serializers.Serializer):
         required=False,
     )
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    personal_data = serializers.BooleanField(
+        required=False,
+        help_text="Clinic admins only, on the clinic's own subscriptions: payloads carry the "
+        "patient's CPF and name. `true` on a partner's subscription is a 400.",
+    )
     is_active = serializers.BooleanField(
         required=False,
         help_text="`true` enables a disabled subscription: its pending events are sent again.",
