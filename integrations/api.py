@@ -289,7 +289,8 @@ class AttemptSerializer(serializers.Serializer):
     error = serializers.CharField(
         allow_blank=True,
         help_text="Empty when it was delivered; else what went wrong, in short: `timeout`, "
-        "`tls`, `refused`, `reset`, `connection`, `dns`, `address_not_allowed`, `too_large`, "
+        "`tls`, `refused`, `reset`, `connection`, `dns`, `address_not_allowed`, `bad_url`, "
+        "`too_large`, "
         "`bad_answer` or `http <status>`.",
     )
     duration_ms = serializers.IntegerField()

@@ -474,7 +474,7 @@ def _send(prepared: _Prepared) -> tuple[Answer, int]:
         )
     except EgressRefused as refused:
         answer = Answer(None, refused.error_class)
-    except Exception as error:
+    except Exception as error:  # noqa: BLE001 - one delivery's failure, logged and recorded
         # Whatever one receiver's URL or answer does, it is that delivery's failure, recorded
         # and retried; never the end of the clinic's task (its other subscriptions' sends).
         logger.warning(

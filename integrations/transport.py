@@ -11,6 +11,7 @@ the body are read, as far as they come before the deadline (a receiver that answ
 closes or stalls mid-body has still answered).
 """
 
+import contextlib
 import dataclasses
 import http.client
 import io
@@ -156,10 +157,10 @@ def post(
             if time.monotonic() >= deadline:
                 return Answer(None, "timeout")
             return Answer(None, error_class(error))
-        try:
-            response.read(MAX_ANSWER_BYTES)  # let a small answer finish; never more than this
-        except (OSError, http.client.HTTPException):
-            pass  # the status line was the answer: the body is read only as far as it comes
+        # The status line was the answer: the body is read only as far as it comes (at most
+        # MAX_ANSWER_BYTES, before the deadline), to let a small answer finish.
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            response.read(MAX_ANSWER_BYTES)
     finally:
         connection.close()
         if wrapped is not None:

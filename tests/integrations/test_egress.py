@@ -260,14 +260,14 @@ def test_tls_is_verified_against_the_host_name_even_when_connecting_by_address(t
 
 
 @override_settings(**PRODUCTION)
-@pytest.mark.parametrize("url", ["https://hooks.example.com:99999/", "https://[2606:4700::1]:70000/"])
+@pytest.mark.parametrize(
+    "url", ["https://hooks.example.com:99999/", "https://[2606:4700::1]:70000/"]
+)
 def test_a_port_out_of_range_is_refused_saying_which_ports_are_allowed(clinic_a, url):
-    with clinic_a, translation.override("en"):
-        with pytest.raises(ValidationError) as english:
-            webhook_subscription_create(url=url, kinds=ALL)
-    with clinic_a, translation.override("pt-br"):
-        with pytest.raises(ValidationError) as portuguese:
-            webhook_subscription_create(url=url, kinds=ALL)
+    with clinic_a, translation.override("en"), pytest.raises(ValidationError) as english:
+        webhook_subscription_create(url=url, kinds=ALL)
+    with clinic_a, translation.override("pt-br"), pytest.raises(ValidationError) as portuguese:
+        webhook_subscription_create(url=url, kinds=ALL)
 
     (error,) = english.value.error_dict["url"]
     assert error.code == "address_not_allowed"
