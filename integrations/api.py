@@ -169,6 +169,11 @@ class SubscriptionChangeSerializer(serializers.Serializer):
         required=False,
     )
     description = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    personal_data = serializers.BooleanField(
+        required=False,
+        help_text="Clinic admins only, on the clinic's own subscriptions: payloads carry the "
+        "patient's CPF and name. `true` on a partner's subscription is a 400.",
+    )
     is_active = serializers.BooleanField(
         required=False,
         help_text="`true` enables a disabled subscription: its pending events are sent again.",
@@ -284,7 +289,8 @@ class AttemptSerializer(serializers.Serializer):
     error = serializers.CharField(
         allow_blank=True,
         help_text="Empty when it was delivered; else what went wrong, in short: `timeout`, "
-        "`tls`, `refused`, `reset`, `connection`, `dns`, `address_not_allowed`, `too_large`, "
+        "`tls`, `refused`, `reset`, `connection`, `dns`, `address_not_allowed`, `bad_url`, "
+        "`too_large`, "
         "`bad_answer` or `http <status>`.",
     )
     duration_ms = serializers.IntegerField()

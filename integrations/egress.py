@@ -7,6 +7,7 @@ DNS rebinding). docs/security.md, "Webhook egress".
 
 import dataclasses
 import ipaddress
+import re
 import socket
 from urllib.parse import urlsplit
 
@@ -23,6 +24,10 @@ _REFUSED_NETWORKS = (
     ipaddress.ip_network("100.64.0.0/10"),  # carrier-grade NAT
 )
 LOOPBACK_HTTP_HOST = "127.0.0.1"
+# What a request line may not carry as it is: anything outside printable ASCII (non-ASCII
+# letters, spaces, control characters). Such a URL is refused, never rewritten: the receiver's
+# path is the partner's to spell (percent-encoded, e.g. %C3%A7 for "ç"; a punycode host name).
+_UNSENDABLE = re.compile(r"[^\x21-\x7e]")
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -97,12 +102,28 @@ def _port(parts) -> int:
     try:
         port = parts.port
     except ValueError:
+        written = parts.netloc.rpartition(":")[2]
+        if written.isdigit():
+            raise EgressRefused(
+                "address_not_allowed",
+                _("The URL's port is out of range: it must be 443 or 8443 (HTTPS)."),
+            ) from None
         raise EgressRefused("address_not_allowed", _("The URL's port is not a number.")) from None
-    return port or (443 if parts.scheme == "https" else 80)
+    if port is None:
+        return 443 if parts.scheme == "https" else 80
+    return port
 
 
 def destination_resolve(url: str) -> Destination:
     """Where a POST to `url` connects, checked now; EgressRefused says why not."""
+    if _UNSENDABLE.search(url):
+        raise EgressRefused(
+            "bad_url",
+            _(
+                "The URL may contain only printable ASCII characters, without spaces: "
+                "percent-encode others (e.g. %C3%A7 for ç) and write host names in punycode."
+            ),
+        )
     parts = urlsplit(url)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     if loopback_http(url):

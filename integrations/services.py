@@ -43,7 +43,7 @@ from integrations.models import (
 )
 from integrations.schedule.models import WebhookSchedule
 from integrations.signing import SIGNATURE_HEADER, signature_header, webhook_secret_new
-from integrations.transport import Answer
+from integrations.transport import Answer, error_class
 from integrations.transport import post as transport_post
 from queueing.selectors.checkins import checkin_get
 from queueing.selectors.queue import ticket_get
@@ -110,6 +110,13 @@ def webhook_kinds_clean(*, kinds: list[str]) -> list[str]:
     return [kind for kind in SUBSCRIBABLE_KINDS if kind in kinds]
 
 
+def _personal_data_check(*, personal_data: bool, partner_client_id: str) -> None:
+    """CPFs and names go only to the clinic's own systems, never to a partner's subscription."""
+    if personal_data and partner_client_id:
+        message = _("Only the clinic's own systems may receive CPFs and names.")
+        raise ValidationError({"personal_data": ValidationError(message, code="not_allowed")})
+
+
 @transaction.atomic
 def webhook_subscription_create(
     *,
@@ -123,10 +130,7 @@ def webhook_subscription_create(
     """A subscription to the clinic's events from now on, and its secret (shown only now)."""
     webhook_url_check(url=url)
     _subscriptions_cap_check(partner_client_id=partner_client_id)
-    if personal_data and partner_client_id:
-        raise ValidationError(
-            {"personal_data": "Only the clinic's own systems may receive CPFs and names."}
-        )
+    _personal_data_check(personal_data=personal_data, partner_client_id=partner_client_id)
     secret = webhook_secret_new()
     subscription = WebhookSubscription(
         url=url,
@@ -148,7 +152,14 @@ def webhook_subscription_create(
 def webhook_subscription_update(
     *, subscription: WebhookSubscription, **changes: Any
 ) -> WebhookSubscription:
-    """Change the URL, kinds, description or active flag; enabling again resumes delivery."""
+    """Change the URL, kinds, description, personal data or active flag; enabling again
+    resumes delivery."""
+    if "personal_data" in changes:
+        _personal_data_check(
+            personal_data=changes["personal_data"],
+            partner_client_id=subscription.partner_client_id,
+        )
+        subscription.personal_data = changes["personal_data"]
     if "url" in changes:
         webhook_url_check(url=changes["url"])
         subscription.url = changes["url"]
@@ -455,15 +466,21 @@ def _send(prepared: _Prepared) -> tuple[Answer, int]:
     started = time.monotonic()
     try:
         destination = destination_resolve(prepared.url)
-    except EgressRefused as refused:
-        answer = Answer(None, refused.error_class)
-    else:
         answer = transport_post(
             destination=destination,
             body=prepared.body,
             headers=prepared.headers,
             deadline_seconds=settings.CLINICO_WEBHOOK_TIMEOUT_SECONDS,
         )
+    except EgressRefused as refused:
+        answer = Answer(None, refused.error_class)
+    except Exception as error:  # noqa: BLE001 - one delivery's failure, logged and recorded
+        # Whatever one receiver's URL or answer does, it is that delivery's failure, recorded
+        # and retried; never the end of the clinic's task (its other subscriptions' sends).
+        logger.warning(
+            "Webhook delivery %s: send failed (%s).", prepared.delivery_id, type(error).__name__
+        )
+        answer = Answer(None, error_class(error))
     return answer, int((time.monotonic() - started) * 1000)
 
 
@@ -616,7 +633,11 @@ def webhook_deliveries_send_due(
             )
             for future in done:
                 prepared = in_flight.pop(future)
-                answer, duration_ms = future.result()
+                try:
+                    answer, duration_ms = future.result()
+                except Exception as error:  # _send answers for its own; this is the backstop
+                    logger.exception("Webhook delivery %s: send crashed.", prepared.delivery_id)
+                    answer, duration_ms = Answer(None, error_class(error)), 0
                 webhook_delivery_record(prepared=prepared, answer=answer, duration_ms=duration_ms)
                 attempted += 1
 

@@ -6,10 +6,12 @@ TLS handshake, writing, each read of the status line, headers and body) gets the
 one deadline, so the whole request ends by it. The connection goes to the address
 `integrations.egress` checked, never to a second look-up of the name, while TLS sends the host
 name (SNI) and verifies the certificate against it. No proxy: environment variables are not read.
-No redirect is followed. Of the answer only the status, the headers and at most
-`MAX_ANSWER_BYTES` of the body are read.
+No redirect is followed. The status line decides the result; then at most `MAX_ANSWER_BYTES` of
+the body are read, as far as they come before the deadline (a receiver that answered 2xx and
+closes or stalls mid-body has still answered).
 """
 
+import contextlib
 import dataclasses
 import http.client
 import io
@@ -85,6 +87,12 @@ class _DeadlineSocket:
         pass
 
     def close(self) -> None:
+        # http.client closes the connection as soon as it has read a head that says
+        # `Connection: close` (or no length), before the body is read: the socket stays open
+        # until `release()`, as a real socket's does while a file made from it is open.
+        pass
+
+    def release(self) -> None:
         self._sock.close()
 
 
@@ -103,6 +111,8 @@ def _connect(destination: Destination, deadline: float) -> socket.socket:
 
 def error_class(error: BaseException) -> str:
     """The short class of a failed send the delivery log stores (never the exception's text)."""
+    if isinstance(error, UnicodeError | http.client.InvalidURL):
+        return "bad_url"  # a path or query a request line cannot carry
     if isinstance(error, HeadTooLarge | http.client.LineTooLong):
         return "too_large"
     if isinstance(error, http.client.HTTPException) and "headers" in str(error):
@@ -132,24 +142,29 @@ def post(
     connection = http.client.HTTPConnection(destination.host, destination.port)
     wrapped: _DeadlineSocket | None = None
     try:
-        wrapped = _DeadlineSocket(_connect(destination, deadline), deadline)
-        connection.sock = wrapped
-        connection.request(
-            "POST",
-            destination.path,
-            body=body,
-            headers={"Host": host_header, "Connection": "close", **headers},
-        )
-        response = connection.getresponse()
-        wrapped.head_done = True
-        response.read(MAX_ANSWER_BYTES)  # let a small answer finish; never more than this
-    except (OSError, http.client.HTTPException, HeadTooLarge) as error:
-        if time.monotonic() >= deadline:
-            return Answer(None, "timeout")
-        return Answer(None, error_class(error))
+        try:
+            wrapped = _DeadlineSocket(_connect(destination, deadline), deadline)
+            connection.sock = wrapped
+            connection.request(
+                "POST",
+                destination.path,
+                body=body,
+                headers={"Host": host_header, "Connection": "close", **headers},
+            )
+            response = connection.getresponse()
+            wrapped.head_done = True
+        except (OSError, http.client.HTTPException, HeadTooLarge, ValueError) as error:
+            if time.monotonic() >= deadline:
+                return Answer(None, "timeout")
+            return Answer(None, error_class(error))
+        # The status line was the answer: the body is read only as far as it comes (at most
+        # MAX_ANSWER_BYTES, before the deadline), to let a small answer finish.
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            response.read(MAX_ANSWER_BYTES)
     finally:
         connection.close()
-    status = response.status
-    if 200 <= status < 300:
-        return Answer(status, "")
-    return Answer(status, f"http {status}")
+        if wrapped is not None:
+            wrapped.release()
+    if 200 <= response.status < 300:
+        return Answer(response.status, "")
+    return Answer(response.status, f"http {response.status}")

@@ -10,6 +10,7 @@ import time
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import override_settings
+from django.utils import translation
 
 from integrations.egress import Destination
 from integrations.models import WebhookAttempt, WebhookDelivery
@@ -256,3 +257,86 @@ def test_tls_is_verified_against_the_host_name_even_when_connecting_by_address(t
 
     assert answer.error_class == "tls"
     assert server_names == ["hooks.example.com"]  # SNI names the host, not the address
+
+
+@override_settings(**PRODUCTION)
+@pytest.mark.parametrize(
+    "url", ["https://hooks.example.com:99999/", "https://[2606:4700::1]:70000/"]
+)
+def test_a_port_out_of_range_is_refused_saying_which_ports_are_allowed(clinic_a, url):
+    with clinic_a, translation.override("en"), pytest.raises(ValidationError) as english:
+        webhook_subscription_create(url=url, kinds=ALL)
+    with clinic_a, translation.override("pt-br"), pytest.raises(ValidationError) as portuguese:
+        webhook_subscription_create(url=url, kinds=ALL)
+
+    (error,) = english.value.error_dict["url"]
+    assert error.code == "address_not_allowed"
+    assert error.messages == ["The URL's port is out of range: it must be 443 or 8443 (HTTPS)."]
+    (traduzido,) = portuguese.value.error_dict["url"]
+    assert "não é um número" not in traduzido.messages[0]
+    assert "443 ou 8443" in traduzido.messages[0]
+
+
+def test_a_path_a_request_line_cannot_carry_is_a_bad_url_answer_not_an_exception():
+    """A URL saved before the save-time check, sent as it is: the send answers, never raises."""
+    listener = RawServer(lambda conn, server: _answer(conn, b"HTTP/1.1 204 No Content\r\n"))
+    listener.start()
+    try:
+        answers = [
+            post(
+                destination=Destination("http", "127.0.0.1", listener.port, path, "127.0.0.1"),
+                body=b"{}",
+                headers={},
+                deadline_seconds=2,
+            )
+            for path in ("/ç", "/a\x01b", "/a b")
+        ]
+    finally:
+        listener.stop()
+
+    assert [(a.status_code, a.error_class) for a in answers] == [(None, "bad_url")] * 3
+
+
+def _close_after(head: bytes, body: bytes = b"", *, later: bytes = b""):
+    """A receiver answering `head` + `body` at once, `later` a moment after, then closing."""
+
+    def behaviour(conn, server: RawServer) -> None:
+        from tests.integrations.receiver import read_request
+
+        read_request(conn)
+        conn.sendall(head + body)
+        if later:
+            time.sleep(0.2)
+            conn.sendall(later)
+
+    return behaviour
+
+
+ANSWERED_200 = {
+    "connection_close_and_a_3000_byte_body": _close_after(
+        b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 3000\r\n\r\n", b"x" * 3000
+    ),
+    "a_20_byte_body_sent_after_the_head": _close_after(
+        b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 20\r\n\r\n", later=b"y" * 20
+    ),
+    "no_content_length": _close_after(b"HTTP/1.1 200 OK\r\n\r\n", b"ok, thanks"),
+    "a_body_cut_short": _close_after(
+        b"HTTP/1.1 200 OK\r\nContent-Length: 3000\r\n\r\n", b"x" * 100
+    ),
+}
+
+
+@pytest.mark.parametrize("behaviour", list(ANSWERED_200), ids=list(ANSWERED_200))
+def test_a_receiver_answering_200_with_a_body_and_connection_close_is_delivered(behaviour):
+    receiver = RawServer(ANSWERED_200[behaviour]).start()
+    try:
+        answer = post(
+            destination=Destination("http", "127.0.0.1", receiver.port, "/hooks", "127.0.0.1"),
+            body=b"{}",
+            headers={},
+            deadline_seconds=3,
+        )
+    finally:
+        receiver.stop()
+
+    assert (answer.status_code, answer.error_class) == (200, "")

@@ -12,7 +12,12 @@ from django.utils import timezone
 
 from accounts.services import partner_client_create
 from integrations.kinds import SUBSCRIBABLE_KINDS
-from integrations.models import DeliveryStatus, WebhookDelivery, WebhookNotice
+from integrations.models import (
+    DeliveryStatus,
+    WebhookDelivery,
+    WebhookNotice,
+    WebhookSubscription,
+)
 from integrations.schedule.models import WebhookSchedule
 from integrations.services import (
     webhook_deliveries_create,
@@ -26,6 +31,7 @@ from integrations.services import (
     webhooks_queued_mark,
     webhooks_run,
 )
+from tests.accounts.conftest import bearer, host_client, partner
 from tests.integrations.conftest import every_kind_happens, record
 from tests.queueing import factories
 
@@ -109,10 +115,97 @@ def test_payloads_carry_no_cpf_or_name_unless_the_clinic_s_own_subscription_asks
 
 
 def test_a_partner_subscription_cannot_ask_for_personal_data(clinic_a, receiver):
-    with clinic_a, pytest.raises(ValidationError, match="own systems"):
+    with clinic_a, pytest.raises(ValidationError) as refused:
         webhook_subscription_create(
             url=receiver.url, kinds=ALL, partner_client_id="pc_x", personal_data=True
         )
+
+    (error,) = refused.value.error_dict["personal_data"]
+    assert error.code == "not_allowed"
+
+
+def test_a_partner_gets_400_on_personal_data_when_changing_its_subscription_too(clinic_a):
+    _client, access = partner([clinic_a], scope="read_write")
+    api = bearer(host_client(clinic_a), access)
+    made = api.post(
+        "/api/v1/webhooks/", {"url": "https://hooks.example.com/a", "kinds": ALL}, format="json"
+    )
+    assert made.status_code == 201, made.content
+    url = f"/api/v1/webhooks/{made.json()['id']}/"
+
+    changed = api.patch(url, {"personal_data": True}, format="json", HTTP_ACCEPT_LANGUAGE="en")
+    kept = api.get(url).json()
+
+    assert changed.status_code == 400, changed.content
+    (error,) = changed.json()["errors"]
+    assert error["attr"] == "personal_data"
+    assert error["detail"] == "Only the clinic's own systems may receive CPFs and names."
+    assert kept["personal_data"] is False
+
+
+def test_a_clinic_admin_may_turn_personal_data_on_for_the_clinic_s_own_subscription(
+    clinic_a, jwt_client, receiver
+):
+    admin = jwt_client(clinic_a, "clinic_admin")
+    made = admin.post("/api/v1/webhooks/", {"url": receiver.url, "kinds": ALL}, format="json")
+    assert made.status_code == 201, made.content
+
+    changed = admin.patch(
+        f"/api/v1/webhooks/{made.json()['id']}/", {"personal_data": True}, format="json"
+    )
+
+    assert changed.status_code == 200, changed.content
+    assert changed.json()["personal_data"] is True
+
+
+@pytest.mark.parametrize(
+    "path", ["/ç", "/hooks?x=é", "/a b", "/tab\there", "/bell\x07", "/del\x7f", "/nb\u00a0sp"]
+)
+def test_a_url_with_non_ascii_space_or_control_characters_is_refused_on_save(
+    clinic_a, jwt_client, path
+):
+    admin = jwt_client(clinic_a, "clinic_admin")
+    good = admin.post(
+        "/api/v1/webhooks/", {"url": "http://127.0.0.1:9104/ok", "kinds": ALL}, format="json"
+    )
+    url = f"http://127.0.0.1:9104{path}"
+
+    created = admin.post("/api/v1/webhooks/", {"url": url, "kinds": ALL}, format="json")
+    changed = admin.patch(
+        f"/api/v1/webhooks/{good.json()['id']}/",
+        {"url": url},
+        format="json",
+        HTTP_ACCEPT_LANGUAGE="pt-br",
+    )
+
+    for refused in (created, changed):
+        assert refused.status_code == 400, refused.content
+        (error,) = refused.json()["errors"]
+        assert error["attr"] == "url"
+    assert "percent" not in changed.json()["errors"][0]["detail"]  # said in Portuguese
+    assert admin.get(f"/api/v1/webhooks/{good.json()['id']}/").json()["url"].endswith("/ok")
+
+
+def test_one_unsendable_url_is_a_recorded_failure_and_the_clinic_s_other_hooks_still_deliver(
+    clinic_a, receiver
+):
+    """A URL stored before it would be refused (e.g. by an older release) fails only itself."""
+    with clinic_a:
+        broken, _ = webhook_subscription_create(url=receiver.url + "?broken", kinds=ALL)
+        webhook_subscription_create(url=receiver.url, kinds=ALL)
+        WebhookSubscription.objects.filter(pk=broken.pk).update(
+            url=f"http://127.0.0.1:{receiver.port}/ç"
+        )
+        record("day.closed", day="2026-11-29")
+        run = webhooks_run()
+        failed = WebhookDelivery.objects.get(subscription=broken)
+        broken.refresh_from_db()
+
+    assert len(receiver.received) == 1  # the healthy subscription got the event
+    assert run["attempted"] == 2
+    assert (failed.status, failed.attempts, failed.last_error) == ("pending", 1, "bad_url")
+    assert failed.lease_until is None  # recorded now, not left to a lease running out
+    assert broken.failures_in_row == 1  # the breaker counts it
 
 
 @pytest.mark.parametrize(
