@@ -5,6 +5,7 @@ import datetime
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.urls import path
+from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.exceptions import ErrorDetail
@@ -134,12 +135,24 @@ class SubscriptionWithSecretSerializer(SubscriptionOutputSerializer):
     )
 
 
+# What the subscriptions service may refuse a URL with (integrations/egress.py and the caps), as
+# error codes of the `url` field: listed here so that the API's description names every one.
+URL_REFUSAL_CODES = {
+    "address_not_allowed": _("The URL is not one webhooks may be sent to."),
+    "dns": _("The URL's host name does not resolve."),
+    "bad_url": _("The URL holds characters a request line cannot carry."),
+    "too_many_subscriptions": _("This owner has as many subscriptions here as it may."),
+}
+
+
 class SubscriptionInputSerializer(serializers.Serializer):
     class Meta:
         ref_name = "WebhookSubscriptionInput"
 
     url = serializers.URLField(
-        max_length=500, help_text="HTTPS; receives a signed POST for each event."
+        max_length=500,
+        help_text="HTTPS; receives a signed POST for each event.",
+        error_messages=URL_REFUSAL_CODES,
     )
     kinds = serializers.ListField(
         child=serializers.ChoiceField(choices=SUBSCRIBABLE_KINDS),
@@ -161,7 +174,7 @@ class SubscriptionChangeSerializer(serializers.Serializer):
     class Meta:
         ref_name = "WebhookSubscriptionChange"
 
-    url = serializers.URLField(max_length=500, required=False)
+    url = serializers.URLField(max_length=500, required=False, error_messages=URL_REFUSAL_CODES)
     kinds = serializers.ListField(
         child=serializers.ChoiceField(choices=SUBSCRIBABLE_KINDS),
         allow_empty=False,
