@@ -1,6 +1,7 @@
 """Webhook subscriptions of a clinic: partners manage their own, clinic admins all of them."""
 
 import datetime
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
@@ -137,7 +138,10 @@ class SubscriptionWithSecretSerializer(SubscriptionOutputSerializer):
 
 # What the subscriptions service may refuse a URL with (integrations/egress.py and the caps), as
 # error codes of the `url` field: listed here so that the API's description names every one.
-URL_REFUSAL_CODES = {
+if TYPE_CHECKING:
+    from django.utils.functional import _StrOrPromise
+
+URL_REFUSAL_CODES: "dict[str, _StrOrPromise]" = {
     "address_not_allowed": _("The URL is not one webhooks may be sent to."),
     "dns": _("The URL's host name does not resolve."),
     "bad_url": _("The URL holds characters a request line cannot carry."),

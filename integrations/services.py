@@ -438,6 +438,8 @@ class _Prepared:
     body: bytes
     headers: dict[str, str]
     at: datetime.datetime
+    # Its subscription's last send failed when claimed: it counts against the failing share.
+    failing: bool = False
 
 
 def _prepare(*, delivery: WebhookDelivery, now: datetime.datetime) -> _Prepared:
@@ -458,7 +460,15 @@ def _prepare(*, delivery: WebhookDelivery, now: datetime.datetime) -> _Prepared:
             body=body,
         ),
     }
-    return _Prepared(delivery.pk, subscription.pk, subscription.url, body, headers, now)
+    return _Prepared(
+        delivery.pk,
+        subscription.pk,
+        subscription.url,
+        body,
+        headers,
+        now,
+        failing=subscription.failures_in_row > 0,
+    )
 
 
 def _send(prepared: _Prepared) -> tuple[Answer, int]:
@@ -489,23 +499,26 @@ def _lease_length() -> datetime.timedelta:
     return datetime.timedelta(seconds=settings.CLINICO_WEBHOOK_TIMEOUT_SECONDS + 30)
 
 
-def webhook_deliveries_claim(*, limit: int) -> list[_Prepared]:
+def webhook_deliveries_claim(*, limit: int, failing_limit: int | None = None) -> list[_Prepared]:
     """Up to `limit` due deliveries, marked in flight (leased) and committed before any send.
 
     Oldest event first, at most CLINICO_WEBHOOK_IN_FLIGHT_PER_SUBSCRIPTION in flight per
     subscription (one while its breaker counts failures), none of a subscription whose breaker
-    is open. A claim another worker holds (row lock, or a lease not yet run out) is skipped.
+    is open, and at most `failing_limit` of subscriptions whose last send failed: receivers that
+    answer leave room to those that do not. A claim another worker holds (row lock, or a lease
+    not yet run out) is skipped.
     """
     if limit <= 0:
         return []
     now = timezone.now()
     free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
-    caps = {
-        pk: breaker_in_flight_cap(failures_in_row=failures)
-        for pk, failures in _subscriptions_live()
+    live = list(
+        _subscriptions_live()
         .exclude(breaker_open_until__gt=now)
         .values_list("pk", "failures_in_row")
-    }
+    )
+    failing = {pk for pk, failures in live if failures > 0}
+    caps = {pk: breaker_in_flight_cap(failures_in_row=failures) for pk, failures in live}
     busy = dict(
         WebhookDelivery.objects.filter(
             status=DeliveryStatus.PENDING, lease_until__gte=now, subscription_id__in=list(caps)
@@ -519,7 +532,7 @@ def webhook_deliveries_claim(*, limit: int) -> list[_Prepared]:
         return []
     # The first few due of each subscription (a window function: FOR UPDATE cannot take one,
     # so the rows are locked by id next).
-    ranked = (
+    ranked_rows = (
         _sendable()
         .filter(free, next_attempt_at__lte=now, subscription_id__in=list(room))
         .annotate(
@@ -529,13 +542,24 @@ def webhook_deliveries_claim(*, limit: int) -> list[_Prepared]:
         .order_by("event_id")
         .values_list("pk", "subscription_id", "rank")
     )
+    ranked = list(ranked_rows)
     # Fair between subscriptions: each one's next delivery before anyone's second in flight.
     fair = sorted(
         (busy.get(sub, 0) + rank, event_order, pk)
         for event_order, (pk, sub, rank) in enumerate(ranked)
         if rank <= room[sub]
     )
-    wanted = [pk for _turn, _order, pk in fair[:limit]]
+    wanted: list[int] = []
+    failing_room = limit if failing_limit is None else failing_limit
+    subscription_of = {pk: sub for pk, sub, _rank in ranked}
+    for _turn, _order, pk in fair:
+        if len(wanted) == limit:
+            break
+        if subscription_of[pk] in failing:
+            if failing_room <= 0:
+                continue
+            failing_room -= 1
+        wanted.append(pk)
     if not wanted:
         return []
     with transaction.atomic():
@@ -624,7 +648,14 @@ def webhook_deliveries_send_due(
             elif len(in_flight) < threads:
                 if between is not None and in_flight:
                     between()
-                for prepared in webhook_deliveries_claim(limit=threads - len(in_flight)):
+                # Receivers whose last send failed (timing out, trickling) take at most half the
+                # threads: those that answer always find one free.
+                failing_in_flight = sum(1 for p in in_flight.values() if p.failing)
+                claimed = webhook_deliveries_claim(
+                    limit=threads - len(in_flight),
+                    failing_limit=max(0, threads // 2 - failing_in_flight),
+                )
+                for prepared in claimed:
                     in_flight[pool.submit(_send, prepared)] = prepared
             if not in_flight:
                 return attempted, out_of_time

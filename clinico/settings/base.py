@@ -490,7 +490,7 @@ CLINICO_WEBHOOK_LOG_RETENTION_DAYS = env.int("CLINICO_WEBHOOK_LOG_RETENTION_DAYS
 # (at most 4 KB of) body read together.
 CLINICO_WEBHOOK_TIMEOUT_SECONDS = env.float("CLINICO_WEBHOOK_TIMEOUT_SECONDS", default=10)
 # A clinic's webhook task sends this many requests at once (threads waiting on the network)…
-CLINICO_WEBHOOK_SEND_THREADS = env.int("CLINICO_WEBHOOK_SEND_THREADS", default=32)
+CLINICO_WEBHOOK_SEND_THREADS = env.int("CLINICO_WEBHOOK_SEND_THREADS", default=64)
 # …at most this many of one subscription (one while its last send failed).
 CLINICO_WEBHOOK_IN_FLIGHT_PER_SUBSCRIPTION = env.int(
     "CLINICO_WEBHOOK_IN_FLIGHT_PER_SUBSCRIPTION", default=2

@@ -174,3 +174,27 @@ def test_partner_payloads_carry_no_patient_id_and_no_id_of_check_ins_it_did_not_
     assert len(not_its_own) == 2
     owner_keys = {"appointment_id", "external_id", "partner_client_id"}
     assert not any(owner_keys & set(d) for d in not_its_own)
+
+
+def test_receivers_that_fail_never_take_the_sends_that_answering_receivers_need(clinic_a):
+    from integrations.services import webhook_deliveries_claim
+
+    with clinic_a:
+        failing = [
+            webhook_subscription_create(url=f"http://127.0.0.1:9/slow{n}", kinds=["ticket.called"])[
+                0
+            ]
+            for n in range(6)
+        ]
+        healthy, _secret = webhook_subscription_create(
+            url="http://127.0.0.1:9/ok", kinds=["ticket.called"]
+        )
+        WebhookSubscription.objects.filter(pk__in=[s.pk for s in failing]).update(failures_in_row=1)
+        record("ticket.called", ticket_id=1)
+        webhook_deliveries_create()
+
+        claimed = webhook_deliveries_claim(limit=4, failing_limit=2)
+
+    by_subscription = [prepared.subscription_id for prepared in claimed]
+    assert healthy.pk in by_subscription
+    assert sum(1 for prepared in claimed if prepared.failing) == 2
