@@ -470,6 +470,7 @@ CSV_SECTION_NAMES = {
     "services": gettext_lazy("Per service"),
     "attendants": gettext_lazy("Per attendant"),
     "desks": gettext_lazy("Per desk"),
+    "out_of_order": gettext_lazy("Calls out of order"),
 }
 CSV_LABELS = {
     "arrivals": gettext_lazy("Arrivals"),
@@ -489,6 +490,8 @@ CSV_LABELS = {
     "attendant": gettext_lazy("Attendant"),
     "service_total_s": gettext_lazy("Total service time (s)"),
     "desk": gettext_lazy("Desk"),
+    "out_of_order_calls": gettext_lazy("Calls out of order"),
+    "service_day": gettext_lazy("Day"),
 }
 
 

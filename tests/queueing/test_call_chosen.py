@@ -173,4 +173,5 @@ def test_out_of_order_calls_are_counted_per_day_and_desk_in_the_figures_and_csv(
     assert report.out_of_order == [
         {"service_day": day, "desk_id": one.pk, "desk": "Guichê 1", "calls": 1}
     ]
-    assert f"out_of_order\r\nservice_day;desk;calls\r\n{day.isoformat()};Guichê 1;1\r\n" in csv
+    expected = f"Chamadas fora de ordem\r\nDia;Guichê;Chamadas\r\n{day.isoformat()};Guichê 1;1\r\n"
+    assert expected in csv

@@ -217,6 +217,7 @@ SECTION_PT = {
     "services": "Por serviço",
     "attendants": "Por atendente",
     "desks": "Por guichê",
+    "out_of_order": "Chamadas fora de ordem",
 }
 
 
@@ -273,3 +274,10 @@ def test_the_csv_has_the_same_numbers_with_decimal_commas(clinic_a):
         "break_s": "1800",
         "out_of_order_calls": "0",
     }
+
+
+def test_every_column_of_the_figures_csv_has_a_name_in_the_readers_language():
+    from queueing.selectors.report import CSV_LABELS, CSV_SECTION_NAMES, CSV_SECTIONS
+
+    assert set(CSV_SECTION_NAMES) == set(CSV_SECTIONS)
+    assert {key for keys in CSV_SECTIONS.values() for key in keys} <= set(CSV_LABELS)

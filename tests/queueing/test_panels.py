@@ -109,7 +109,7 @@ def test_a_deleted_panels_tv_is_refused_and_the_default_panel_stays(clinic_a, tw
     with clinic_a:
         panel_delete(panel=two_floors["panels"][0])
         default = Panel.objects.get(is_default=True)
-        with pytest.raises(Exception, match="default panel"):
+        with pytest.raises(Exception, match="painel padrão"):
             panel_delete(panel=default)
 
     assert tv.get("/api/v1/panel/").status_code == 403

@@ -81,7 +81,7 @@ def test_the_ticket_detail_shows_the_history_on_both_sides_of_a_transfer(clinic_
 
 @pytest.mark.parametrize(
     ("target", "message"),
-    [("same", "já está em"), ("inactive", "não está ativo"), ("missing", "Não há serviço")],
+    [("same", "já está em"), ("inactive", "não está ativo"), ("missing", "Não existe serviço")],
 )
 def test_a_transfer_to_an_impossible_service_is_400_on_the_service_field(clinic_a, target, message):
     user = f.staff(clinic_a, "receptionist")

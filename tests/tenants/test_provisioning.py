@@ -48,14 +48,14 @@ def test_provisioned_clinic_has_schema_domain_default_service_and_reset_schedule
 @pytest.mark.parametrize(
     ("slug", "reason"),
     [
-        ("", "required"),
-        ("Norte", "lower-case"),
-        ("1norte", "lower-case"),
-        ("nor-te", "lower-case"),
+        ("", "obrigatório"),
+        ("Norte", "minúscula"),
+        ("1norte", "minúscula"),
+        ("nor-te", "minúscula"),
         ("a" * 64, "63"),
-        ("public", "reserved"),
-        ("pg_norte", "reserved"),
-        ("clinic_template", "reserved"),
+        ("public", "reservado"),
+        ("pg_norte", "reservado"),
+        ("clinic_template", "reservado"),
     ],
 )
 def test_invalid_slugs_are_refused_with_the_reason(chain, slug, reason):
@@ -69,7 +69,7 @@ def test_a_slug_with_a_trailing_newline_is_refused():
 
     with pytest.raises(ValidationError) as exc:
         _validate_slug("abc\n")  # "$" matches before a final newline; the check is whole
-    assert "lower-case" in " ".join(exc.value.message_dict["slug"])
+    assert "minúscula" in " ".join(exc.value.message_dict["slug"])
 
 
 def test_unknown_timezone_is_refused(chain):
@@ -82,7 +82,7 @@ def test_unknown_timezone_is_refused(chain):
 def test_duplicate_slug_is_refused_case_insensitively(chain, clinic_a):
     with pytest.raises(ValidationError) as exc:
         clinic_provision(chain=chain, name="X", slug="clinic_a", timezone="America/Sao_Paulo")
-    assert "already exists" in exc.value.message_dict["slug"][0]
+    assert "Já existe" in exc.value.message_dict["slug"][0]
 
 
 def test_failure_midway_leaves_no_schema_domain_or_schedule(chain, monkeypatch):

@@ -75,7 +75,7 @@ def test_a_service_and_a_desk_made_on_the_pages(clinic_a):
         1,
     )
     assert twin.status_code == 400
-    assert "already used by another service" in twin.content.decode()
+    assert "já é usado por outro serviço" in twin.content.decode()
     assert desk.status_code == 302
     with clinic_a:
         assert list(Desk.objects.get(name="Sala de vacina").services.all()) == [service]
@@ -90,7 +90,7 @@ def test_the_last_admin_cannot_be_deactivated_from_the_page(clinic_a):
 
     answer = admin.post(f"/manage/staff/{own.pk}/deactivate/", follow=True)
 
-    assert "last clinic admin" in answer.content.decode()
+    assert "último administrador da clínica" in answer.content.decode()
     assert ClinicMembership.objects.get(pk=own.pk).is_active
 
 

@@ -72,8 +72,17 @@ def test_an_admin_reads_the_days_figures_charts_and_their_csv(
     content = Path(download.value.path()).read_bytes()
     assert content.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig")), delimiter=";"))
-    totals_at = rows.index(["totals"])
-    assert dict(zip(rows[totals_at + 1], rows[totals_at + 2], strict=True)) == {
+    from django.utils import translation
+
+    from queueing.selectors.report import CSV_LABELS
+
+    key_of = {}
+    for language in ("en", "pt-br"):  # the CSV's words are in the page's language
+        with translation.override(language):
+            key_of |= {str(label): key for key, label in CSV_LABELS.items()}
+    totals_at = next(i for i, row in enumerate(rows) if row in (["Totals"], ["Totais"]))
+    head, values = rows[totals_at + 1], rows[totals_at + 2]
+    assert {key_of[label]: value for label, value in zip(head, values, strict=True)} == {
         "arrivals": "6",
         "calls": "4",
         "served": "3",
