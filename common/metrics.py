@@ -302,9 +302,12 @@ class BeatCollector(Collector):
         now = timezone.now()
         for entry in self._entries():
             headers = (getattr(entry, "options", None) or {}).get("headers") or {}
-            if "_schema_name" in headers or entry.last_run_at is None:
+            # django-celery-beat's reserve() keeps the entry it read last in its schedule and
+            # moves only the shared PeriodicTask row on: the row holds the run just sent.
+            model = getattr(entry, "model", None)
+            last_run_at = getattr(model, "last_run_at", None) or entry.last_run_at
+            if "_schema_name" in headers or last_run_at is None:
                 continue
-            last_run_at = entry.last_run_at
             if timezone.is_naive(last_run_at):
                 last_run_at = timezone.make_aware(last_run_at, datetime.UTC)
             age.add_metric([entry.name], (now - last_run_at).total_seconds())

@@ -183,3 +183,33 @@ def test_webhook_work_due_later_is_no_backlog(clinic_a):
 
     assert samples[("clinico_webhooks_backlog_clinics", ())] == 0
     assert samples[("clinico_webhooks_oldest_due_age_seconds", ())] == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_platform_task_beat_just_sent_shows_no_lag_with_the_real_scheduler():
+    from django_celery_beat.models import IntervalSchedule
+
+    from tenants.beat import ClinicDatabaseScheduler
+
+    every_15s, _ = IntervalSchedule.objects.get_or_create(every=15, period="seconds")
+    PeriodicTask.objects.update_or_create(
+        name="sweep-metrics-test",
+        defaults={
+            "task": "tenants.checkins_sweep_task",
+            "interval": every_15s,
+            "last_run_at": timezone.now() - datetime.timedelta(minutes=2),
+        },
+    )
+    try:
+        scheduler = ClinicDatabaseScheduler(app=celery_app)
+        entry = scheduler.schedule["sweep-metrics-test"]
+        scheduler.reserve(entry)  # beat sends it now, as it does every 15 s
+
+        samples = scrape(BeatCollector(SimpleNamespace(scheduler=scheduler)))
+        scheduler._dirty.clear()  # nothing for beat's own save at exit to write
+    finally:
+        PeriodicTask.objects.filter(name="sweep-metrics-test").delete()
+
+    labels = (("task", "sweep-metrics-test"),)
+    assert samples[("clinico_beat_task_last_run_age_seconds", labels)] < 5
+    assert samples[("clinico_beat_task_lag_seconds", labels)] == 0
