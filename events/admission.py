@@ -41,7 +41,9 @@ ASGIApp = Callable[..., Awaitable[None]]
 # else (the API, the pages, sign-in) is the web process's: here it would take opening slots and
 # escape the web process's limits, so it answers 404 before any slot is taken.
 STREAM_PATH_PREFIX = "/events/"
-UNGATED_PATHS = frozenset({"/healthz", "/readyz"})
+# /healthz touches nothing and needs no slot; /readyz reads the database, so it takes one.
+UNGATED_PATHS = frozenset({"/healthz"})
+HEALTH_PATHS = frozenset({"/healthz", "/readyz"})
 STREAM_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -75,7 +77,8 @@ def _has_body(scope: Scope) -> bool:
 
 def _refusal(scope: Scope) -> tuple[int, bytes] | None:
     """Why the events process answers this request at once, without a slot; None: it may wait."""
-    if not scope.get("path", "").startswith(STREAM_PATH_PREFIX):
+    path = scope.get("path", "")
+    if not path.startswith(STREAM_PATH_PREFIX) and path not in HEALTH_PATHS:
         detail = "The events process serves the live streams (/events/…) only."
         return 404, _error_body("stream_not_served_here", detail)
     if scope.get("method") not in STREAM_METHODS:
@@ -94,10 +97,10 @@ class OpeningGate:
     hold every slot.
     """
 
-    def __init__(self, app: ASGIApp, *, slots: int | None = None, wait_s: float | None = None):
+    def __init__(self, app: ASGIApp):
         self.app = app
-        self.slots = slots or int(settings.CLINICO_EVENTS_OPENING_SLOTS)
-        self.wait_s = wait_s if wait_s is not None else settings.CLINICO_EVENTS_OPENING_WAIT_SECONDS
+        self.slots = int(settings.CLINICO_EVENTS_OPENING_SLOTS)
+        self.wait_s = float(settings.CLINICO_EVENTS_OPENING_WAIT_SECONDS)
         self.timeout_s = float(settings.CLINICO_EVENTS_OPENING_TIMEOUT_SECONDS)
         self._semaphore: asyncio.Semaphore | None = None
 
